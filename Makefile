@@ -1,0 +1,47 @@
+# Tracenet — `make help` lists the targets. Everything installs what it needs on a fresh machine.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+T ?= tests
+PYTEST_ARGS ?=
+BIND ?= 127.0.0.1:8000
+WORKERS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help install system run test bench lint clean
+
+help: ## Show the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	touch $(STAMP)
+
+install: $(STAMP) system ## Create the virtualenv and install the package with its dependencies
+
+system: ## Install the system libraries (zbar; PostgreSQL for the tests) when missing
+	@ldconfig -p | grep -q 'libzbar\.so\.0' || { apt-get update -q && apt-get install -y -q libzbar0; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q postgresql; }
+
+run: install ## Initialise the SQLite database and ledger key, then serve on http://$(BIND)
+	$(VENV)/bin/tracenet init
+	$(VENV)/bin/gunicorn --bind $(BIND) --workers $(WORKERS) wsgi:app
+
+test: install ## Run the whole suite (T=path to pick tests)
+	$(PY) -m pytest $(T) $(PYTEST_ARGS)
+
+bench: install ## Run the benchmarks and print their ratios
+	$(PY) bench/ledger.py
+
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy ledger scanners schemas web wsgi.py
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,48 @@
+"""Database engines and schema migrations (SQLite by default, PostgreSQL to scale out)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+__all__ = ["create_ledger_engine", "migrate"]
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def create_ledger_engine(url: str, **options: Any) -> Engine:
+    """Create an engine for ``url``; SQLite connections get WAL mode and a busy timeout.
+
+    WAL lets readers run while one writer appends; the busy timeout makes a second writer wait
+    for the head lock instead of failing at once.
+    """
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # NORMAL is durable across application crashes in WAL mode; only an OS crash or power cut
+    # can lose the last transactions, never corrupt the file.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to the newest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,344 @@
+"""The log: sequencing appends, serving entries, proofs and signed checkpoints.
+
+Every function takes the caller's SQLAlchemy session first and never commits: the caller owns
+the unit of work, so a batch lands whole or not at all.
+
+Appends are sequenced by locking the single ``ledger_head`` row with an UPDATE as the first
+statement of the write transaction. On PostgreSQL that is a row lock; on SQLite the first write
+takes the database's write lock (waiting up to the busy timeout) before anything is read, so
+no two processes can ever read the same head and fork the log.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.entry import GENESIS_PREV, Entry, SignedStatement, Statement
+from ledger.errors import LedgerError, NotFoundError, ProofError
+from ledger.identity import (
+    ENTERPRISE_REGISTERED,
+    KEY_REGISTERED,
+    KEY_REVOKED,
+    OPERATOR,
+    KeyRecord,
+    KeyRing,
+)
+from ledger.keys import key_id_for, load_public_key, public_key_bytes
+from ledger.models import (
+    CheckpointRow,
+    EnterpriseRow,
+    EntryRow,
+    KeyRow,
+    LedgerHead,
+    MerkleNode,
+)
+
+__all__ = [
+    "ConsistencyProof",
+    "InclusionProof",
+    "Ledger",
+    "append",
+    "consistency_proof",
+    "get_entry",
+    "inclusion_proof",
+    "initialise",
+    "latest_checkpoint",
+    "ledger_size",
+    "node_id",
+    "rfc3339",
+    "tree_root",
+]
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    """Format a moment as RFC 3339 UTC with microseconds, which sorts as text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The ledger's own identity: checkpoint origin, operator signing key and clock."""
+
+    origin: str
+    signing_key: Ed25519PrivateKey = field(repr=False)
+    clock: Clock = _utc_now
+
+    @property
+    def key_id(self) -> str:
+        """The operator key's ID."""
+        return key_id_for(self.signing_key)
+
+    def operator_statement(self, type_: str, payload: Mapping[str, Any]) -> SignedStatement:
+        """A statement by the ledger operator (enterprise and key registrations), signed."""
+        statement = Statement(type_, OPERATOR, self.key_id, rfc3339(self.clock()), payload)
+        return statement.sign(self.signing_key)
+
+    def sign(self, checkpoint: Checkpoint) -> str:
+        """The checkpoint as a C2SP signed note by the operator key."""
+        return sign_checkpoint(checkpoint, key_name=self.origin, private_key=self.signing_key)
+
+
+def node_id(level: int, index: int) -> int:
+    """The storage key of perfect subtree (level, index); level 0 is kept in ``entries``."""
+    return (level << 48) | index
+
+
+class _SessionNodes:
+    """Reads tree nodes for proofs: leaves from ``entries``, inner nodes from ``merkle_nodes``."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def read_nodes(self, keys: Collection[merkle.NodeKey]) -> Mapping[merkle.NodeKey, bytes]:
+        found: dict[merkle.NodeKey, bytes] = {}
+        leaves = [index for level, index in keys if level == 0]
+        inner = {node_id(level, index): (level, index) for level, index in keys if level > 0}
+        if leaves:
+            rows = self._session.execute(
+                select(EntryRow.seq, EntryRow.leaf_hash).where(EntryRow.seq.in_(leaves)))
+            found.update(((0, seq), leaf) for seq, leaf in rows)
+        if inner:
+            rows = self._session.execute(select(MerkleNode.node_id, MerkleNode.hash)
+                                         .where(MerkleNode.node_id.in_(list(inner))))
+            found.update((inner[nid], digest) for nid, digest in rows)
+        missing = [key for key in keys if key not in found]
+        if missing:
+            raise ProofError(f"tree storage is missing node(s) {sorted(missing)[:3]}")
+        return found
+
+
+class _ProjectedKeys:
+    """The key and enterprise projections, as the key ring sees them at append time."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def find_key(self, key_id: str) -> KeyRecord | None:
+        row = self._session.get(KeyRow, key_id)
+        if row is None:
+            return None
+        return KeyRecord(row.key_id, row.enterprise, load_public_key(row.public_key),
+                         row.registered_seq, row.revoked_seq)
+
+    def enterprise_known(self, enterprise: str) -> bool:
+        return self._session.get(EnterpriseRow, enterprise) is not None
+
+
+def initialise(session: Session, ledger: Ledger) -> None:
+    """Create the head row and the genesis entry, once; check the operator key thereafter."""
+    head = session.get(LedgerHead, 1)
+    if head is None:
+        session.add(LedgerHead(id=1, size=0, last_leaf_hash=GENESIS_PREV, last_recorded_at=""))
+        session.flush()
+        payload = {"enterprise": OPERATOR, "key_id": ledger.key_id,
+                   "public_key": _b64(public_key_bytes(ledger.signing_key))}
+        append(session, ledger, [ledger.operator_statement(KEY_REGISTERED, payload)])
+        return
+    genesis = get_entry(session, 0)
+    if genesis.statement.key_id != ledger.key_id:
+        raise LedgerError(f"this ledger's operator key is {genesis.statement.key_id}, "
+                          f"but the configured signing key is {ledger.key_id}")
+
+
+def append(session: Session, ledger: Ledger,
+           batch: Sequence[SignedStatement]) -> list[Entry]:
+    """Append a batch of signed statements atomically and return the new entries.
+
+    Each statement is admitted by the key ring (signature, key owner, revocation, identity
+    rules); the first that fails raises with ``item`` set to its position, and the caller's
+    rollback then leaves the ledger exactly as it was. A checkpoint is signed for the new size,
+    so every batch boundary is pinned by a signed root.
+    """
+    if not batch:
+        return []
+    head = _lock_head(session)
+    frontier = merkle.CompactRange(head.size, _read_frontier(session, head.size))
+    ring = KeyRing(_ProjectedKeys(session))
+    recorded_at = max(rfc3339(ledger.clock()), head.last_recorded_at)
+    entries: list[Entry] = []
+    nodes: list[dict[str, Any]] = []
+    prev = head.last_leaf_hash
+    for item, signed in enumerate(batch):
+        entry = Entry.create(seq=head.size + item, signed=signed, recorded_at=recorded_at,
+                             prev=prev)
+        try:
+            ring.admit(entry)
+        except LedgerError as exc:
+            exc.item = item
+            raise
+        nodes.extend({"node_id": node_id(*key), "hash": digest}
+                     for key, digest in frontier.append(entry.leaf_hash) if key[0] > 0)
+        entries.append(entry)
+        prev = entry.leaf_hash
+    session.execute(insert(EntryRow), [_entry_row(entry) for entry in entries])
+    if nodes:
+        session.execute(insert(MerkleNode), nodes)
+    session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(
+        size=frontier.size, last_leaf_hash=prev, last_recorded_at=recorded_at))
+    _project_identity(session, entries)
+    checkpoint = Checkpoint(ledger.origin, frontier.size, frontier.root())
+    session.add(CheckpointRow(size=checkpoint.size, root_hash=checkpoint.root_hash,
+                              note=ledger.sign(checkpoint)))
+    return entries
+
+
+def _lock_head(session: Session) -> LedgerHead:
+    locked = session.execute(
+        update(LedgerHead).where(LedgerHead.id == 1).values(size=LedgerHead.size))
+    if locked.rowcount != 1:  # type: ignore[attr-defined]
+        raise LedgerError("the ledger is not initialised (run `tracenet init`)")
+    session.expire_all()
+    head = session.get(LedgerHead, 1)
+    assert head is not None  # noqa: S101 - the UPDATE above just matched it
+    return head
+
+
+def _read_frontier(session: Session, size: int) -> list[bytes]:
+    keys = merkle.frontier_keys(size)
+    nodes = _SessionNodes(session).read_nodes(keys)
+    return [nodes[key] for key in keys]
+
+
+def _entry_row(entry: Entry) -> dict[str, Any]:
+    statement = entry.statement
+    return {"seq": entry.seq, "leaf_hash": entry.leaf_hash, "type": statement.type,
+            "enterprise": statement.enterprise, "key_id": statement.key_id,
+            "event_time": statement.event_time, "recorded_at": entry.recorded_at,
+            "body": entry.canonical}
+
+
+def _project_identity(session: Session, entries: Sequence[Entry]) -> None:
+    for entry in entries:
+        payload = entry.statement.payload
+        if entry.statement.type == ENTERPRISE_REGISTERED:
+            session.add(EnterpriseRow(
+                uscc=payload["uscc"], name=str(payload.get("name", "")),
+                roles=",".join(payload.get("roles", [])),
+                district=str(payload.get("district", "")), registered_seq=entry.seq))
+        elif entry.statement.type == KEY_REGISTERED:
+            session.add(KeyRow(key_id=payload["key_id"], enterprise=payload["enterprise"],
+                               public_key=_unb64(payload["public_key"]),
+                               registered_seq=entry.seq, revoked_seq=None))
+        elif entry.statement.type == KEY_REVOKED:
+            session.flush()
+            session.execute(update(KeyRow).where(KeyRow.key_id == payload["key_id"])
+                            .values(revoked_seq=entry.seq))
+
+
+def ledger_size(session: Session) -> int:
+    """The number of entries the head records."""
+    size = session.scalar(select(LedgerHead.size).where(LedgerHead.id == 1))
+    if size is None:
+        raise LedgerError("the ledger is not initialised (run `tracenet init`)")
+    return size
+
+
+def get_entry(session: Session, seq: int) -> Entry:
+    """The entry at ``seq``; NotFoundError when there is none."""
+    body = session.scalar(select(EntryRow.body).where(EntryRow.seq == seq))
+    if body is None:
+        raise NotFoundError(f"no entry at seq {seq}", field="seq")
+    return Entry.from_canonical(body)
+
+
+def _check_size(session: Session, size: int, field_name: str) -> None:
+    current = ledger_size(session)
+    if not 0 < size <= current:
+        raise NotFoundError(f"expected a tree size in 1..{current}, got {size}", field=field_name)
+
+
+def tree_root(session: Session, size: int) -> bytes:
+    """The Merkle root over the first ``size`` entries."""
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    _check_size(session, size, "size")
+    return merkle.tree_root(_SessionNodes(session), size)
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """Proof that the entry at ``seq`` is in the tree of ``size`` entries with ``root``."""
+
+    seq: int
+    size: int
+    leaf_hash: bytes
+    root: bytes
+    hashes: list[bytes]
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """Proof that the tree of ``old_size`` entries is a prefix of the tree of ``new_size``."""
+
+    old_size: int
+    new_size: int
+    old_root: bytes
+    new_root: bytes
+    hashes: list[bytes]
+
+
+def inclusion_proof(session: Session, seq: int, size: int | None = None) -> InclusionProof:
+    """Build the inclusion proof of entry ``seq`` in the tree of ``size`` (default: current)."""
+    size = ledger_size(session) if size is None else size
+    _check_size(session, size, "size")
+    if not 0 <= seq < size:
+        raise NotFoundError(f"expected a seq in 0..{size - 1}, got {seq}", field="seq")
+    nodes = _SessionNodes(session)
+    return InclusionProof(seq, size, nodes.read_nodes([(0, seq)])[(0, seq)],
+                          merkle.tree_root(nodes, size),
+                          merkle.inclusion_proof(nodes, seq, size))
+
+
+def consistency_proof(session: Session, old_size: int,
+                      new_size: int | None = None) -> ConsistencyProof:
+    """Build the consistency proof from tree size ``old_size`` to ``new_size``."""
+    new_size = ledger_size(session) if new_size is None else new_size
+    _check_size(session, new_size, "second")
+    if not 0 < old_size <= new_size:
+        raise NotFoundError(f"expected a first size in 1..{new_size}, got {old_size}",
+                            field="first")
+    nodes = _SessionNodes(session)
+    return ConsistencyProof(old_size, new_size, merkle.tree_root(nodes, old_size),
+                            merkle.tree_root(nodes, new_size),
+                            merkle.consistency_proof(nodes, old_size, new_size))
+
+
+def latest_checkpoint(session: Session, ledger: Ledger) -> str:
+    """The signed note for the current tree size (signed now if the head has none yet)."""
+    size = ledger_size(session)
+    row = session.get(CheckpointRow, size)
+    if row is not None:
+        return row.note
+    checkpoint = Checkpoint(ledger.origin, size, tree_root(session, size))
+    note = ledger.sign(checkpoint)
+    session.add(CheckpointRow(size=size, root_hash=checkpoint.root_hash, note=note))
+    return note
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def entry_count(session: Session) -> int:
+    """How many entry rows are stored (verify compares it with the head)."""
+    return session.scalar(select(func.count()).select_from(EntryRow)) or 0

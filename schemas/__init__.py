@@ -1,0 +1,1 @@
+"""marshmallow schemas for API bodies and ledger payloads, with identifier validation."""

@@ -1,0 +1,106 @@
+"""API bodies for ledger events: the statement envelope and each type's payload."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ledger.identity import ENTERPRISE_REGISTERED, KEY_REGISTERED, KEY_REVOKED, OPERATOR
+from schemas.identifiers import validate_rfc3339, validate_uscc
+
+__all__ = ["PAYLOAD_SCHEMAS", "EventSchema", "EntrySchema"]
+
+ROLES = ("producer", "regulator", "admin")
+
+
+def _base64_bytes(length: int | None) -> validate.Validator:
+    def check(value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except binascii.Error:
+            raise ValidationError("expected standard base64") from None
+        if length is not None and len(raw) != length:
+            raise ValidationError(f"expected {length} bytes, got {len(raw)}")
+        return value
+
+    return check  # type: ignore[return-value]
+
+
+class EnterpriseRegisteredSchema(Schema):
+    uscc = fields.String(required=True, validate=validate_uscc, metadata={
+        "description": "统一社会信用代码", "example": "91350100M000100Y43"})
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True,
+                        validate=validate.Length(min=1))
+    district = fields.String(required=True, validate=validate.Length(1, 100),
+                             metadata={"example": "福州市鼓楼区"})
+    licences = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+
+def _enterprise_id(value: str) -> str:
+    return value if value == OPERATOR else validate_uscc(value)
+
+
+class KeyRegisteredSchema(Schema):
+    enterprise = fields.String(required=True, validate=_enterprise_id)
+    key_id = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{16}$"))
+    public_key = fields.String(required=True, validate=_base64_bytes(32),
+                               metadata={"description": "raw Ed25519 public key, base64"})
+
+
+class KeyRevokedSchema(Schema):
+    key_id = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{16}$"))
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+PAYLOAD_SCHEMAS: dict[str, type[Schema]] = {
+    ENTERPRISE_REGISTERED: EnterpriseRegisteredSchema,
+    KEY_REGISTERED: KeyRegisteredSchema,
+    KEY_REVOKED: KeyRevokedSchema,
+}
+
+
+class EventSchema(Schema):
+    """One event as posted: a statement, signed by the client or to be signed custodially."""
+
+    type = fields.String(required=True, validate=validate.OneOf(sorted(PAYLOAD_SCHEMAS)))
+    enterprise = fields.String(load_default=None,
+                               metadata={"description": "defaults to the token's enterprise"})
+    key_id = fields.String(load_default=None, metadata={
+        "description": "signing key; defaults to the enterprise's custodial key"})
+    event_time = fields.String(required=True, validate=validate_rfc3339,
+                               metadata={"example": "2026-11-26T08:30:00+08:00"})
+    payload = fields.Dict(required=True)
+    signature = fields.String(load_default=None, validate=_base64_bytes(64), metadata={
+        "description": "Ed25519 signature over the statement's signing bytes, base64; "
+                       "omit to have the server sign with the custodial key"})
+
+    @validates_schema
+    def _payload_fits_type(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        schema = PAYLOAD_SCHEMAS.get(data.get("type", ""))
+        if schema is not None and isinstance(data.get("payload"), dict):
+            try:
+                schema().load(data["payload"])
+            except ValidationError as exc:
+                raise ValidationError({"payload": exc.messages}) from None
+        if data.get("signature") and not data.get("key_id"):
+            raise ValidationError({"key_id": ["a signed event must name its key_id"]})
+
+
+class EntrySchema(Schema):
+    """A sequenced entry as served by the API."""
+
+    v = fields.Integer()
+    seq = fields.Integer()
+    type = fields.String()
+    enterprise = fields.String()
+    key_id = fields.String()
+    event_time = fields.String()
+    recorded_at = fields.String()
+    payload = fields.Dict()
+    prev = fields.String(metadata={"description": "previous entry's leaf hash, hex"})
+    signature = fields.String()
+    leaf_hash = fields.String(metadata={"description": "SHA-256(0x00 || canonical), hex"})

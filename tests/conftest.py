@@ -1,0 +1,125 @@
+"""Shared fixtures: real SQLite files, a throwaway PostgreSQL server, an initialised app."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from web import create_app
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TRACENET_SHARED", REPO.parent / "shared"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+class PostgresServer:
+    """A throwaway cluster in a temp dir; initdb refuses root, so root runs it as postgres."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.root = Path(tempfile.mkdtemp(prefix="tracenet-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as_user, *args], check=True, capture_output=True, cwd=self.root)
+
+    def start(self) -> None:
+        self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-A", "trust",
+                  "-U", "tracenet", "-E", "UTF8", "--no-sync")
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c max_connections=100")
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options,
+                  "-l", str(self.root / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        subprocess.run([*self._as_user, str(self.bin_dir / "pg_ctl"), "-D", str(self.data),
+                        "-m", "immediate", "stop"], capture_output=True, cwd=self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def new_database(self) -> str:
+        import psycopg
+
+        name = "t_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=tracenet dbname=postgres",
+                             autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://tracenet@127.0.0.1:{self.port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL binaries on this machine (initdb not found)")
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a real SQLite file, or a new database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tracenet.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'tracenet.db'}"
+
+
+def make_app(database_url: str, instance: Path) -> Flask:
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url,
+                      "LEDGER_KEY": str(instance / "ledger_key.pem"),
+                      "SECRET_KEY": "test-secret", "LEDGER_ORIGIN": "tracenet.test/ledger"})
+    result = app.test_cli_runner().invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    return app
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Flask:
+    return make_app(database_url, tmp_path)
+
+
+@pytest.fixture
+def sqlite_app(sqlite_url: str, tmp_path: Path) -> Flask:
+    return make_app(sqlite_url, tmp_path)
+
+
+@pytest.fixture
+def client(sqlite_app: Flask) -> FlaskClient:
+    return sqlite_app.test_client()

@@ -1,0 +1,58 @@
+"""Checkpoints and proofs: what lets anyone check the ledger without trusting us."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ledger import log
+from web.db import get_ledger, get_session
+
+blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger",
+                description="Signed checkpoints, inclusion and consistency proofs")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+class InclusionQuery(Schema):
+    seq = fields.Integer(required=True, validate=validate.Range(min=0))
+    size = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class ConsistencyQuery(Schema):
+    first = fields.Integer(required=True, validate=validate.Range(min=1))
+    second = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+@blp.get("/checkpoint")
+@blp.doc(responses={"200": {"description": "C2SP signed note", "content": {"text/plain": {}}}})
+def checkpoint() -> Response:
+    """The latest signed checkpoint (C2SP signed note)."""
+    session = get_session()
+    note = log.latest_checkpoint(session, get_ledger())
+    session.commit()
+    return Response(note, mimetype="text/plain")
+
+
+@blp.get("/proof/inclusion")
+@blp.arguments(InclusionQuery, location="query")
+def inclusion(query: dict[str, Any]) -> dict[str, Any]:
+    """Inclusion proof of entry ``seq`` in the tree of ``size`` entries (default: current)."""
+    proof = log.inclusion_proof(get_session(), query["seq"], query["size"])
+    return {"seq": proof.seq, "size": proof.size, "leaf_hash": _b64(proof.leaf_hash),
+            "root": _b64(proof.root), "proof": [_b64(h) for h in proof.hashes]}
+
+
+@blp.get("/proof/consistency")
+@blp.arguments(ConsistencyQuery, location="query")
+def consistency(query: dict[str, Any]) -> dict[str, Any]:
+    """Consistency proof from tree size ``first`` to ``second`` (default: current)."""
+    proof = log.consistency_proof(get_session(), query["first"], query["second"])
+    return {"first": proof.old_size, "second": proof.new_size, "first_root": _b64(proof.old_root),
+            "second_root": _b64(proof.new_root), "proof": [_b64(h) for h in proof.hashes]}

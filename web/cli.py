@@ -1,0 +1,198 @@
+"""The ``tracenet`` command line (also ``flask --app wsgi ...``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from ledger import log, merkle
+from ledger.checkpoint import open_checkpoint
+from ledger.db import migrate
+from ledger.enterprises import enrol_enterprise
+from ledger.errors import LedgerError, ProofError, VerificationError
+from ledger.identity import ENTERPRISE_REGISTERED
+from ledger.keys import KeyVault, load_public_key
+from ledger.verify import verify
+from schemas.events import PAYLOAD_SCHEMAS
+from web.auth import issue_token
+from web.db import get_engine, get_ledger, get_session
+
+__all__ = ["init_app", "main"]
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on ``app.cli``."""
+    for command in (init, serve, verify_command, checkpoint, prove, consistency, enterprise):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the ``tracenet`` console script."""
+    from web import create_app
+
+    FlaskGroup(create_app=create_app, add_default_commands=False,
+               help="Tracenet (质监溯源网) ledger and supervision network.")(prog_name="tracenet")
+
+
+def _fail(message: str) -> None:
+    click.secho(message, err=True, fg="red")
+    sys.exit(1)
+
+
+@click.command()
+@with_appcontext
+def init() -> None:
+    """Create or upgrade the database, the ledger key and the genesis entry."""
+    migrate(get_engine())
+    session = get_session()
+    log.initialise(session, get_ledger())
+    session.commit()
+    ledger = get_ledger()
+    click.echo(f"ledger {ledger.origin} ready: {log.ledger_size(session)} entries, "
+               f"operator key {ledger.key_id}")
+
+
+@click.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", default=2, show_default=True)
+def serve(bind: str, workers: int) -> None:
+    """Serve the app with gunicorn."""
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", bind,  # noqa: S606
+                               "--workers", str(workers), "wsgi:app"])
+
+
+@click.command("verify")
+@click.option("--checkpoint", "saved", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A signed checkpoint saved earlier; the ledger must still match it.")
+@with_appcontext
+def verify_command(saved: tuple[str, ...]) -> None:
+    """Recompute chain, tree, signatures and checkpoints; exit 1 naming the first bad seq."""
+    session = get_session()
+    ledger = get_ledger()
+    head = log.ledger_size(session)
+    with click.progressbar(length=head, label="verifying", file=sys.stderr) as bar:
+        done = [0]
+
+        def progress(size: int) -> None:
+            bar.update(size - done[0])
+            done[0] = size
+
+        try:
+            report = verify(session, origin=ledger.origin,
+                            operator_key=ledger.signing_key.public_key(),
+                            saved_checkpoints=[Path(p).read_text() for p in saved],
+                            progress=progress)
+        except VerificationError as exc:
+            _fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc}")
+    click.echo(f"OK: {report.size} entries, root {report.root.hex()}, "
+               f"{report.checkpoints} checkpoints match")
+
+
+@click.command()
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the note to this file.")
+@with_appcontext
+def checkpoint(out: str | None) -> None:
+    """Print the latest signed checkpoint (C2SP signed note)."""
+    session = get_session()
+    note = log.latest_checkpoint(session, get_ledger())
+    session.commit()
+    if out:
+        Path(out).write_text(note)
+    click.echo(note, nl=False)
+
+
+@click.command()
+@click.argument("seq", type=int)
+@click.option("--size", type=int, help="Tree size (default: current).")
+@with_appcontext
+def prove(seq: int, size: int | None) -> None:
+    """Print the inclusion proof of entry SEQ, after checking it."""
+    proof = log.inclusion_proof(get_session(), seq, size)
+    merkle.verify_inclusion(leaf_hash=proof.leaf_hash, index=proof.seq, size=proof.size,
+                            proof=proof.hashes, root=proof.root)
+    _print_json({"seq": proof.seq, "size": proof.size, "leaf_hash": proof.leaf_hash.hex(),
+                 "root": proof.root.hex(), "proof": [h.hex() for h in proof.hashes]})
+
+
+@click.command()
+@click.argument("old")
+@click.argument("new", required=False)
+@with_appcontext
+def consistency(old: str, new: str | None) -> None:
+    """Prove tree OLD is a prefix of tree NEW (default: current).
+
+    OLD and NEW are tree sizes, or files holding signed checkpoints saved earlier; a saved
+    checkpoint that the ledger can no longer prove consistent means history was rewritten.
+    """
+    session = get_session()
+    old_size, old_root = _tree_point(old)
+    new_size, new_root = _tree_point(new) if new else (log.ledger_size(session), None)
+    proof = log.consistency_proof(session, old_size, new_size)
+    try:
+        merkle.verify_consistency(old_size=old_size, new_size=new_size,
+                                  old_root=old_root or proof.old_root,
+                                  new_root=new_root or proof.new_root, proof=proof.hashes)
+    except ProofError as exc:
+        _fail(f"INCONSISTENT: tree {old_size} -> {new_size}: {exc}")
+    _print_json({"first": old_size, "second": new_size, "first_root": proof.old_root.hex(),
+                 "second_root": proof.new_root.hex(), "proof": [h.hex() for h in proof.hashes]})
+
+
+def _tree_point(arg: str) -> tuple[int, bytes | None]:
+    """A size given as a number, or (size, root) read from a signed checkpoint file."""
+    if arg.isdigit():
+        return int(arg), None
+    ledger = get_ledger()
+    checkpoint = open_checkpoint(Path(arg).read_text(), key_name=ledger.origin,
+                                 public_key=ledger.signing_key.public_key(), origin=ledger.origin)
+    return checkpoint.size, checkpoint.root_hash
+
+
+@click.group()
+def enterprise() -> None:
+    """Manage enterprises."""
+
+
+@enterprise.command("add")
+@click.option("--uscc", required=True, help="统一社会信用代码 (18 characters).")
+@click.option("--name", required=True)
+@click.option("--district", required=True)
+@click.option("--role", type=click.Choice(["producer", "regulator", "admin"]), default="producer",
+              show_default=True)
+@click.option("--public-key", help="Base64 raw Ed25519 public key; omit for a custodial key.")
+@with_appcontext
+def enterprise_add(uscc: str, name: str, district: str, role: str,
+                   public_key: str | None) -> None:
+    """Register an enterprise and print its API token (shown only this once)."""
+    session = get_session()
+    ledger = get_ledger()
+    registration = PAYLOAD_SCHEMAS[ENTERPRISE_REGISTERED]().load(
+        {"uscc": uscc, "name": name, "district": district, "roles": [role]})
+    key = load_public_key(_b64decode(public_key)) if public_key else None
+    key_id = enrol_enterprise(session, ledger, KeyVault(current_app.config["SECRET_KEY"]),
+                              registration, key)
+    token = issue_token(session, uscc, role, log.rfc3339(ledger.clock()))
+    session.commit()
+    click.echo(f"registered {uscc} ({name}), key {key_id}")
+    click.echo(f"API token (shown once): {token}")
+
+
+def _b64decode(text: str) -> bytes:
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise LedgerError("--public-key must be base64", field="public_key") from None
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))

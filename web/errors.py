@@ -1,0 +1,100 @@
+"""The one place that turns errors into HTTP responses.
+
+Every error body is ``{"error": {"code", "message", "field"}}`` (plus ``item`` for the
+position in a batch). Views never catch domain errors themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from ledger.errors import (
+    CheckpointError,
+    EntryError,
+    IdentityError,
+    LedgerError,
+    NotFoundError,
+    ProofError,
+    SignatureError,
+)
+
+__all__ = ["ApiError", "error_response", "init_app"]
+
+_STATUS: dict[type[LedgerError], int] = {
+    NotFoundError: 404,
+    EntryError: 422,
+    SignatureError: 422,
+    IdentityError: 422,
+    ProofError: 422,
+    CheckpointError: 422,
+}
+
+
+class ApiError(Exception):
+    """An error the web layer raises itself (authentication, permissions, bad parameters)."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None,
+                   item: int | None = None) -> tuple[Response, int]:
+    """Build the JSON error body."""
+    error: dict[str, Any] = {"code": code, "message": message, "field": field}
+    if item is not None:
+        error["item"] = item
+    return jsonify(error=error), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(LedgerError, _ledger_error)
+    app.register_error_handler(ValidationError, _validation_error)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def _api_error(exc: ApiError) -> tuple[Response, int]:
+    return error_response(exc.status, exc.code, exc.message, exc.field)
+
+
+def _ledger_error(exc: LedgerError) -> tuple[Response, int]:
+    status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+    return error_response(status, exc.code, exc.message, exc.field, exc.item)
+
+
+def _validation_error(exc: ValidationError) -> tuple[Response, int]:
+    field, message = _first_message(exc.messages)
+    return error_response(422, "validation_error", message, field)
+
+
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    status = exc.code or 500
+    # webargs (behind flask-smorest) aborts with the marshmallow messages attached.
+    messages = getattr(exc, "data", {}).get("messages")
+    if messages:
+        locations = messages if isinstance(messages, dict) else {"": messages}
+        _location, per_field = next(iter(locations.items()))
+        field, message = _first_message(per_field)
+        return error_response(status, "validation_error", message, field)
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(status, code, exc.description or code)
+
+
+def _first_message(messages: Any, path: str = "") -> tuple[str | None, str]:
+    """The first (field path, message) in marshmallow's nested messages."""
+    if isinstance(messages, dict) and messages:
+        key, value = next(iter(messages.items()))
+        name = str(key) if key != "_schema" else ""
+        joined = f"{path}.{name}" if path and name else (path or name)
+        if isinstance(key, int):
+            joined = f"{path}[{key}]"
+        return _first_message(value, joined)
+    if isinstance(messages, list) and messages:
+        return _first_message(messages[0], path)
+    return (path or None), str(messages)
