@@ -78,3 +78,4 @@ class VerificationError(LedgerError):
         super().__init__(f"seq {seq}: {kind}: {message}")
         self.seq = seq
         self.kind = kind
+        self.detail = message

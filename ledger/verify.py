@@ -49,6 +49,19 @@ class _Problem:
     seq: int
     kind: str
     message: str
+    #: for problems that only localise to a span of entries (a tree node, a checkpoint)
+    last: int | None = None
+
+
+def _first(problems: list[_Problem]) -> _Problem:
+    """The first bad seq: a span-level problem explained by an entry inside it gives way to it.
+
+    A node or checkpoint mismatch says only that *some* entry in its span changed; the entry
+    checks say which one.
+    """
+    exact = [p.seq for p in problems if p.last is None]
+    return min(p for p in problems
+               if p.last is None or not any(p.seq <= seq <= p.last for seq in exact))
 
 
 def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
@@ -93,15 +106,17 @@ def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
             if progress is not None:
                 progress(tree.size)
     problems += _compare_nodes(session, pending)
-    if tree.size < head_size and not problems:
-        problems.append(_Problem(tree.size, "missing entry",
-                                 f"the head records {head_size} entries, {tree.size} are stored"))
-    problems += _extra_nodes(session, tree.size)
-    problems += _match_checkpoints(checkpoints, roots, tree.size)
+    complete = not problems
+    if complete:  # the whole log was read: now look for what lies beyond its end
+        if tree.size < head_size:
+            problems.append(_Problem(tree.size, "missing entry", f"the head records "
+                                     f"{head_size} entries, {tree.size} are stored"))
+        problems += _extra_nodes(session, tree.size)
+    problems += _match_checkpoints(checkpoints, roots, tree.size, complete)
     if progress is not None:
         progress(tree.size)
     if problems:
-        first = min(problems)
+        first = _first(problems)
         raise VerificationError(first.seq, first.kind, first.message)
     return VerifyReport(tree.size, tree.root(), len(checkpoints))
 
@@ -143,16 +158,17 @@ def _compare_nodes(session: Session, computed: Sequence[tuple[merkle.NodeKey, by
         return []
     ids = {node_id(*key): (key, digest) for key, digest in computed}
     stored = dict(session.execute(select(MerkleNode.node_id, MerkleNode.hash)
-                                  .where(MerkleNode.node_id.in_(list(ids)))).tuples().all())
+                                  .where(MerkleNode.node_id.in_(list(ids)))).all())
     problems = []
     for nid, ((level, index), digest) in ids.items():
         first = index << level
         span = f"tree node ({level}, {index}) over seqs {first}..{first + (1 << level) - 1}"
+        last = first + (1 << level) - 1
         if nid not in stored:
-            problems.append(_Problem(first, "tree", f"{span} is missing"))
+            problems.append(_Problem(first, "tree", f"{span} is missing", last))
         elif stored[nid] != digest:
             problems.append(_Problem(first, "tree", f"{span}: expected {digest.hex()}, "
-                                                    f"stored {stored[nid].hex()}"))
+                                                    f"stored {stored[nid].hex()}", last))
     return problems
 
 
@@ -178,18 +194,21 @@ def _open_checkpoints(notes: Iterable[tuple[str, str]], origin: str,
 
 
 def _match_checkpoints(checkpoints: Sequence[Checkpoint], roots: dict[int, bytes],
-                       size: int) -> list[_Problem]:
+                       size: int, complete: bool) -> list[_Problem]:
     # A checkpoint only pins its size's root, so a mismatch is localised to the entries after
     # the last checkpoint that still matches.
     good = sorted(c.size for c in checkpoints if roots.get(c.size) == c.root_hash)
     problems = []
     for checkpoint in checkpoints:
         if checkpoint.size > size:
+            if not complete:  # verification stopped early; sizes past that were not read
+                continue
             problems.append(_Problem(size, "missing entry", f"a checkpoint signed the tree at "
                                      f"size {checkpoint.size}, only {size} entries verify"))
         elif roots.get(checkpoint.size) != checkpoint.root_hash:
             since = max((s for s in good if s < checkpoint.size), default=0)
             problems.append(_Problem(since, "checkpoint", f"the checkpoint at size "
                                      f"{checkpoint.size} does not match the recomputed root; "
-                                     f"entries {since}..{checkpoint.size - 1} were rewritten"))
+                                     f"entries {since}..{checkpoint.size - 1} were rewritten",
+                                     checkpoint.size - 1))
     return problems

@@ -110,14 +110,19 @@ def make_app(database_url: str, instance: Path) -> Flask:
     return app
 
 
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Flask:
-    return make_app(database_url, tmp_path)
+def _disposed(app: Flask) -> Iterator[Flask]:
+    yield app
+    app.extensions["tracenet.engine"].dispose()
 
 
 @pytest.fixture
-def sqlite_app(sqlite_url: str, tmp_path: Path) -> Flask:
-    return make_app(sqlite_url, tmp_path)
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    yield from _disposed(make_app(database_url, tmp_path))
+
+
+@pytest.fixture
+def sqlite_app(sqlite_url: str, tmp_path: Path) -> Iterator[Flask]:
+    yield from _disposed(make_app(sqlite_url, tmp_path))
 
 
 @pytest.fixture

@@ -90,7 +90,7 @@ def verify_command(saved: tuple[str, ...]) -> None:
                             saved_checkpoints=[Path(p).read_text() for p in saved],
                             progress=progress)
         except VerificationError as exc:
-            _fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc}")
+            _fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc.detail}")
     click.echo(f"OK: {report.size} entries, root {report.root.hex()}, "
                f"{report.checkpoints} checkpoints match")
 
