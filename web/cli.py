@@ -11,6 +11,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from marshmallow import ValidationError
 
 from ledger import log, merkle
 from ledger.checkpoint import open_checkpoint
@@ -33,12 +34,26 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
+class _TracenetGroup(FlaskGroup):
+    """Turns domain errors into a one-line message and exit status 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LedgerError as exc:
+            where = f" ({exc.field})" if exc.field else ""
+            raise click.ClickException(f"{exc.code}{where}: {exc.message}") from None
+        except ValidationError as exc:
+            raise click.ClickException(f"invalid input: {exc.messages}") from None
+
+
 def main() -> None:
     """Entry point of the ``tracenet`` console script."""
     from web import create_app
 
-    FlaskGroup(create_app=create_app, add_default_commands=False,
-               help="Tracenet (质监溯源网) ledger and supervision network.")(prog_name="tracenet")
+    _TracenetGroup(create_app=create_app, add_default_commands=False,
+                   help="Tracenet (质监溯源网) ledger and supervision network.")(
+        prog_name="tracenet")
 
 
 def _fail(message: str) -> None:

@@ -1,0 +1,203 @@
+"""The HTTP API through the Flask test client: ledger endpoints, events and error bodies."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ledger import merkle
+from ledger.checkpoint import open_checkpoint
+from ledger.entry import Statement
+from ledger.keys import generate_private_key, key_id_for, public_key_bytes
+from tests.ledger.conftest import make_uscc
+
+UTC_TIME = "2026-11-26T08:00:00+08:00"
+
+
+def add_enterprise(app: Flask, serial: int, role: str = "producer",
+                   public_key: str | None = None) -> tuple[str, str]:
+    uscc = make_uscc(serial)
+    args = ["enterprise", "add", "--uscc", uscc, "--name", f"企业{serial}",
+            "--district", "福州市", "--role", role]
+    if public_key:
+        args += ["--public-key", public_key]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    return uscc, result.output.split("shown once): ")[1].strip()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def size(client: FlaskClient) -> int:
+    return int(client.get("/api/v1/ledger/checkpoint").text.splitlines()[1])
+
+
+def error(response: Any) -> dict[str, Any]:
+    body: dict[str, Any] = response.get_json()["error"]
+    return body
+
+
+def new_key_event(uscc: str) -> dict[str, Any]:
+    key = generate_private_key()
+    return {"type": "key_registered", "event_time": UTC_TIME,
+            "payload": {"enterprise": uscc, "key_id": key_id_for(key),
+                        "public_key": base64.b64encode(public_key_bytes(key)).decode()}}
+
+
+def test_healthz(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_checkpoint_is_a_signed_note(sqlite_app: Flask, client: FlaskClient) -> None:
+    response = client.get("/api/v1/ledger/checkpoint")
+    assert response.mimetype == "text/plain"
+    with sqlite_app.app_context():
+        from web.db import get_ledger
+
+        ledger = get_ledger()
+        checkpoint = open_checkpoint(response.text, key_name=ledger.origin,
+                                     public_key=ledger.signing_key.public_key())
+    assert checkpoint.size == 1
+
+
+def test_post_custodial_events_then_prove_them(sqlite_app: Flask, client: FlaskClient) -> None:
+    uscc, token = add_enterprise(sqlite_app, 1)
+    response = client.post("/api/v1/events", json=[new_key_event(uscc), new_key_event(uscc)],
+                           headers=bearer(token))
+    assert response.status_code == 201, response.get_json()
+    entries = response.get_json()
+    assert [e["seq"] for e in entries] == [3, 4]
+    assert entries[1]["prev"] == entries[0]["leaf_hash"]
+    fetched = client.get("/api/v1/events/4").get_json()
+    assert fetched == entries[1]
+
+    proof = client.get("/api/v1/ledger/proof/inclusion?seq=4&size=5").get_json()
+    merkle.verify_inclusion(leaf_hash=bytes.fromhex(entries[1]["leaf_hash"]), index=4, size=5,
+                            proof=[base64.b64decode(h) for h in proof["proof"]],
+                            root=base64.b64decode(proof["root"]))
+    consistency = client.get("/api/v1/ledger/proof/consistency?first=2&second=5").get_json()
+    merkle.verify_consistency(old_size=2, new_size=5,
+                              old_root=base64.b64decode(consistency["first_root"]),
+                              new_root=base64.b64decode(consistency["second_root"]),
+                              proof=[base64.b64decode(h) for h in consistency["proof"]])
+
+
+def test_post_client_signed_event(sqlite_app: Flask, client: FlaskClient) -> None:
+    key = generate_private_key()
+    raw = base64.b64encode(public_key_bytes(key)).decode()
+    uscc, token = add_enterprise(sqlite_app, 2, public_key=raw)
+    event = new_key_event(uscc)
+    statement = Statement(event["type"], uscc, key_id_for(key), UTC_TIME, event["payload"])
+    signed = statement.sign(key)
+    event.update(key_id=key_id_for(key), signature=base64.b64encode(signed.signature).decode())
+    response = client.post("/api/v1/events", json=event, headers=bearer(token))
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()[0]["signature"] == event["signature"]
+
+    forged = {**event, "signature": base64.b64encode(bytes(64)).decode()}
+    before = size(client)
+    response = client.post("/api/v1/events", json=forged, headers=bearer(token))
+    assert response.status_code == 422
+    assert error(response) == {"code": "invalid_signature", "field": "signature",
+                               "message": "signature does not verify", "item": 0}
+    assert size(client) == before
+
+
+def test_admin_registers_an_enterprise_as_the_operator(sqlite_app: Flask,
+                                                       client: FlaskClient) -> None:
+    _, admin = add_enterprise(sqlite_app, 3, role="admin")
+    registration = {"type": "enterprise_registered", "enterprise": "operator",
+                    "event_time": UTC_TIME,
+                    "payload": {"uscc": make_uscc(30), "name": "新企业", "roles": ["producer"],
+                                "district": "厦门市"}}
+    response = client.post("/api/v1/events", json=registration, headers=bearer(admin))
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()[0]["enterprise"] == "operator"
+
+    _, producer = add_enterprise(sqlite_app, 4)
+    registration["payload"]["uscc"] = make_uscc(31)
+    response = client.post("/api/v1/events", json=registration, headers=bearer(producer))
+    assert response.status_code == 403
+    assert error(response)["field"] == "enterprise"
+
+
+@pytest.mark.parametrize(("body", "status", "code", "field"), [
+    ({"type": "key_registered", "event_time": UTC_TIME}, 422, "validation_error", "payload"),
+    ({"type": "teleport", "event_time": UTC_TIME, "payload": {}}, 422, "validation_error",
+     "type"),
+    ({"type": "key_revoked", "event_time": "yesterday", "payload": {"key_id": "0" * 16,
+                                                                    "reason": "x"}},
+     422, "validation_error", "event_time"),
+    ({"type": "key_revoked", "event_time": UTC_TIME, "payload": {"key_id": "nothex",
+                                                                 "reason": "x"}},
+     422, "validation_error", "payload.key_id"),
+    ({"type": "key_revoked", "event_time": UTC_TIME, "payload": {"key_id": "0" * 16,
+                                                                 "reason": "x"}},
+     422, "identity_rejected", "payload.key_id"),
+    ([], 400, "bad_request", None),
+])
+def test_bad_events_get_clear_errors_and_append_nothing(
+        sqlite_app: Flask, client: FlaskClient, body: Any, status: int, code: str,
+        field: str | None) -> None:
+    _, token = add_enterprise(sqlite_app, 5)
+    before = size(client)
+    response = client.post("/api/v1/events", json=body, headers=bearer(token))
+    assert response.status_code == status, response.get_json()
+    assert error(response)["code"] == code
+    assert error(response)["field"] == field
+    assert size(client) == before
+
+
+def test_batch_error_names_the_item(sqlite_app: Flask, client: FlaskClient) -> None:
+    uscc, token = add_enterprise(sqlite_app, 6)
+    events = [new_key_event(uscc) for _ in range(3)]
+    events[2]["payload"]["public_key"] = "not base64!"
+    before = size(client)
+    response = client.post("/api/v1/events", json=events, headers=bearer(token))
+    assert response.status_code == 422
+    assert error(response)["field"] == "[2].payload.public_key"
+    assert size(client) == before
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer tn_nope"},
+                                     {"Authorization": "Basic abc"}])
+def test_posting_needs_a_valid_token(client: FlaskClient, headers: dict[str, str]) -> None:
+    response = client.post("/api/v1/events", json={}, headers=headers)
+    assert response.status_code == 401
+    assert error(response)["code"] == "unauthorized"
+    assert error(response)["field"] == "Authorization"
+
+
+@pytest.mark.parametrize(("url", "status", "field"), [
+    ("/api/v1/events/99", 404, "seq"),
+    ("/api/v1/ledger/proof/inclusion?seq=5", 404, "seq"),
+    ("/api/v1/ledger/proof/inclusion", 422, "seq"),
+    ("/api/v1/ledger/proof/inclusion?seq=x", 422, "seq"),
+    ("/api/v1/ledger/proof/consistency?first=0", 422, "first"),
+    ("/api/v1/ledger/proof/consistency?first=1&second=7", 404, "second"),
+])
+def test_read_errors(client: FlaskClient, url: str, status: int, field: str) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    assert error(response)["field"] == field
+    assert error(response)["message"]
+
+
+def test_unknown_route_is_json(client: FlaskClient) -> None:
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert error(response)["code"] == "not_found"
+
+
+def test_openapi_documents_the_endpoints(client: FlaskClient) -> None:
+    spec = client.get("/api/openapi.json").get_json()
+    for path in ("/api/v1/events", "/api/v1/events/{seq}", "/api/v1/ledger/checkpoint",
+                 "/api/v1/ledger/proof/inclusion", "/api/v1/ledger/proof/consistency"):
+        assert path in spec["paths"]
+    assert "Event" in spec["components"]["schemas"]
