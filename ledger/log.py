@@ -18,21 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.entry import GENESIS_PREV, Entry, SignedStatement, Statement
 from ledger.errors import LedgerError, NotFoundError, ProofError
-from ledger.identity import (
-    ENTERPRISE_REGISTERED,
-    KEY_REGISTERED,
-    KEY_REVOKED,
-    OPERATOR,
-    KeyRecord,
-    KeyRing,
-)
+from ledger.identity import KEY_REGISTERED, OPERATOR, KeyRecord, KeyRing
 from ledger.keys import key_id_for, load_public_key, public_key_bytes
 from ledger.models import (
     CheckpointRow,
@@ -42,8 +35,11 @@ from ledger.models import (
     LedgerHead,
     MerkleNode,
 )
+from ledger.records import Notice, admit_record, clear_projections
+from ledger.reference import ReferenceData, load_reference
 
 __all__ = [
+    "Appended",
     "ConsistencyProof",
     "InclusionProof",
     "Ledger",
@@ -55,6 +51,7 @@ __all__ = [
     "latest_checkpoint",
     "ledger_size",
     "node_id",
+    "rebuild",
     "rfc3339",
     "tree_root",
 ]
@@ -73,11 +70,13 @@ def rfc3339(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class Ledger:
-    """The ledger's own identity: checkpoint origin, operator signing key and clock."""
+    """The ledger's own identity (checkpoint origin, operator key), its clock and the
+    reference data its rules enforce."""
 
     origin: str
     signing_key: Ed25519PrivateKey = field(repr=False)
     clock: Clock = _utc_now
+    reference: ReferenceData = field(default_factory=load_reference, repr=False)
 
     @property
     def key_id(self) -> str:
@@ -156,14 +155,23 @@ def initialise(session: Session, ledger: Ledger) -> None:
                           f"but the configured signing key is {ledger.key_id}")
 
 
+@dataclass(frozen=True)
+class Appended:
+    """An entry the ledger accepted, with the notices its rules attached."""
+
+    entry: Entry
+    notices: list[Notice]
+
+
 def append(session: Session, ledger: Ledger,
-           batch: Sequence[SignedStatement]) -> list[Entry]:
+           batch: Sequence[SignedStatement]) -> list[Appended]:
     """Append a batch of signed statements atomically and return the new entries.
 
     Each statement is admitted by the key ring (signature, key owner, revocation, identity
-    rules); the first that fails raises with ``item`` set to its position, and the caller's
-    rollback then leaves the ledger exactly as it was. A checkpoint is signed for the new size,
-    so every batch boundary is pinned by a signed root.
+    rules), then by the supervision rules, which also update the projections; the first that
+    fails raises with ``item`` set to its position, and the caller's rollback then leaves the
+    ledger exactly as it was. A checkpoint is signed for the new size, so every batch
+    boundary is pinned by a signed root.
     """
     if not batch:
         return []
@@ -171,7 +179,7 @@ def append(session: Session, ledger: Ledger,
     frontier = merkle.CompactRange(head.size, _read_frontier(session, head.size))
     ring = KeyRing(_ProjectedKeys(session))
     recorded_at = max(rfc3339(ledger.clock()), head.last_recorded_at)
-    entries: list[Entry] = []
+    appended: list[Appended] = []
     nodes: list[dict[str, Any]] = []
     prev = head.last_leaf_hash
     for item, signed in enumerate(batch):
@@ -179,23 +187,22 @@ def append(session: Session, ledger: Ledger,
                              prev=prev)
         try:
             ring.admit(entry)
+            appended.append(Appended(entry, admit_record(session, entry, ledger.reference)))
         except LedgerError as exc:
             exc.item = item
             raise
         nodes.extend({"node_id": node_id(*key), "hash": digest}
                      for key, digest in frontier.append(entry.leaf_hash) if key[0] > 0)
-        entries.append(entry)
         prev = entry.leaf_hash
-    session.execute(insert(EntryRow), [_entry_row(entry) for entry in entries])
+    session.execute(insert(EntryRow), [_entry_row(a.entry) for a in appended])
     if nodes:
         session.execute(insert(MerkleNode), nodes)
     session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(
         size=frontier.size, last_leaf_hash=prev, last_recorded_at=recorded_at))
-    _project_identity(session, entries)
     checkpoint = Checkpoint(ledger.origin, frontier.size, frontier.root())
     session.add(CheckpointRow(size=checkpoint.size, root_hash=checkpoint.root_hash,
                               note=ledger.sign(checkpoint)))
-    return entries
+    return appended
 
 
 def _lock_head(session: Session) -> LedgerHead:
@@ -221,24 +228,6 @@ def _entry_row(entry: Entry) -> dict[str, Any]:
             "enterprise": statement.enterprise, "key_id": statement.key_id,
             "event_time": statement.event_time, "recorded_at": entry.recorded_at,
             "body": entry.canonical}
-
-
-def _project_identity(session: Session, entries: Sequence[Entry]) -> None:
-    for entry in entries:
-        payload = entry.statement.payload
-        if entry.statement.type == ENTERPRISE_REGISTERED:
-            session.add(EnterpriseRow(
-                uscc=payload["uscc"], name=str(payload.get("name", "")),
-                roles=",".join(payload.get("roles", [])),
-                district=str(payload.get("district", "")), registered_seq=entry.seq))
-        elif entry.statement.type == KEY_REGISTERED:
-            session.add(KeyRow(key_id=payload["key_id"], enterprise=payload["enterprise"],
-                               public_key=_unb64(payload["public_key"]),
-                               registered_seq=entry.seq, revoked_seq=None))
-        elif entry.statement.type == KEY_REVOKED:
-            session.flush()
-            session.execute(update(KeyRow).where(KeyRow.key_id == payload["key_id"])
-                            .values(revoked_seq=entry.seq))
 
 
 def ledger_size(session: Session) -> int:
@@ -335,10 +324,20 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text)
 
+def rebuild(session: Session, ledger: Ledger,
+            progress: Callable[[int], None] | None = None) -> int:
+    """Recompute every projection by replaying the ledger; return the entries replayed.
 
-def entry_count(session: Session) -> int:
-    """How many entry rows are stored (verify compares it with the head)."""
-    return session.scalar(select(func.count()).select_from(EntryRow)) or 0
+    Signatures are not re-checked here (that is ``verify``'s job); the rules run exactly as
+    they did at append time, against the same reference data.
+    """
+    clear_projections(session)
+    replayed = 0
+    rows = session.execute(select(EntryRow.body).order_by(EntryRow.seq)).scalars()
+    for body in rows.yield_per(1000):
+        admit_record(session, Entry.from_canonical(body), ledger.reference)
+        replayed += 1
+        if progress is not None and replayed % 1000 == 0:
+            progress(replayed)
+    return replayed

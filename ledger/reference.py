@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -369,7 +370,13 @@ class ReferenceData:
             raise EntryError(f"additive level must be a non-negative number, got {level}",
                              field="level")
         _additive_unit(unit)
-        label = f"{additive} (INS {ins})" if ins else additive
+        ins_number = None
+        if ins is not None and ins.strip() not in _NO_INS:
+            ins_number = _ins_key(ins)
+            if ins_number is None:
+                raise EntryError(f"{ins!r} is not an INS number (e.g. 211, 160a(ii))",
+                                 field="ins")
+        label = f"{additive} (INS {ins_number})" if ins_number else additive
         where = f"category {food_category_code} ({category.name_zh} {category.name_en})"
         limits = self._matching(food_category_code, additive, ins)
         if not limits:
@@ -482,40 +489,39 @@ class _Row:
         return [item.strip() for item in value.split(";")] if value else []
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[_Row]:
-    line: int | None = None
+def _rows(path: Path, columns: tuple[str, ...]) -> list[_Row]:
     try:
         # utf-8-sig: official tables exported from spreadsheets often start with a BOM.
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            try:
-                header = [name.strip() for name in next(reader)]
-            except StopIteration:
-                raise ReferenceDataError(path, 1, None, "file is empty") from None
-            missing = [name for name in columns if name not in header]
-            if missing:
-                raise ReferenceDataError(path, 1, missing[0], "column is missing from the header")
-            duplicated = [name for name in header if header.count(name) > 1]
-            if duplicated:
-                raise ReferenceDataError(path, 1, duplicated[0], "column appears twice")
-            for cells in reader:
-                line = reader.line_num
-                if not any(cell.strip() for cell in cells):
-                    continue  # blank lines are layout, not rows
-                if len(cells) != len(header):
-                    raise ReferenceDataError(
-                        path, reader.line_num, None,
-                        f"expected {len(header)} values, got {len(cells)}")
-                # Extra columns are ignored: a fuller official table may carry notes.
-                yield _Row(path, reader.line_num,
-                           {name: cell.strip() for name, cell in zip(header, cells, strict=True)
-                            if name in columns})
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ReferenceDataError(path, None, None, "file not found") from None
     except UnicodeDecodeError as exc:
         raise ReferenceDataError(path, None, None, f"not UTF-8 text ({exc})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[_Row] = []
+    try:
+        header = [name.strip() for name in next(reader, [])]
+        if not header:
+            raise ReferenceDataError(path, 1, None, "no header line")
+        missing = [name for name in columns if name not in header]
+        if missing:
+            raise ReferenceDataError(path, 1, missing[0], "column is missing from the header")
+        duplicated = [name for name in header if header.count(name) > 1]
+        if duplicated:
+            raise ReferenceDataError(path, 1, duplicated[0], "column appears twice")
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines are layout, not rows
+            if len(cells) != len(header):
+                raise ReferenceDataError(path, reader.line_num, None,
+                                         f"expected {len(header)} values, got {len(cells)}")
+            # Extra columns are ignored: a fuller official table may carry notes.
+            rows.append(_Row(path, reader.line_num,
+                             {name: cell.strip() for name, cell in zip(header, cells, strict=True)
+                              if name in columns}))
     except csv.Error as exc:
-        raise ReferenceDataError(path, line, None, f"not valid CSV ({exc})") from None
+        raise ReferenceDataError(path, reader.line_num, None, f"not valid CSV ({exc})") from None
+    return rows
 
 
 def _load_categories(path: Path) -> dict[str, Category]:

@@ -104,3 +104,5 @@ class EntrySchema(Schema):
     prev = fields.String(metadata={"description": "previous entry's leaf hash, hex"})
     signature = fields.String()
     leaf_hash = fields.String(metadata={"description": "SHA-256(0x00 || canonical), hex"})
+    notices = fields.List(fields.Dict(), metadata={
+        "description": "warnings and notices the rules attached (standard warnings …)"})

@@ -21,6 +21,7 @@ from ledger.errors import (
     ProofError,
     SignatureError,
 )
+from ledger.records import RuleViolation
 
 __all__ = ["ApiError", "error_response", "init_app"]
 
@@ -31,6 +32,7 @@ _STATUS: dict[type[LedgerError], int] = {
     IdentityError: 422,
     ProofError: 422,
     CheckpointError: 422,
+    RuleViolation: 422,
 }
 
 
@@ -43,11 +45,14 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None,
-                   item: int | None = None) -> tuple[Response, int]:
+                   item: int | None = None, message_zh: str | None = None
+                   ) -> tuple[Response, int]:
     """Build the JSON error body."""
     error: dict[str, Any] = {"code": code, "message": message, "field": field}
     if item is not None:
         error["item"] = item
+    if message_zh is not None:
+        error["message_zh"] = message_zh
     return jsonify(error=error), status
 
 
@@ -65,7 +70,9 @@ def _api_error(exc: ApiError) -> tuple[Response, int]:
 
 def _ledger_error(exc: LedgerError) -> tuple[Response, int]:
     status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-    return error_response(status, exc.code, exc.message, exc.field, exc.item)
+    # Rule violations carry their message in Chinese too.
+    return error_response(status, exc.code, exc.message, exc.field, exc.item,
+                          getattr(exc, "message_zh", None))
 
 
 def _validation_error(exc: ValidationError) -> tuple[Response, int]:

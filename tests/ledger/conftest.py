@@ -18,6 +18,9 @@ from ledger.keys import KeyVault, generate_private_key, key_id_for
 from schemas.identifiers import uscc_check_character
 
 ORIGIN = "tracenet.test/ledger"
+INTAKE = {"gtin": "06901234567892", "lot": "RM001", "material": "生乳",
+          "supplier": "91350100MA00000001", "quantity": "1000", "unit": "kg",
+          "received_at": "2026-11-26T07:00:00+08:00", "accepted": True}
 
 
 def make_uscc(serial: int) -> str:
@@ -35,8 +38,9 @@ class Producer:
         return key_id_for(self.key)
 
     def statement(self, type_: str = "material_intake", **payload: object) -> Statement:
+        defaults = INTAKE if type_ == "material_intake" else {}
         return Statement(type_, self.uscc, self.key_id, "2026-11-26T08:00:00+08:00",
-                         payload or {"material": "生乳", "quantity": "1000", "unit": "kg"})
+                         {**defaults, **payload})
 
     def signed(self, type_: str = "material_intake", **payload: object) -> SignedStatement:
         return self.statement(type_, **payload).sign(self.key)

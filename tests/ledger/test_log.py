@@ -34,7 +34,8 @@ def test_initialise_refuses_another_operator_key(session: Session) -> None:
 
 def test_append_chains_and_proves(session: Session, ledger: log.Ledger,
                                   producer: Producer) -> None:
-    entries = log.append(session, ledger, [producer.signed(lot=f"L{i}") for i in range(5)])
+    entries = [a.entry for a in log.append(session, ledger,
+                                           [producer.signed(lot=f"L{i}") for i in range(5)])]
     session.commit()
     assert [e.seq for e in entries] == [3, 4, 5, 6, 7]
     for earlier, later in zip(entries, entries[1:], strict=False):

@@ -151,6 +151,7 @@ def _rewind(connection: Connection, size: int, forget_checkpoints: bool) -> None
 def _re_extend(app: Flask, producer: Producer, count: int) -> None:
     with app.app_context():
         session = get_session()
+        log.rebuild(session, get_ledger())  # the attacker recomputes the projections too
         log.append(session, get_ledger(),
                    [producer.signed(lot=f"FORGED{i}") for i in range(count)])
         session.commit()
@@ -184,9 +185,9 @@ def _append_bypassing_identity(app: Flask, signed: SignedStatement,
         session: Session = get_session()
         ledger: Ledger = get_ledger()
         tamper(app, lambda c: None)  # the attacker also drops the triggers
-        (entry,) = log.append(session, ledger, [signed])
+        (appended,) = log.append(session, ledger, [signed])
         session.commit()
-        return entry.seq
+        return appended.entry.seq
 
 
 def test_forged_signature(built: tuple[Flask, Producer], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,12 +36,13 @@ def post_events() -> list[dict[str, Any]]:
     if not isinstance(body, dict | list) or body == []:
         raise ApiError(400, "bad_request", "expected a JSON event object or a non-empty list",
                        None)
-    events = EventSchema(many=True).load(body if isinstance(body, list) else [body])
+    events = EventSchema(many=True).load(body) if isinstance(body, list) else [
+        EventSchema().load(body)]
     vault = KeyVault(current_app.config["SECRET_KEY"])
     batch = [_signed(session, principal, vault, event) for event in events]
-    entries = log.append(session, get_ledger(), batch)
+    appended = log.append(session, get_ledger(), batch)
     session.commit()
-    return [entry.as_json() for entry in entries]
+    return [{**a.entry.as_json(), "notices": [vars(n) for n in a.notices]} for a in appended]
 
 
 def _signed(session: Any, principal: Principal, vault: KeyVault,
