@@ -6,10 +6,11 @@ import base64
 import binascii
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ledger.identity import ENTERPRISE_REGISTERED, KEY_REGISTERED, KEY_REVOKED, OPERATOR
 from schemas.identifiers import validate_rfc3339, validate_uscc
+from schemas.records import RECORD_SCHEMAS
 
 __all__ = ["PAYLOAD_SCHEMAS", "EventSchema", "EntrySchema"]
 
@@ -60,6 +61,7 @@ PAYLOAD_SCHEMAS: dict[str, type[Schema]] = {
     ENTERPRISE_REGISTERED: EnterpriseRegisteredSchema,
     KEY_REGISTERED: KeyRegisteredSchema,
     KEY_REVOKED: KeyRevokedSchema,
+    **RECORD_SCHEMAS,
 }
 
 
@@ -79,15 +81,18 @@ class EventSchema(Schema):
                        "omit to have the server sign with the custodial key"})
 
     @validates_schema
-    def _payload_fits_type(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        schema = PAYLOAD_SCHEMAS.get(data.get("type", ""))
-        if schema is not None and isinstance(data.get("payload"), dict):
-            try:
-                schema().load(data["payload"])
-            except ValidationError as exc:
-                raise ValidationError({"payload": exc.messages}) from None
+    def _signed_events_name_their_key(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if data.get("signature") and not data.get("key_id"):
             raise ValidationError({"key_id": ["a signed event must name its key_id"]})
+
+    @post_load
+    def _payload_fits_type(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        """Validate the payload with its type's schema; what that loads is what is stored."""
+        try:
+            data["payload"] = PAYLOAD_SCHEMAS[data["type"]]().load(data["payload"])
+        except ValidationError as exc:
+            raise ValidationError({"payload": exc.messages}) from None
+        return data
 
 
 class EntrySchema(Schema):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,8 @@ __all__ = ["init_app", "main"]
 
 def init_app(app: Flask) -> None:
     """Register the commands on ``app.cli``."""
-    for command in (init, serve, verify_command, checkpoint, prove, consistency, enterprise):
+    for command in (init, serve, verify_command, checkpoint, prove, consistency, enterprise,
+                    rebuild):
         app.cli.add_command(command)
 
 
@@ -54,6 +57,20 @@ def main() -> None:
     _TracenetGroup(create_app=create_app, add_default_commands=False,
                    help="Tracenet (质监溯源网) ledger and supervision network.")(
         prog_name="tracenet")
+
+
+@contextmanager
+def progress_bar(length: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr, driven by a callback that reports how many are done."""
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        done = 0
+
+        def progress(count: int) -> None:
+            nonlocal done
+            bar.update(count - done)
+            done = count
+
+        yield progress
 
 
 def _fail(message: str) -> None:
@@ -91,14 +108,7 @@ def verify_command(saved: tuple[str, ...]) -> None:
     """Recompute chain, tree, signatures and checkpoints; exit 1 naming the first bad seq."""
     session = get_session()
     ledger = get_ledger()
-    head = log.ledger_size(session)
-    with click.progressbar(length=head, label="verifying", file=sys.stderr) as bar:
-        done = [0]
-
-        def progress(size: int) -> None:
-            bar.update(size - done[0])
-            done[0] = size
-
+    with progress_bar(log.ledger_size(session), "verifying") as progress:
         try:
             report = verify(session, origin=ledger.origin,
                             operator_key=ledger.signing_key.public_key(),
@@ -108,6 +118,18 @@ def verify_command(saved: tuple[str, ...]) -> None:
             _fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc.detail}")
     click.echo(f"OK: {report.size} entries, root {report.root.hex()}, "
                f"{report.checkpoints} checkpoints match")
+
+
+@click.command()
+@with_appcontext
+def rebuild() -> None:
+    """Recompute every projection (lots, stock, products …) by replaying the ledger."""
+    session = get_session()
+    with progress_bar(log.ledger_size(session), "replaying") as progress:
+        replayed = log.rebuild(session, get_ledger(), progress)
+        progress(replayed)
+    session.commit()
+    click.echo(f"rebuilt the projections from {replayed} entries")
 
 
 @click.command()

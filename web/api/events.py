@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 
 from ledger import log
 from ledger.enterprises import sign_custodially
@@ -36,13 +37,25 @@ def post_events() -> list[dict[str, Any]]:
     if not isinstance(body, dict | list) or body == []:
         raise ApiError(400, "bad_request", "expected a JSON event object or a non-empty list",
                        None)
-    events = EventSchema(many=True).load(body) if isinstance(body, list) else [
-        EventSchema().load(body)]
+    events = _load_events(body)
     vault = KeyVault(current_app.config["SECRET_KEY"])
     batch = [_signed(session, principal, vault, event) for event in events]
     appended = log.append(session, get_ledger(), batch)
     session.commit()
     return [{**a.entry.as_json(), "notices": [vars(n) for n in a.notices]} for a in appended]
+
+
+def _load_events(body: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
+    """Validate one event or a list; errors in a list are reported as ``[index].field``."""
+    if isinstance(body, dict):
+        return [EventSchema().load(body)]
+    events = []
+    for index, item in enumerate(body):
+        try:
+            events.append(EventSchema().load(item))
+        except ValidationError as exc:
+            raise ValidationError({index: exc.messages}) from None
+    return events
 
 
 def _signed(session: Any, principal: Principal, vault: KeyVault,

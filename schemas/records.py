@@ -1,0 +1,192 @@
+"""Payload schemas of the supervision records producers log (one per entry type).
+
+Each schema validates and normalises (GTINs to 14 digits); what it loads is what the ledger
+stores. Every field has an example, so the OpenAPI description shows a complete record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from ledger.quantity import UNITS
+from ledger.reference import load_reference
+from schemas.codes import GTINField, LotField, RFC3339Field, USCCField
+
+__all__ = ["RECORD_SCHEMAS"]
+
+_UNIT = fields.String(required=True, validate=validate.OneOf(list(UNITS)),
+                      metadata={"example": "kg"})
+_DECIMAL = validate.Regexp(r"^[0-9]+(\.[0-9]+)?$", error="expected a plain decimal number")
+
+
+def _quantity(example: str = "1000") -> fields.String:
+    return fields.String(required=True, validate=_DECIMAL, metadata={"example": example})
+
+
+def _category(code: str) -> str:
+    if code not in load_reference().categories:
+        raise ValidationError(f"{code!r} is not one of the 69 supervised categories")
+    return code
+
+
+def _gtin(example: str = "06901234567892") -> GTINField:
+    return GTINField(required=True, metadata={"example": example})
+
+
+class ProductRegisteredSchema(Schema):
+    gtin = _gtin()
+    name = fields.String(required=True, validate=validate.Length(1, 200),
+                         metadata={"example": "全脂纯牛奶 250mL"})
+    category = fields.String(required=True, validate=_category, metadata={
+        "description": "one of the 69 supervised category codes", "example": "07"})
+    standard = fields.String(required=True, validate=validate.Length(1, 60), metadata={
+        "description": "执行标准", "example": "GB 25190-2010"})
+    spec = fields.String(load_default="", validate=validate.Length(max=200),
+                         metadata={"example": "250mL×24"})
+
+
+class MaterialIntakeSchema(Schema):
+    gtin = _gtin()
+    lot = LotField(required=True, metadata={"example": "RM20261126A"})
+    material = fields.String(required=True, validate=validate.Length(1, 200),
+                             metadata={"example": "生乳"})
+    supplier = USCCField(required=True, metadata={"example": "91350100MA00000001"})
+    quantity = _quantity()
+    unit = _UNIT
+    received_at = RFC3339Field(required=True, metadata={"example": "2026-11-26T07:00:00+08:00"})
+    certificate = fields.String(load_default=None, validate=validate.Length(max=60),
+                                metadata={"example": "QC-2026-1126-01"})
+    accepted = fields.Boolean(required=True, metadata={"example": True})
+
+
+class AdditiveFilingSchema(Schema):
+    gtin = _gtin()
+    additive = fields.String(required=True, validate=validate.Length(1, 100),
+                             metadata={"example": "山梨酸钾"})
+    ins = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{3,4}[a-z]?$"),
+                        metadata={"example": "202"})
+    function = fields.String(required=True, validate=validate.Length(1, 60),
+                             metadata={"example": "防腐剂"})
+    level = fields.String(required=True, validate=_DECIMAL, metadata={"example": "0.5"})
+    unit = fields.String(required=True, validate=validate.OneOf(["g/kg", "mg/kg", "g/L",
+                                                                 "mg/L"]),
+                         metadata={"example": "g/kg"})
+
+
+class LotInputSchema(Schema):
+    gtin = _gtin()
+    lot = LotField(required=True, metadata={"example": "RM20261126A"})
+    quantity = _quantity("800")
+    unit = _UNIT
+
+
+class ProductionSchema(Schema):
+    gtin = _gtin("06901234567908")
+    lot = LotField(required=True, metadata={"example": "P20261126-01"})
+    quantity = _quantity("4000")
+    unit = fields.String(required=True, validate=validate.OneOf(list(UNITS)),
+                         metadata={"example": "pcs"})
+    produced_at = RFC3339Field(required=True, metadata={"example": "2026-11-26T10:00:00+08:00"})
+    expiry = fields.String(load_default=None, validate=validate.Regexp(
+        r"^\d{4}-\d{2}-\d{2}$", error="expected a date such as 2027-05-26"),
+        metadata={"example": "2027-05-26"})
+    inputs = fields.List(fields.Nested(LotInputSchema), load_default=list)
+    additives_used = fields.List(fields.String(validate=validate.Length(1, 100)),
+                                 load_default=list, metadata={"example": ["山梨酸钾"]})
+
+
+class InspectionItemSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 100),
+                         metadata={"example": "三聚氰胺"})
+    value = fields.String(required=True, validate=validate.Length(1, 40),
+                          metadata={"example": "0.05"})
+    limit = fields.String(load_default=None, validate=validate.Length(max=40),
+                          metadata={"example": "≤2.5"})
+    unit = fields.String(load_default=None, validate=validate.Length(max=20),
+                         metadata={"example": "mg/kg"})
+    passed = fields.Boolean(required=True, data_key="pass", metadata={"example": True})
+
+    @post_load
+    def _wire_name(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        # Stored under its wire name "pass", as sent and as the rules read it.
+        data["pass"] = data.pop("passed")
+        return data
+
+
+class InspectionSchema(Schema):
+    gtin = _gtin()
+    lot = LotField(required=True, metadata={"example": "RM20261126A"})
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["self", "third_party", "spot_check", "incoming"]), metadata={"example": "incoming"})
+    lab = fields.String(required=True, validate=validate.Length(1, 200),
+                        metadata={"example": "福建省产品质量检验研究院"})
+    lab_uscc = USCCField(load_default=None, metadata={"example": "12350000488000417L"})
+    standard = fields.String(load_default=None, validate=validate.Length(max=60),
+                             metadata={"example": "GB 19301-2010"})
+    items = fields.List(fields.Nested(InspectionItemSchema), required=True,
+                        validate=validate.Length(min=1))
+    verdict = fields.String(required=True, validate=validate.OneOf(["pass", "fail"]),
+                            metadata={"example": "pass"})
+    report_no = fields.String(required=True, validate=validate.Length(1, 60),
+                              metadata={"example": "FJQI-2026-08812"})
+    inspected_at = RFC3339Field(required=True, metadata={"example": "2026-11-26T09:00:00+08:00"})
+
+
+class _Movement(Schema):
+    gtin = _gtin("06901234567908")
+    lot = LotField(required=True, metadata={"example": "P20261126-01"})
+    quantity = _quantity("480")
+    unit = fields.String(required=True, validate=validate.OneOf(list(UNITS)),
+                         metadata={"example": "pcs"})
+    counterparty = USCCField(required=True, metadata={"example": "91350100MA00000002"})
+    document_no = fields.String(required=True, validate=validate.Length(1, 60),
+                                metadata={"example": "DN-20261126-007"})
+
+
+class ShipmentSchema(_Movement):
+    shipped_at = RFC3339Field(required=True, metadata={"example": "2026-11-26T14:00:00+08:00"})
+
+
+class ReceiptSchema(_Movement):
+    received_at = RFC3339Field(required=True, metadata={"example": "2026-11-26T18:00:00+08:00"})
+
+
+class SerializationSchema(Schema):
+    gtin = _gtin("06901234567908")
+    lot = LotField(required=True, metadata={"example": "P20261126-01"})
+    serials = fields.List(fields.String(validate=validate.Regexp(r"^[!-~]{1,20}$")),
+                          required=True, validate=validate.Length(1, 100_000),
+                          metadata={"example": ["000001", "000002"]})
+
+
+class AggregationSchema(Schema):
+    parent = fields.String(required=True, validate=validate.Length(1, 100),
+                           metadata={"example": "(00)069012340000000017"})
+    children = fields.List(fields.String(validate=validate.Length(1, 100)), required=True,
+                           validate=validate.Length(min=1),
+                           metadata={"example": ["(01)06901234567908(21)000001"]})
+
+
+class CorrectionSchema(Schema):
+    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                         metadata={"example": 1234})
+    reason = fields.String(required=True, validate=validate.Length(1, 500),
+                           metadata={"example": "检验报告编号录入错误"})
+    replacement = fields.Dict(required=True, metadata={
+        "description": "the corrected payload, in the superseded record's own schema"})
+
+
+RECORD_SCHEMAS: dict[str, type[Schema]] = {
+    "product_registered": ProductRegisteredSchema,
+    "material_intake": MaterialIntakeSchema,
+    "additive_filing": AdditiveFilingSchema,
+    "production": ProductionSchema,
+    "inspection": InspectionSchema,
+    "shipment": ShipmentSchema,
+    "receipt": ReceiptSchema,
+    "serialization": SerializationSchema,
+    "aggregation": AggregationSchema,
+    "correction": CorrectionSchema,
+}
