@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ledger.models import ApiToken
 from web.errors import ApiError
 
-__all__ = ["Principal", "current_principal", "issue_token", "require_principal"]
+__all__ = ["Principal", "current_principal", "issue_token", "require_principal", "viewer_of"]
 
 ROLES = ("producer", "regulator", "admin")
 
@@ -68,6 +68,16 @@ def current_principal(session: Session) -> Principal | None:
         principal = Principal(row.enterprise, row.role)
     g.principal = principal
     return principal
+
+
+def viewer_of(principal: Principal | None) -> str | None:
+    """Whose records the caller may read: regulators and admins all (None), others their own.
+
+    Anonymous callers get the empty string, which matches no enterprise: public data only.
+    """
+    if principal is None:
+        return ""
+    return None if principal.role in ("regulator", "admin") else principal.enterprise
 
 
 def require_principal(session: Session) -> Principal:

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from schemas.events import EventSchema
-from web.api import events, ledger
+from web.api import directory, events, ledger, lots
 
 __all__ = ["init_app"]
 
@@ -18,3 +18,5 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(ledger.blp)
     api.register_blueprint(events.blp)
+    api.register_blueprint(directory.blp)
+    api.register_blueprint(lots.blp)

@@ -7,15 +7,16 @@ from typing import Any
 
 from flask import current_app, request
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 
-from ledger import log
+from ledger import log, queries
 from ledger.enterprises import sign_custodially
 from ledger.entry import SignedStatement, Statement
 from ledger.identity import OPERATOR
 from ledger.keys import KeyVault
 from schemas.events import EntrySchema, EventSchema
-from web.auth import Principal, require_principal
+from web.api.pagination import PageQuery, page_body
+from web.auth import Principal, current_principal, require_principal, viewer_of
 from web.db import get_ledger, get_session
 from web.errors import ApiError
 
@@ -74,8 +75,37 @@ def _signed(session: Any, principal: Principal, vault: KeyVault,
     return SignedStatement(statement, base64.b64decode(event["signature"]))
 
 
+class EventQuery(PageQuery):
+    type = fields.String(load_default=None, metadata={"example": "shipment"})
+    enterprise = fields.String(load_default=None, metadata={"example": "91350100M000100Y43"})
+
+
+@blp.get("")
+@blp.arguments(EventQuery, location="query")
+@blp.doc(security=[{"bearerAuth": []}])
+def list_events(query: dict[str, Any]) -> dict[str, Any]:
+    """Entries in seq order that the caller may read (its own, naming it, or public)."""
+    session = get_session()
+    viewer = viewer_of(require_principal(session))
+    return page_body(queries.list_entries(
+        session, viewer=viewer, limit=query["limit"], after=query["cursor"],
+        type_=query["type"], enterprise=query["enterprise"]))
+
+
 @blp.get("/<int:seq>")
 @blp.response(200, EntrySchema)
 def get_event(seq: int) -> dict[str, Any]:
-    """The entry at ``seq`` with its leaf hash."""
-    return log.get_entry(get_session(), seq).as_json()
+    """The entry at ``seq`` with its leaf hash and the notices its rules attached.
+
+    Identity and product registrations are public; other records are readable by the
+    enterprise that made them, the counterparty they name, and regulators.
+    """
+    session = get_session()
+    entry = log.get_entry(session, seq)
+    principal = current_principal(session)
+    if not queries.entry_visible(session, entry, viewer_of(principal)):
+        if principal is None:
+            raise ApiError(401, "unauthorized", "this record needs an API token",
+                           "Authorization")
+        raise ApiError(403, "forbidden", f"seq {seq} is another enterprise's record", "seq")
+    return {**entry.as_json(), "notices": queries.notices_of(session, seq)}

@@ -1,0 +1,195 @@
+"""Read services over the projections: listings with filters and keyset pagination.
+
+``viewer`` is the enterprise a caller may see the records of; ``None`` means everything (a
+regulator or an administrator). Who gets which viewer is the web layer's decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from ledger.entry import Entry
+from ledger.identity import IDENTITY_TYPES
+from ledger.log import rfc3339
+from ledger.models import (
+    EnterpriseRow,
+    EntryRow,
+    LotRow,
+    NoticeRow,
+    ProductRow,
+    RecordRow,
+    StockRow,
+)
+
+__all__ = [
+    "PUBLIC_TYPES",
+    "Page",
+    "entry_visible",
+    "list_enterprises",
+    "list_entries",
+    "list_lots",
+    "list_products",
+    "notices_of",
+    "unreceived_shipments",
+]
+
+#: entry types anyone may read: who is on the network, with which keys, making which products
+PUBLIC_TYPES = frozenset(IDENTITY_TYPES | {"product_registered"})
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing; ``after`` is the key to continue from (None on the last page)."""
+
+    items: list[dict[str, Any]]
+    after: tuple[Any, ...] | None
+
+
+def _page(rows: Sequence[Any], limit: int, key: Any, item: Any) -> Page:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page([item(row) for row in rows], tuple(key(rows[-1])) if more and rows else None)
+
+
+def _visible_records(viewer: str) -> ColumnElement[bool]:
+    return or_(RecordRow.enterprise == viewer, RecordRow.counterparty == viewer)
+
+
+def entry_visible(session: Session, entry: Entry, viewer: str | None) -> bool:
+    """Whether ``viewer`` may read ``entry``: public types, its own, or naming it."""
+    if viewer is None or entry.statement.type in PUBLIC_TYPES:
+        return True
+    if entry.statement.enterprise == viewer:
+        return True
+    record = session.get(RecordRow, entry.seq)
+    return record is not None and record.counterparty == viewer
+
+
+def list_entries(session: Session, *, viewer: str | None, limit: int,
+                 after: tuple[Any, ...] | None = None, type_: str | None = None,
+                 enterprise: str | None = None) -> Page:
+    """Entries in seq order, filtered by type and asserting enterprise."""
+    query = select(EntryRow.seq, EntryRow.body)
+    if viewer is not None:
+        query = query.outerjoin(RecordRow, RecordRow.seq == EntryRow.seq).where(or_(
+            EntryRow.type.in_(PUBLIC_TYPES), EntryRow.enterprise == viewer,
+            RecordRow.counterparty == viewer))
+    if type_:
+        query = query.where(EntryRow.type == type_)
+    if enterprise:
+        query = query.where(EntryRow.enterprise == enterprise)
+    if after:
+        query = query.where(EntryRow.seq > after[0])
+    rows = session.execute(query.order_by(EntryRow.seq).limit(limit + 1)).all()
+    return _page(rows, limit, lambda row: (row.seq,),
+                 lambda row: Entry.from_canonical(row.body).as_json())
+
+
+def list_enterprises(session: Session, *, limit: int, after: tuple[Any, ...] | None = None,
+                     district: str | None = None, role: str | None = None) -> Page:
+    """Registered enterprises (public), by USCC."""
+    query = select(EnterpriseRow)
+    if district:
+        query = query.where(EnterpriseRow.district.contains(district))
+    if role:
+        query = query.where(EnterpriseRow.roles.contains(role))
+    if after:
+        query = query.where(EnterpriseRow.uscc > after[0])
+    rows = session.scalars(query.order_by(EnterpriseRow.uscc).limit(limit + 1)).all()
+    return _page(rows, limit, lambda row: (row.uscc,), lambda row: {
+        "uscc": row.uscc, "name": row.name, "roles": row.roles.split(","),
+        "district": row.district, "registered_seq": row.registered_seq})
+
+
+def list_products(session: Session, *, limit: int, after: tuple[Any, ...] | None = None,
+                  enterprise: str | None = None, category: str | None = None) -> Page:
+    """Registered products (public), by GTIN."""
+    query = select(ProductRow)
+    if enterprise:
+        query = query.where(ProductRow.enterprise == enterprise)
+    if category:
+        query = query.where(ProductRow.category == category)
+    if after:
+        query = query.where(ProductRow.gtin > after[0])
+    rows = session.scalars(query.order_by(ProductRow.gtin).limit(limit + 1)).all()
+    return _page(rows, limit, lambda row: (row.gtin,), lambda row: {
+        "gtin": row.gtin, "name": row.name, "enterprise": row.enterprise,
+        "category": row.category, "standard": row.standard, "spec": row.spec,
+        "registered_seq": row.registered_seq})
+
+
+def list_lots(session: Session, *, viewer: str | None, limit: int,
+              after: tuple[Any, ...] | None = None, gtin: str | None = None,
+              inspection: str | None = None, holder: str | None = None) -> Page:
+    """Lots with their inspection status and the stock held of them.
+
+    A producer sees the lots it originated or holds stock of; ``holder`` narrows to one
+    enterprise's stock.
+    """
+    query: Select[Any] = select(LotRow)
+    holders = select(StockRow.gtin, StockRow.lot)
+    if viewer is not None:
+        mine = tuple_(LotRow.gtin, LotRow.lot).in_(
+            holders.where(StockRow.enterprise == viewer))
+        query = query.where(or_(LotRow.origin == viewer, mine))
+    if holder:
+        query = query.where(tuple_(LotRow.gtin, LotRow.lot).in_(
+            holders.where(StockRow.enterprise == holder)))
+    if gtin:
+        query = query.where(LotRow.gtin == gtin)
+    if inspection:
+        query = query.where(LotRow.inspection == inspection)
+    if after:
+        query = query.where(tuple_(LotRow.gtin, LotRow.lot) > tuple_(*after))
+    lots = session.scalars(query.order_by(LotRow.gtin, LotRow.lot).limit(limit + 1)).all()
+    page = _page(lots, limit, lambda row: (row.gtin, row.lot), lambda row: {
+        "gtin": row.gtin, "lot": row.lot, "origin": row.origin, "origin_type": row.origin_type,
+        "origin_seq": row.origin_seq, "quantity": row.quantity, "unit": row.unit,
+        "produced_at": row.produced_at, "expiry": row.expiry, "inspection": row.inspection,
+        "inspection_seq": row.inspection_seq, "intake_rejected": row.intake_rejected,
+        "stock": {}})
+    if page.items:
+        keys = [(item["gtin"], item["lot"]) for item in page.items]
+        stock = select(StockRow).where(tuple_(StockRow.gtin, StockRow.lot).in_(keys))
+        if viewer is not None:
+            stock = stock.where(StockRow.enterprise == viewer)
+        by_lot = {(item["gtin"], item["lot"]): item for item in page.items}
+        for row in session.scalars(stock):
+            by_lot[(row.gtin, row.lot)]["stock"][row.enterprise] = row.quantity
+    return page
+
+
+def unreceived_shipments(session: Session, *, viewer: str | None, older_than: timedelta,
+                         now: datetime, limit: int,
+                         after: tuple[Any, ...] | None = None) -> Page:
+    """Shipments still not (fully) received ``older_than`` after they were sent."""
+    # recorded_at is UTC in one fixed format, so it compares as text; event times carry
+    # whatever offset the shipper used.
+    cutoff = rfc3339(now - older_than)
+    query = select(RecordRow).join(EntryRow, EntryRow.seq == RecordRow.seq).where(and_(
+        RecordRow.type == "shipment", RecordRow.status == "open",
+        RecordRow.superseded_by.is_(None), EntryRow.recorded_at <= cutoff))
+    if viewer is not None:
+        query = query.where(_visible_records(viewer))
+    if after:
+        query = query.where(RecordRow.seq > after[0])
+    rows = session.scalars(query.order_by(RecordRow.seq).limit(limit + 1)).all()
+    return _page(rows, limit, lambda row: (row.seq,), lambda row: {
+        "seq": row.seq, "shipper": row.enterprise, "receiver": row.counterparty,
+        "gtin": row.gtin, "lot": row.lot, "quantity": row.quantity, "unit": row.unit,
+        "received": row.received, "document_no": row.document_no,
+        "shipped_at": row.event_time})
+
+
+def notices_of(session: Session, seq: int) -> list[dict[str, Any]]:
+    """The warnings and notices stored against an entry."""
+    rows = session.scalars(select(NoticeRow).where(NoticeRow.seq == seq)
+                           .order_by(NoticeRow.code))
+    return [{"code": r.code, "level": r.level, "field": r.field, "message_zh": r.message_zh,
+             "message_en": r.message_en} for r in rows]

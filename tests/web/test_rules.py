@@ -1,0 +1,243 @@
+"""Every supervision rule through the HTTP API: the pass case, and each rejection with its
+status and rule code, leaving the ledger exactly as it was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.ledger.conftest import make_uscc
+from tests.web.test_api import add_enterprise, bearer, size
+
+SUPPLIER = make_uscc(900)
+DRINK = "06901234567892"    # category 08, beverages (additives regulated)
+SYRUP = "06901234567908"    # an input material, not registered on the ledger
+SEAT = "06901234567915"     # category 62, children's car seats
+
+
+class Producer:
+    def __init__(self, client: FlaskClient, uscc: str, token: str) -> None:
+        self.client, self.uscc, self.token = client, uscc, token
+
+    def post(self, type_: str, event_time: str = "2026-11-26T08:00:00+08:00",
+             **payload: Any) -> Any:
+        return self.client.post("/api/v1/events", headers=bearer(self.token), json={
+            "type": type_, "event_time": event_time, "payload": payload})
+
+    def ok(self, type_: str, **payload: Any) -> dict[str, Any]:
+        response = self.post(type_, **payload)
+        assert response.status_code == 201, response.get_json()
+        entry: dict[str, Any] = response.get_json()[0]
+        return entry
+
+    def rejected(self, rule: str, field: str, type_: str, **payload: Any) -> dict[str, Any]:
+        before = size(self.client)
+        response = self.post(type_, **payload)
+        assert response.status_code == 422, response.get_json()
+        error: dict[str, Any] = response.get_json()["error"]
+        assert error["code"] == f"rule.{rule}", error
+        assert error["field"] == field
+        assert error["message"] and error["message_zh"]
+        assert size(self.client) == before
+        return error
+
+    # -- record builders with sensible defaults --
+
+    def product(self, gtin: str = DRINK, category: str = "08",
+                standard: str = "GB 7101-2022") -> dict[str, Any]:
+        return {"gtin": gtin, "name": "橙汁饮料", "category": category, "standard": standard,
+                "spec": "500mL"}
+
+    def intake(self, lot: str = "RM1", accepted: bool = True, quantity: str = "1000",
+               gtin: str = SYRUP) -> dict[str, Any]:
+        return {"gtin": gtin, "lot": lot, "material": "浓缩橙汁", "supplier": SUPPLIER,
+                "quantity": quantity, "unit": "kg", "received_at": "2026-11-26T07:00:00+08:00",
+                "accepted": accepted}
+
+    def production(self, lot: str = "P1", inputs: list[dict[str, Any]] | None = None,
+                   additives: list[str] | None = None, quantity: str = "2000",
+                   gtin: str = DRINK) -> dict[str, Any]:
+        return {"gtin": gtin, "lot": lot, "quantity": quantity, "unit": "pcs",
+                "produced_at": "2026-11-26T10:00:00+08:00",
+                "inputs": inputs if inputs is not None else [
+                    {"gtin": SYRUP, "lot": "RM1", "quantity": "400", "unit": "kg"}],
+                "additives_used": additives or []}
+
+    def inspection(self, lot: str = "P1", verdict: str = "pass", item_pass: bool = True,
+                   gtin: str = DRINK, standard: str = "GB 7101-2022") -> dict[str, Any]:
+        return {"gtin": gtin, "lot": lot, "kind": "self", "lab": "厂内化验室",
+                "standard": standard, "verdict": verdict, "report_no": f"R-{lot}-{verdict}",
+                "inspected_at": "2026-11-26T11:00:00+08:00",
+                "items": [{"name": "菌落总数", "value": "50", "limit": "≤100", "unit": "CFU/mL",
+                           "pass": item_pass}]}
+
+    def movement(self, counterparty: str, lot: str = "P1", quantity: str = "500",
+                 document_no: str = "DN-1", gtin: str = DRINK) -> dict[str, Any]:
+        return {"gtin": gtin, "lot": lot, "quantity": quantity, "unit": "pcs",
+                "counterparty": counterparty, "document_no": document_no}
+
+
+@pytest.fixture
+def maker(sqlite_app: Flask, client: FlaskClient) -> Producer:
+    uscc, token = add_enterprise(sqlite_app, 101)
+    producer = Producer(client, uscc, token)
+    producer.ok("product_registered", **producer.product())
+    producer.ok("material_intake", **producer.intake())
+    return producer
+
+
+@pytest.fixture
+def shop(sqlite_app: Flask, client: FlaskClient) -> Producer:
+    uscc, token = add_enterprise(sqlite_app, 102)
+    return Producer(client, uscc, token)
+
+
+def test_product_rules(maker: Producer, shop: Producer) -> None:
+    maker.rejected("product.duplicate", "payload.gtin", "product_registered", **maker.product())
+    shop.rejected("product.not_owner", "payload.gtin", "additive_filing", gtin=DRINK,
+                  additive="山梨酸钾", ins="202", function="防腐剂", level="0.3", unit="g/kg")
+
+
+def test_standard_warnings_are_stored_and_returned(maker: Producer) -> None:
+    withdrawn = maker.ok("product_registered", **maker.product(
+        gtin="06901234567922", standard="GB 2760-2014"))
+    (warning,) = withdrawn["notices"]
+    assert warning["code"] == "rule.standard.withdrawn"
+    assert warning["level"] == "warning"
+    assert "GB 2760-2024" in warning["message_en"] and "GB 2760-2024" in warning["message_zh"]
+    upcoming = maker.ok("product_registered", **maker.product(
+        gtin="06901234567939", standard="GB 7718-2025"))
+    (notice,) = upcoming["notices"]
+    assert notice["code"] == "rule.standard.not_yet_effective"
+    assert notice["level"] == "notice"
+    assert maker.ok("product_registered", **maker.product(gtin="06901234567946"))[
+        "notices"] == []
+
+
+def test_additive_filing_rules(maker: Producer) -> None:
+    filing = {"gtin": DRINK, "additive": "山梨酸钾", "ins": "202", "function": "防腐剂",
+              "unit": "g/kg"}
+    maker.ok("additive_filing", **filing, level="0.3")
+    maker.rejected("additive.over_limit", "payload.level", "additive_filing",
+                   **{**filing, "level": "0.6"})
+    maker.rejected("additive.not_permitted", "payload.additive", "additive_filing",
+                   **{**filing, "additive": "糖精钠", "ins": "954", "level": "0.1"})
+
+
+def test_food_production_needs_a_filing_for_every_additive(maker: Producer) -> None:
+    maker.rejected("additive.not_filed", "payload.additives_used[0]", "production",
+                   **maker.production(additives=["山梨酸钾"]))
+    maker.ok("additive_filing", gtin=DRINK, additive="山梨酸钾", ins="202", function="防腐剂",
+             level="0.3", unit="g/kg")
+    maker.ok("production", **maker.production(additives=["山梨酸钾"]))
+
+
+def test_unqualified_product_does_not_leave(maker: Producer, shop: Producer) -> None:
+    maker.ok("production", **maker.production())
+    shipment = maker.movement(shop.uscc) | {"shipped_at": "2026-11-26T14:00:00+08:00"}
+    maker.rejected("shipment.not_inspected", "payload.lot", "shipment", **shipment)
+    maker.ok("inspection", **maker.inspection(verdict="fail", item_pass=False))
+    maker.rejected("shipment.failed_inspection", "payload.lot", "shipment", **shipment)
+    maker.ok("inspection", **maker.inspection(verdict="pass"))
+    maker.ok("shipment", **shipment)
+
+
+def test_inspection_verdict_must_follow_its_items(maker: Producer) -> None:
+    maker.ok("production", **maker.production())
+    maker.rejected("inspection.verdict_mismatch", "payload.items[0].pass", "inspection",
+                   **maker.inspection(verdict="pass", item_pass=False))
+    maker.rejected("lot.unknown", "payload.lot", "inspection", **maker.inspection(lot="NOPE"))
+
+
+def test_unqualified_material_does_not_enter(maker: Producer) -> None:
+    maker.ok("material_intake", **maker.intake(lot="RM2", accepted=False))
+    maker.rejected("material.rejected", "payload.inputs[0].lot", "production",
+                   **maker.production(inputs=[{"gtin": SYRUP, "lot": "RM2", "quantity": "10",
+                                               "unit": "kg"}]))
+    maker.ok("inspection", **maker.inspection(lot="RM1", gtin=SYRUP, verdict="fail",
+                                              item_pass=False))
+    maker.rejected("material.failed_inspection", "payload.inputs[0].lot", "production",
+                   **maker.production())
+
+
+def test_quantities_cannot_exceed_stock(maker: Producer, shop: Producer) -> None:
+    maker.rejected("stock.insufficient", "payload.inputs[0].quantity", "production",
+                   **maker.production(inputs=[{"gtin": SYRUP, "lot": "RM1", "quantity": "1.5",
+                                               "unit": "t"}]))
+    # 1000 kg received, 400 kg consumed: 600 000 g remain, and units convert.
+    maker.ok("production", **maker.production())
+    maker.ok("production", **maker.production(lot="P2", inputs=[
+        {"gtin": SYRUP, "lot": "RM1", "quantity": "600000", "unit": "g"}]))
+    maker.rejected("stock.insufficient", "payload.inputs[0].quantity", "production",
+                   **maker.production(lot="P3", inputs=[
+                       {"gtin": SYRUP, "lot": "RM1", "quantity": "1", "unit": "g"}]))
+    maker.ok("inspection", **maker.inspection())
+    shipment = maker.movement(shop.uscc, quantity="2001") | {
+        "shipped_at": "2026-11-26T14:00:00+08:00"}
+    maker.rejected("stock.insufficient", "payload.quantity", "shipment", **shipment)
+    maker.rejected("lot.duplicate", "payload.lot", "production", **maker.production())
+
+
+def test_receipt_must_match_a_shipment(maker: Producer, shop: Producer) -> None:
+    maker.ok("production", **maker.production())
+    maker.ok("inspection", **maker.inspection())
+    receipt = maker.movement(maker.uscc, quantity="300") | {
+        "received_at": "2026-11-26T18:00:00+08:00"}
+    shop.rejected("receipt.no_shipment", "payload.counterparty", "receipt", **receipt)
+    maker.ok("shipment", **maker.movement(shop.uscc) | {
+        "shipped_at": "2026-11-26T14:00:00+08:00"})
+    shop.ok("receipt", **receipt)
+    shop.rejected("receipt.exceeds_shipment", "payload.quantity", "receipt",
+                  **receipt | {"quantity": "201"})
+    shop.ok("receipt", **receipt | {"quantity": "200"})
+    shop.ok("shipment", **shop.movement(make_uscc(103), quantity="500", document_no="DN-2")
+            | {"shipped_at": "2026-11-27T09:00:00+08:00"})
+
+
+def test_non_food_products_have_no_additive_filings(maker: Producer) -> None:
+    maker.ok("product_registered", **maker.product(gtin=SEAT, category="62",
+                                                   standard="GB 27887-2024"))
+    maker.rejected("additive.not_food", "payload.gtin", "additive_filing", gtin=SEAT,
+                   additive="山梨酸钾", ins="202", function="防腐剂", level="0.3", unit="g/kg")
+
+
+def test_corrections_replace_inspections_but_not_movements(maker: Producer,
+                                                            shop: Producer) -> None:
+    maker.ok("production", **maker.production())
+    wrong = maker.ok("inspection", **maker.inspection(verdict="fail", item_pass=False))
+    maker.ok("correction", seq=wrong["seq"], reason="录入错误",
+             replacement=maker.inspection(verdict="pass"))
+    shipment = maker.ok("shipment", **maker.movement(shop.uscc) | {
+        "shipped_at": "2026-11-26T14:00:00+08:00"})
+    maker.rejected("correction.superseded", "payload.seq", "correction", seq=wrong["seq"],
+                   reason="again", replacement=maker.inspection(verdict="pass"))
+    maker.rejected("correction.unsupported", "payload.seq", "correction",
+                   seq=shipment["seq"], reason="qty", replacement={})
+    shop.rejected("correction.not_own", "payload.seq", "correction", seq=shipment["seq"],
+                  reason="not mine", replacement={})
+    maker.rejected("correction.unknown", "payload.seq", "correction", seq=99999,
+                   reason="none", replacement={})
+
+
+def test_a_batch_is_checked_in_order_and_applied_whole(maker: Producer) -> None:
+    events = [
+        {"type": "production", "event_time": "2026-11-26T10:00:00+08:00",
+         "payload": maker.production()},
+        {"type": "inspection", "event_time": "2026-11-26T11:00:00+08:00",
+         "payload": maker.inspection()},
+        {"type": "shipment", "event_time": "2026-11-26T14:00:00+08:00",
+         "payload": maker.movement(make_uscc(104), quantity="3000")
+         | {"shipped_at": "2026-11-26T14:00:00+08:00"}},
+    ]
+    before = size(maker.client)
+    response = maker.client.post("/api/v1/events", json=events, headers=bearer(maker.token))
+    assert response.status_code == 422
+    assert response.get_json()["error"]["item"] == 2
+    assert size(maker.client) == before
+    events[2]["payload"]["quantity"] = "2000"
+    response = maker.client.post("/api/v1/events", json=events, headers=bearer(maker.token))
+    assert response.status_code == 201
+    assert size(maker.client) == before + 3
