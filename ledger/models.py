@@ -238,3 +238,31 @@ class NoticeRow(Base):
     field: Mapped[str | None] = mapped_column(String(100), nullable=True)
     message_zh: Mapped[str] = mapped_column(Text)
     message_en: Mapped[str] = mapped_column(Text)
+
+
+# --- Console accounts: not a projection (see ledger/accounts.py), so `rebuild` leaves them. ---
+
+
+class UserRow(Base):
+    """A console account that acts for one enterprise; only a scrypt hash of its password."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(60), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class IdempotentResponse(Base):
+    """The response to a POST made with an ``Idempotency-Key``, replayed when it is retried."""
+
+    __tablename__ = "idempotent_responses"
+
+    enterprise: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(40))

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from ledger.models import ApiToken
 from web.errors import ApiError
 
-__all__ = ["Principal", "current_principal", "issue_token", "require_principal", "viewer_of"]
+__all__ = ["ROLES", "Principal", "current_principal", "issue_token", "require_principal",
+           "revoke_token", "viewer_of"]
 
 ROLES = ("producer", "regulator", "admin")
 

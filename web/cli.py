@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -22,9 +23,10 @@ from ledger.enterprises import enrol_enterprise
 from ledger.errors import LedgerError, ProofError, VerificationError
 from ledger.identity import ENTERPRISE_REGISTERED
 from ledger.keys import KeyVault, load_public_key
+from ledger.models import EnterpriseRow
 from ledger.verify import verify
 from schemas.events import PAYLOAD_SCHEMAS
-from web.auth import issue_token
+from web.auth import ROLES, issue_token, revoke_token
 from web.db import get_engine, get_ledger, get_session
 
 __all__ = ["init_app", "main"]
@@ -33,28 +35,40 @@ __all__ = ["init_app", "main"]
 def init_app(app: Flask) -> None:
     """Register the commands on ``app.cli``."""
     for command in (init, serve, verify_command, checkpoint, prove, consistency, enterprise,
-                    rebuild):
-        app.cli.add_command(command)
+                    token, rebuild):
+        app.cli.add_command(_reporting_domain_errors(command))
 
 
-class _TracenetGroup(FlaskGroup):
-    """Turns domain errors into a one-line message and exit status 1, not a traceback."""
+def _reporting_domain_errors(command: click.Command) -> click.Command:
+    """Make domain errors a one-line message and exit status 1, not a traceback, in every
+    command and subcommand (whether run as ``tracenet`` or ``flask --app wsgi``)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _reporting_domain_errors(sub)
+    callback = command.callback
+    if callback is None or getattr(callback, "_reports_domain_errors", False):
+        return command
 
-    def invoke(self, ctx: click.Context) -> Any:
+    @functools.wraps(callback)
+    def reporting(*args: Any, **kwargs: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            return callback(*args, **kwargs)
         except LedgerError as exc:
             where = f" ({exc.field})" if exc.field else ""
             raise click.ClickException(f"{exc.code}{where}: {exc.message}") from None
         except ValidationError as exc:
             raise click.ClickException(f"invalid input: {exc.messages}") from None
 
+    reporting._reports_domain_errors = True  # type: ignore[attr-defined]
+    command.callback = reporting
+    return command
+
 
 def main() -> None:
     """Entry point of the ``tracenet`` console script."""
     from web import create_app
 
-    _TracenetGroup(create_app=create_app, add_default_commands=False,
+    FlaskGroup(create_app=create_app, add_default_commands=False,
                    help="Tracenet (质监溯源网) ledger and supervision network.")(
         prog_name="tracenet")
 
@@ -219,6 +233,37 @@ def enterprise_add(uscc: str, name: str, district: str, role: str,
     session.commit()
     click.echo(f"registered {uscc} ({name}), key {key_id}")
     click.echo(f"API token (shown once): {token}")
+
+
+@click.group()
+def token() -> None:
+    """Issue and revoke API tokens."""
+
+
+@token.command("add")
+@click.option("--enterprise", required=True, help="USCC of a registered enterprise.")
+@click.option("--role", type=click.Choice(list(ROLES)), default="producer", show_default=True)
+@with_appcontext
+def token_add(enterprise: str, role: str) -> None:
+    """Issue another API token for an enterprise (shown only this once)."""
+    session = get_session()
+    if session.get(EnterpriseRow, enterprise) is None:
+        raise LedgerError(f"enterprise {enterprise} is not registered", field="enterprise")
+    issued = issue_token(session, enterprise, role, log.rfc3339(get_ledger().clock()))
+    session.commit()
+    click.echo(f"API token (shown once): {issued}")
+
+
+@token.command("revoke")
+@click.argument("value")
+@with_appcontext
+def token_revoke(value: str) -> None:
+    """Revoke an API token; it is refused from then on."""
+    session = get_session()
+    if not revoke_token(session, value, log.rfc3339(get_ledger().clock())):
+        _fail("no such token")
+    session.commit()
+    click.echo("token revoked")
 
 
 def _b64decode(text: str) -> bytes:

@@ -75,7 +75,7 @@ def test_post_custodial_events_then_prove_them(sqlite_app: Flask, client: FlaskC
     assert [e["seq"] for e in entries] == [3, 4]
     assert entries[1]["prev"] == entries[0]["leaf_hash"]
     fetched = client.get("/api/v1/events/4").get_json()
-    assert fetched == {k: v for k, v in entries[1].items() if k != "notices"}
+    assert fetched == entries[1]
 
     proof = client.get("/api/v1/ledger/proof/inclusion?seq=4&size=5").get_json()
     merkle.verify_inclusion(leaf_hash=bytes.fromhex(entries[1]["leaf_hash"]), index=4, size=5,
@@ -201,3 +201,50 @@ def test_openapi_documents_the_endpoints(client: FlaskClient) -> None:
                  "/api/v1/ledger/proof/inclusion", "/api/v1/ledger/proof/consistency"):
         assert path in spec["paths"]
     assert "Event" in spec["components"]["schemas"]
+
+
+def test_idempotency_key_replays_the_first_response(sqlite_app: Flask,
+                                                    client: FlaskClient) -> None:
+    uscc, token = add_enterprise(sqlite_app, 7)
+    event = new_key_event(uscc)
+    headers = {**bearer(token), "Idempotency-Key": "batch-2026-11-26-001"}
+    first = client.post("/api/v1/events", json=event, headers=headers)
+    assert first.status_code == 201
+    after_first = size(client)
+    retry = client.post("/api/v1/events", json=event, headers=headers)
+    assert retry.status_code == 201
+    assert retry.get_json() == first.get_json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert size(client) == after_first
+    other = client.post("/api/v1/events", json=new_key_event(uscc), headers=headers)
+    assert other.status_code == 422
+    assert error(other) == {"code": "idempotency_key_reused", "field": "Idempotency-Key",
+                            "message": "this Idempotency-Key was used for a different request"}
+    assert size(client) == after_first
+
+
+def test_a_rejected_request_is_not_remembered(sqlite_app: Flask, client: FlaskClient) -> None:
+    uscc, token = add_enterprise(sqlite_app, 8)
+    headers = {**bearer(token), "Idempotency-Key": "k1"}
+    bad = client.post("/api/v1/events", json={"type": "key_revoked", "event_time": UTC_TIME,
+                                              "payload": {"key_id": "0" * 16, "reason": "x"}},
+                      headers=headers)
+    assert bad.status_code == 422
+    assert client.post("/api/v1/events", json=new_key_event(uscc),
+                       headers=headers).status_code == 201
+
+
+def test_revoked_token_is_refused(sqlite_app: Flask, client: FlaskClient) -> None:
+    uscc, token = add_enterprise(sqlite_app, 9)
+    runner = sqlite_app.test_cli_runner()
+    extra = runner.invoke(args=["token", "add", "--enterprise", uscc]).output
+    second = extra.split("shown once): ")[1].strip()
+    assert runner.invoke(args=["token", "revoke", token]).exit_code == 0
+    refused = client.post("/api/v1/events", json=new_key_event(uscc), headers=bearer(token))
+    assert refused.status_code == 401
+    assert error(refused)["message"] == "unknown or revoked API token"
+    assert client.post("/api/v1/events", json=new_key_event(uscc),
+                       headers=bearer(second)).status_code == 201
+    unknown = runner.invoke(args=["token", "add", "--enterprise", make_uscc(999)])
+    assert unknown.exit_code == 1
+    assert "is not registered" in unknown.output

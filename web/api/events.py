@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields
+from sqlalchemy.exc import IntegrityError
 
 from ledger import log, queries
 from ledger.enterprises import sign_custodially
 from ledger.entry import SignedStatement, Statement
 from ledger.identity import OPERATOR
 from ledger.keys import KeyVault
+from ledger.models import IdempotentResponse
 from schemas.events import EntrySchema, EventSchema
 from web.api.pagination import PageQuery, page_body
 from web.auth import Principal, current_principal, require_principal, viewer_of
@@ -30,10 +34,19 @@ blp = Blueprint("events", __name__, url_prefix="/api/v1/events",
               {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}]}}}},
          security=[{"bearerAuth": []}])
 @blp.response(201, EntrySchema(many=True))
-def post_events() -> list[dict[str, Any]]:
-    """Append one event or a list of events; all are appended or none is."""
+def post_events() -> Any:
+    """Append one event or a list of events; all are appended or none is.
+
+    With an ``Idempotency-Key`` header, a retry of the same request returns the first
+    response and appends nothing; the key cannot be reused for a different request.
+    """
     session = get_session()
     principal = require_principal(session)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        replay = _replay(session, principal, key)
+        if replay is not None:
+            return replay
     body = request.get_json(silent=True)
     if not isinstance(body, dict | list) or body == []:
         raise ApiError(400, "bad_request", "expected a JSON event object or a non-empty list",
@@ -42,8 +55,39 @@ def post_events() -> list[dict[str, Any]]:
     vault = KeyVault(current_app.config["SECRET_KEY"])
     batch = [_signed(session, principal, vault, event) for event in events]
     appended = log.append(session, get_ledger(), batch)
-    session.commit()
-    return [{**a.entry.as_json(), "notices": [vars(n) for n in a.notices]} for a in appended]
+    result = [{**a.entry.as_json(), "notices": [vars(n) for n in a.notices]} for a in appended]
+    if key is None:
+        session.commit()
+        return result
+    # The response is stored in the same transaction as the entries: both land or neither.
+    session.add(IdempotentResponse(
+        enterprise=principal.enterprise, key=key, request_hash=_request_hash(), status=201,
+        body=json.dumps(result, ensure_ascii=False), created_at=log.rfc3339(get_ledger().clock())))
+    try:
+        session.commit()
+    except IntegrityError:  # the same key committed concurrently: answer as it did
+        session.rollback()
+        return _replay(session, principal, key)
+    return result
+
+
+def _request_hash() -> bytes:
+    return hashlib.sha256(request.get_data()).digest()
+
+
+def _replay(session: Any, principal: Principal, key: str) -> Response | None:
+    if not 1 <= len(key) <= 200:
+        raise ApiError(400, "bad_request", "Idempotency-Key must have 1 to 200 characters",
+                       "Idempotency-Key")
+    stored = session.get(IdempotentResponse, (principal.enterprise, key))
+    if stored is None:
+        return None
+    if stored.request_hash != _request_hash():
+        raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a "
+                       "different request", "Idempotency-Key")
+    response = Response(stored.body, status=stored.status, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _load_events(body: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
