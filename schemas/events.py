@@ -89,9 +89,17 @@ class EventSchema(Schema):
     def _payload_fits_type(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         """Validate the payload with its type's schema; what that loads is what is stored."""
         try:
-            data["payload"] = PAYLOAD_SCHEMAS[data["type"]]().load(data["payload"])
+            loaded = PAYLOAD_SCHEMAS[data["type"]]().load(data["payload"])
         except ValidationError as exc:
             raise ValidationError({"payload": exc.messages}) from None
+        if data.get("signature") and loaded != data["payload"]:
+            # The signature covers the payload as sent, so it cannot be normalised here.
+            field = next((name for name in sorted(set(loaded) | set(data["payload"]))
+                          if loaded.get(name) != data["payload"].get(name)), "")
+            raise ValidationError({"payload": {field: [
+                f"a signed payload must be in normal form: expected {loaded.get(field)!r}, "
+                f"got {data['payload'].get(field)!r} (`tracenet sign` normalises for you)"]}})
+        data["payload"] = loaded
         return data
 
 

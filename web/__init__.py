@@ -26,7 +26,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Served from the swagger-ui-bundle package: the docs work without internet access.
+        OPENAPI_SWAGGER_UI_URL="/api/docs-assets/",
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
     )
     for name in ("DATABASE_URL", "LEDGER_KEY", "LEDGER_ORIGIN", "SECRET_KEY"):

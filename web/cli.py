@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +23,20 @@ from ledger import log, merkle
 from ledger.checkpoint import open_checkpoint
 from ledger.db import migrate
 from ledger.enterprises import enrol_enterprise
+from ledger.entry import Statement
 from ledger.errors import LedgerError, ProofError, VerificationError
 from ledger.identity import ENTERPRISE_REGISTERED
-from ledger.keys import KeyVault, load_public_key
+from ledger.keys import (
+    KeyVault,
+    key_id_for,
+    load_or_create_private_key,
+    load_private_key,
+    load_public_key,
+    public_key_bytes,
+)
 from ledger.models import EnterpriseRow
 from ledger.verify import verify
-from schemas.events import PAYLOAD_SCHEMAS
+from schemas.events import PAYLOAD_SCHEMAS, EventSchema
 from web.auth import ROLES, issue_token, revoke_token
 from web.db import get_engine, get_ledger, get_session
 
@@ -35,7 +46,7 @@ __all__ = ["init_app", "main"]
 def init_app(app: Flask) -> None:
     """Register the commands on ``app.cli``."""
     for command in (init, serve, verify_command, checkpoint, prove, consistency, enterprise,
-                    token, rebuild):
+                    token, rebuild, keygen, sign):
         app.cli.add_command(_reporting_domain_errors(command))
 
 
@@ -235,6 +246,43 @@ def enterprise_add(uscc: str, name: str, district: str, role: str,
     click.echo(f"API token (shown once): {token}")
 
 
+@click.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False, exists=False),
+              help="Where to write the new private key (PKCS#8 PEM, mode 0600).")
+def keygen(out: str) -> None:
+    """Make an Ed25519 key for client-side signing; prints what to register."""
+    if Path(out).exists():
+        raise click.ClickException(f"{out} exists; refusing to overwrite a key")
+    key = load_or_create_private_key(Path(out))
+    click.echo(f"key_id: {key_id_for(key)}")
+    click.echo(f"public key (register with --public-key): "
+               f"{base64.b64encode(public_key_bytes(key)).decode()}")
+
+
+@click.command()
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--enterprise", required=True, help="USCC the statement is made as.")
+@click.option("--type", "type_", required=True, type=click.Choice(sorted(PAYLOAD_SCHEMAS)))
+@click.option("--event-time", help="RFC 3339 with offset (default: now, UTC).")
+@click.argument("payload", type=click.File("r", encoding="utf-8"))
+def sign(key_path: str, enterprise: str, type_: str, event_time: str | None,
+         payload: Any) -> None:
+    """Sign an event client side; prints the JSON body to POST to /api/v1/events.
+
+    PAYLOAD is a JSON file (or - for stdin). It is validated and normalised exactly as the
+    server does, then signed, so the server stores precisely what was signed.
+    """
+    key = load_private_key(Path(key_path).read_bytes())
+    when = event_time or log.rfc3339(datetime.now(UTC))
+    event = EventSchema().load({"type": type_, "enterprise": enterprise, "event_time": when,
+                                "payload": json.load(payload)})
+    statement = Statement(type_, enterprise, key_id_for(key), when, event["payload"])
+    body = {**statement.as_json(), "signature": base64.b64encode(
+        statement.sign(key).signature).decode()}
+    del body["v"]
+    _print_json(body)
+
+
 @click.group()
 def token() -> None:
     """Issue and revoke API tokens."""
@@ -267,9 +315,6 @@ def token_revoke(value: str) -> None:
 
 
 def _b64decode(text: str) -> bytes:
-    import base64
-    import binascii
-
     try:
         return base64.b64decode(text, validate=True)
     except binascii.Error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -248,3 +249,36 @@ def test_revoked_token_is_refused(sqlite_app: Flask, client: FlaskClient) -> Non
     unknown = runner.invoke(args=["token", "add", "--enterprise", make_uscc(999)])
     assert unknown.exit_code == 1
     assert "is not registered" in unknown.output
+
+
+def test_cli_keygen_and_sign_produce_an_accepted_event(sqlite_app: Flask, client: FlaskClient,
+                                                        tmp_path: Any) -> None:
+    runner = sqlite_app.test_cli_runner()
+    key_file = tmp_path / "producer.pem"
+    made = runner.invoke(args=["keygen", "--out", str(key_file)])
+    assert made.exit_code == 0, made.output
+    public_key = made.output.split("--public-key): ")[1].strip()
+    uscc, token = add_enterprise(sqlite_app, 10, public_key=public_key)
+    payload = tmp_path / "intake.json"
+    # A 13-digit GTIN: `sign` normalises it to GTIN-14 before signing.
+    payload.write_text(json.dumps({
+        "gtin": "6901234567892", "lot": "RM-7", "material": "生乳",
+        "supplier": make_uscc(11), "quantity": "500", "unit": "kg",
+        "received_at": UTC_TIME, "accepted": True}, ensure_ascii=False))
+    signed = runner.invoke(args=["sign", "--key", str(key_file), "--enterprise", uscc,
+                                 "--type", "material_intake", "--event-time", UTC_TIME,
+                                 str(payload)])
+    assert signed.exit_code == 0, signed.output
+    body = json.loads(signed.output)
+    assert body["payload"]["gtin"] == "06901234567892"
+    response = client.post("/api/v1/events", json=body, headers=bearer(token))
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()[0]["signature"] == body["signature"]
+
+    body["payload"]["gtin"] = "6901234567892"  # not what was signed, and not normal form
+    refused = client.post("/api/v1/events", json=body, headers=bearer(token))
+    assert refused.status_code == 422
+    assert error(refused)["field"] == "payload.gtin"
+    assert "normal form" in error(refused)["message"]
+    again = runner.invoke(args=["keygen", "--out", str(key_file)])
+    assert again.exit_code == 1 and "refusing to overwrite" in again.output

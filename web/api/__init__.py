@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, send_from_directory
 from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
 
 from schemas.events import EventSchema
+from schemas.records import RECORD_SCHEMAS
 from web.api import directory, events, ledger, lots
 
 __all__ = ["init_app"]
@@ -13,7 +15,12 @@ __all__ = ["init_app"]
 
 def init_app(app: Flask) -> None:
     """Register the API blueprints; the error mapper in web.errors keeps its JSON bodies."""
+    app.add_url_rule("/api/docs-assets/<path:filename>", "swagger_ui_assets",
+                     lambda filename: send_from_directory(swagger_ui_path, filename))
     api = Api(app)
+    for type_, schema in RECORD_SCHEMAS.items():  # each record type, with its examples
+        api.spec.components.schema("".join(w.title() for w in type_.split("_")),
+                                   schema=schema)
     api.spec.components.schema("Event", schema=EventSchema)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(ledger.blp)
