@@ -35,7 +35,7 @@ from ledger.models import (
     LedgerHead,
     MerkleNode,
 )
-from ledger.records import Notice, admit_record, clear_projections
+from ledger.records import Notice, RowCache, admit_record, clear_projections
 from ledger.reference import ReferenceData, load_reference
 
 __all__ = [
@@ -178,6 +178,8 @@ def append(session: Session, ledger: Ledger,
     head = _lock_head(session)
     frontier = merkle.CompactRange(head.size, _read_frontier(session, head.size))
     ring = KeyRing(_ProjectedKeys(session))
+    rows = RowCache(session)
+    rows.prefetch([signed.statement for signed in batch])
     recorded_at = max(rfc3339(ledger.clock()), head.last_recorded_at)
     appended: list[Appended] = []
     nodes: list[dict[str, Any]] = []
@@ -187,7 +189,7 @@ def append(session: Session, ledger: Ledger,
                              prev=prev)
         try:
             ring.admit(entry)
-            appended.append(Appended(entry, admit_record(session, entry, ledger.reference)))
+            appended.append(Appended(entry, admit_record(rows, entry, ledger.reference)))
         except LedgerError as exc:
             exc.item = item
             raise
@@ -334,10 +336,15 @@ def rebuild(session: Session, ledger: Ledger,
     """
     clear_projections(session)
     replayed = 0
-    rows = session.execute(select(EntryRow.body).order_by(EntryRow.seq)).scalars()
-    for body in rows.yield_per(1000):
-        admit_record(session, Entry.from_canonical(body), ledger.reference)
+    rows = RowCache(session)
+    bodies = session.execute(select(EntryRow.body).order_by(EntryRow.seq)).scalars()
+    for body in bodies.yield_per(1000):
+        admit_record(rows, Entry.from_canonical(body), ledger.reference)
         replayed += 1
-        if progress is not None and replayed % 1000 == 0:
-            progress(replayed)
+        if replayed % 1000 == 0:
+            rows.flush()
+            rows = RowCache(session)  # a fresh cache keeps memory flat on long ledgers
+            if progress is not None:
+                progress(replayed)
+    rows.flush()
     return replayed

@@ -12,16 +12,16 @@ Each rule has a stable code and a message in zh-CN and English (:data:`RULES`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select, tuple_
 from sqlalchemy.orm import Session
 
-from ledger.entry import Entry
+from ledger.entry import Entry, Statement
 from ledger.errors import LedgerError
 from ledger.identity import ENTERPRISE_REGISTERED, KEY_REGISTERED, KEY_REVOKED
 from ledger.models import (
@@ -39,7 +39,10 @@ from ledger.models import (
 from ledger.quantity import base_quantity, format_quantity
 from ledger.reference import ReferenceData
 
-__all__ = ["PROJECTIONS", "RECORD_TYPES", "RULES", "Notice", "RuleViolation", "admit_record",
+_Row = TypeVar("_Row")
+
+__all__ = ["PROJECTIONS", "RECORD_TYPES", "RULES", "Notice", "RowCache", "RuleViolation",
+           "admit_record",
            "clear_projections", "unit_code"]
 
 #: code -> (zh-CN message, English message); ``{name}`` fields are filled from the rule.
@@ -133,11 +136,87 @@ class Notice:
         return cls(f"rule.{rule}", level, field, *_messages(rule, params))
 
 
+class RowCache:
+    """The projection rows a batch reads and writes, looked up once and flushed once.
+
+    A session does not find objects it has not flushed yet, and flushing after every entry
+    is what made appends slow; this cache hands later entries of the batch the rows that
+    earlier entries created, remembering misses too.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._rows: dict[tuple[type[Any], tuple[Any, ...]], Any] = {}
+
+    def get(self, model: type[_Row], key: Any) -> _Row | None:
+        """The row of ``model`` with primary key ``key`` (a value or a tuple), or None."""
+        cache_key = (model, key if isinstance(key, tuple) else (key,))
+        if cache_key not in self._rows:
+            self._rows[cache_key] = self.session.get(model, key)
+        row: _Row | None = self._rows[cache_key]
+        return row
+
+    def prefetch(self, statements: Sequence[Statement]) -> None:
+        """Load, in one query per table, the rows these statements' rules will look up.
+
+        Purely an optimisation: a row not prefetched is still found by ``get``.
+        """
+        wanted: dict[type[Any], set[tuple[Any, ...]]] = {}
+        for statement in statements:
+            for model, key in _rows_touched(statement):
+                if (model, key) not in self._rows:
+                    wanted.setdefault(model, set()).add(key)
+        for model, keys in wanted.items():
+            columns = inspect(model).primary_key
+            for chunk in _chunks(sorted(keys), 500):
+                if len(columns) == 1:
+                    where = columns[0].in_([key[0] for key in chunk])
+                else:
+                    where = tuple_(*columns).in_(chunk)
+                for row in self.session.scalars(select(model).where(where)):
+                    self._rows[(model, tuple(inspect(model).primary_key_from_instance(row)))] \
+                        = row
+            for key in keys:
+                self._rows.setdefault((model, key), None)
+
+    def add(self, row: Any) -> None:
+        """Add a new row; later ``get`` calls of this batch find it."""
+        key = tuple(inspect(type(row)).primary_key_from_instance(row))
+        self.session.add(row)
+        self._rows[(type(row), key)] = row
+
+    def flush(self) -> None:
+        """Write what the batch added and changed so far."""
+        self.session.flush()
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _rows_touched(statement: Statement) -> Iterator[tuple[type[Any], tuple[Any, ...]]]:
+    """The projection rows the rules for ``statement`` will read (for prefetching)."""
+    payload, enterprise = statement.payload, statement.enterprise
+    gtin, lot = payload.get("gtin"), payload.get("lot")
+    if not isinstance(gtin, str):
+        return
+    yield ProductRow, (gtin,)
+    if isinstance(lot, str):
+        yield LotRow, (gtin, lot)
+        yield StockRow, (enterprise, gtin, lot)
+    for source in payload.get("inputs", []) if statement.type == "production" else []:
+        if isinstance(source, Mapping):
+            yield LotRow, (source.get("gtin"), source.get("lot"))
+            yield StockRow, (enterprise, source.get("gtin"), source.get("lot"))
+
+
 class _Admission:
     """The state one entry is checked and applied against."""
 
-    def __init__(self, session: Session, entry: Entry, reference: ReferenceData) -> None:
-        self.session = session
+    def __init__(self, rows: RowCache, entry: Entry, reference: ReferenceData) -> None:
+        self.rows = rows
+        self.session = rows.session
         self.entry = entry
         self.reference = reference
         self.enterprise = entry.statement.enterprise
@@ -155,7 +234,7 @@ class _Admission:
         return value
 
     def product(self, gtin: str, field: str = "payload.gtin") -> ProductRow:
-        product = self.session.get(ProductRow, gtin)
+        product = self.rows.get(ProductRow, gtin)
         if product is None:
             raise RuleViolation("product.unknown", field, gtin=gtin)
         return product
@@ -168,7 +247,7 @@ class _Admission:
         return product
 
     def lot(self, gtin: str, lot: str, field: str = "payload.lot") -> LotRow:
-        row = self.session.get(LotRow, (gtin, lot))
+        row = self.rows.get(LotRow, (gtin, lot))
         if row is None:
             raise RuleViolation("lot.unknown", field, gtin=gtin, lot=lot)
         return row
@@ -198,7 +277,7 @@ class _Admission:
             effective_from=warning.effective_from or ""))
 
     def take_stock(self, gtin: str, lot: str, need: Decimal, unit: str, field: str) -> None:
-        stock = self.session.get(StockRow, (self.enterprise, gtin, lot))
+        stock = self.rows.get(StockRow, (self.enterprise, gtin, lot))
         have = Decimal(stock.quantity) if stock is not None else Decimal(0)
         if stock is not None and stock.unit != unit:
             raise RuleViolation("unit.mismatch", field, lot=lot, expected=stock.unit, got=unit)
@@ -210,9 +289,9 @@ class _Admission:
 
     def add_stock(self, enterprise: str, gtin: str, lot: str, amount: Decimal,
                   unit: str) -> None:
-        stock = self.session.get(StockRow, (enterprise, gtin, lot))
+        stock = self.rows.get(StockRow, (enterprise, gtin, lot))
         if stock is None:
-            self.session.add(StockRow(enterprise=enterprise, gtin=gtin, lot=lot,
+            self.rows.add(StockRow(enterprise=enterprise, gtin=gtin, lot=lot,
                                       quantity=format_quantity(amount), unit=unit))
         else:
             if stock.unit != unit:
@@ -224,7 +303,7 @@ class _Admission:
         row = RecordRow(seq=self.entry.seq, type=self.entry.statement.type,
                         enterprise=self.enterprise, event_time=self.entry.statement.event_time,
                         superseded_by=None, **columns)
-        self.session.add(row)
+        self.rows.add(row)
         return row
 
 
@@ -233,7 +312,7 @@ class _Admission:
 
 def _enterprise_registered(a: _Admission) -> None:
     payload = a.payload
-    a.session.add(EnterpriseRow(uscc=payload["uscc"], name=str(payload.get("name", "")),
+    a.rows.add(EnterpriseRow(uscc=payload["uscc"], name=str(payload.get("name", "")),
                                 roles=",".join(payload.get("roles", [])),
                                 district=str(payload.get("district", "")),
                                 registered_seq=a.entry.seq))
@@ -243,13 +322,13 @@ def _key_registered(a: _Admission) -> None:
     import base64
 
     payload = a.payload
-    a.session.add(KeyRow(key_id=payload["key_id"], enterprise=payload["enterprise"],
+    a.rows.add(KeyRow(key_id=payload["key_id"], enterprise=payload["enterprise"],
                          public_key=base64.b64decode(payload["public_key"]),
                          registered_seq=a.entry.seq, revoked_seq=None))
 
 
 def _key_revoked(a: _Admission) -> None:
-    key = a.session.get(KeyRow, a.payload["key_id"])
+    key = a.rows.get(KeyRow, a.payload["key_id"])
     if key is not None:
         key.revoked_seq = a.entry.seq
 
@@ -259,7 +338,7 @@ def _product_registered(a: _Admission, replacing: ProductRow | None = None) -> N
     category = a.text("category")
     if category not in a.reference.categories:
         raise RuleViolation("category.unknown", "payload.category", category=category)
-    if replacing is None and a.session.get(ProductRow, gtin) is not None:
+    if replacing is None and a.rows.get(ProductRow, gtin) is not None:
         raise RuleViolation("product.duplicate", "payload.gtin", gtin=gtin)
     standard = a.text("standard")
     a.cite_standard(standard, "payload.standard")
@@ -268,7 +347,7 @@ def _product_registered(a: _Admission, replacing: ProductRow | None = None) -> N
     product.name, product.category = a.text("name"), category
     product.standard, product.spec = standard, str(a.payload.get("spec", ""))
     if replacing is None:
-        a.session.add(product)
+        a.rows.add(product)
         a.record(gtin=gtin)
 
 
@@ -277,8 +356,8 @@ def _material_intake(a: _Admission) -> None:
     amount, unit = a.quantity()
     accepted = bool(a.payload.get("accepted", True))
     supplier = a.text("supplier")
-    if a.session.get(LotRow, (gtin, lot)) is None:
-        a.session.add(LotRow(gtin=gtin, lot=lot, origin=supplier, origin_type="material_intake",
+    if a.rows.get(LotRow, (gtin, lot)) is None:
+        a.rows.add(LotRow(gtin=gtin, lot=lot, origin=supplier, origin_type="material_intake",
                              origin_seq=a.entry.seq, quantity=format_quantity(amount), unit=unit,
                              produced_at=None, expiry=None, inspection="none",
                              inspection_seq=None, intake_rejected=not accepted))
@@ -308,10 +387,10 @@ def _additive_filing(a: _Admission, replacing: AdditiveFilingRow | None = None) 
         if violation.kind == "not_permitted":
             raise RuleViolation("additive.not_permitted", "payload.additive", **params)
         raise RuleViolation("additive.over_limit", "payload.level", **params)
-    filing = replacing or a.session.get(AdditiveFilingRow, (a.enterprise, gtin, additive))
+    filing = replacing or a.rows.get(AdditiveFilingRow, (a.enterprise, gtin, additive))
     if filing is None:
         filing = AdditiveFilingRow(enterprise=a.enterprise, gtin=gtin, additive=additive)
-        a.session.add(filing)
+        a.rows.add(filing)
     filing.ins, filing.level, filing.unit, filing.seq = ins, str(level), unit, a.entry.seq
     if replacing is None:
         a.record(gtin=gtin, status=additive)
@@ -320,13 +399,13 @@ def _additive_filing(a: _Admission, replacing: AdditiveFilingRow | None = None) 
 def _production(a: _Admission) -> None:
     gtin, lot = a.text("gtin"), a.text("lot")
     product = a.own_product(gtin)
-    if a.session.get(LotRow, (gtin, lot)) is not None:
+    if a.rows.get(LotRow, (gtin, lot)) is not None:
         raise RuleViolation("lot.duplicate", "payload.lot", gtin=gtin, lot=lot)
     amount, unit = a.quantity()
     category = a.reference.category(product.category)
     if category.needs_additive_filing:
         for index, additive in enumerate(a.payload.get("additives_used", [])):
-            filed = a.session.get(AdditiveFilingRow, (a.enterprise, gtin, additive))
+            filed = a.rows.get(AdditiveFilingRow, (a.enterprise, gtin, additive))
             if filed is None:
                 raise RuleViolation("additive.not_filed", f"payload.additives_used[{index}]",
                                     additive=additive, gtin=gtin)
@@ -341,10 +420,10 @@ def _production(a: _Admission) -> None:
                                 lot=in_lot)
         need, in_unit = a.quantity(source, prefix)
         a.take_stock(in_gtin, in_lot, need, in_unit, f"{prefix}.quantity")
-        a.session.add(LotInputRow(seq=a.entry.seq, position=index, output_gtin=gtin,
+        a.rows.add(LotInputRow(seq=a.entry.seq, position=index, output_gtin=gtin,
                                   output_lot=lot, input_gtin=in_gtin, input_lot=in_lot,
                                   quantity=format_quantity(need), unit=in_unit))
-    a.session.add(LotRow(gtin=gtin, lot=lot, origin=a.enterprise, origin_type="production",
+    a.rows.add(LotRow(gtin=gtin, lot=lot, origin=a.enterprise, origin_type="production",
                          origin_seq=a.entry.seq, quantity=format_quantity(amount), unit=unit,
                          produced_at=a.payload.get("produced_at"),
                          expiry=a.payload.get("expiry"), inspection="none",
@@ -376,7 +455,7 @@ def _shipment(a: _Admission) -> None:
     gtin, lot = a.text("gtin"), a.text("lot")
     amount, unit = a.quantity()
     row = a.lot(gtin, lot)
-    product = a.session.get(ProductRow, gtin)
+    product = a.rows.get(ProductRow, gtin)
     if product is not None and a.reference.category(
             product.category).needs_lot_inspection_before_shipment:
         if row.inspection == "none":
@@ -399,6 +478,7 @@ def _receipt(a: _Admission) -> None:
         RecordRow.status == "open", RecordRow.superseded_by.is_(None)).order_by(RecordRow.seq)
     if a.payload.get("document_no"):
         query = query.where(RecordRow.document_no == a.payload["document_no"])
+    a.rows.flush()  # earlier shipments of this batch must be visible to the query
     open_shipments = list(a.session.scalars(query))
     if not open_shipments:
         raise RuleViolation("receipt.no_shipment", "payload.counterparty", gtin=gtin, lot=lot,
@@ -432,22 +512,21 @@ def _serialization(a: _Admission) -> None:
     a.lot(gtin, lot)
     for index, serial in enumerate(a.payload.get("serials", [])):
         code = unit_code(gtin, str(serial))
-        if a.session.get(UnitRow, code) is not None:
+        if a.rows.get(UnitRow, code) is not None:
             raise RuleViolation("unit.duplicate", f"payload.serials[{index}]", code=code)
-        a.session.add(UnitRow(code=code, gtin=gtin, lot=lot, parent=None, seq=a.entry.seq))
-        a.session.flush()
+        a.rows.add(UnitRow(code=code, gtin=gtin, lot=lot, parent=None, seq=a.entry.seq))
     a.record(gtin=gtin, lot=lot, quantity=str(len(a.payload.get("serials", []))), unit="pcs")
 
 
 def _aggregation(a: _Admission) -> None:
     parent = a.text("parent")
-    children = [a.session.get(UnitRow, str(code)) for code in a.payload.get("children", [])]
+    children = [a.rows.get(UnitRow, str(code)) for code in a.payload.get("children", [])]
     for index, child in enumerate(children):
         if child is None:
             raise RuleViolation("unit.unknown", f"payload.children[{index}]",
                                 code=a.payload["children"][index])
-    if a.session.get(UnitRow, parent) is None:
-        a.session.add(UnitRow(code=parent, gtin=None, lot=None, parent=None, seq=a.entry.seq))
+    if a.rows.get(UnitRow, parent) is None:
+        a.rows.add(UnitRow(code=parent, gtin=None, lot=None, parent=None, seq=a.entry.seq))
     for child in children:
         assert child is not None  # noqa: S101 - checked above
         child.parent = parent
@@ -463,7 +542,7 @@ _CORRECTABLE: dict[str, Callable[..., None]] = {
 
 def _correction(a: _Admission) -> None:
     target_seq = a.payload.get("seq")
-    target = a.session.get(RecordRow, target_seq) if isinstance(target_seq, int) else None
+    target = a.rows.get(RecordRow, target_seq) if isinstance(target_seq, int) else None
     if target is None:
         raise RuleViolation("correction.unknown", "payload.seq", target=target_seq)
     if target.enterprise != a.enterprise:
@@ -477,13 +556,13 @@ def _correction(a: _Admission) -> None:
     replacement = a.payload.get("replacement")
     if not isinstance(replacement, Mapping):
         raise LedgerError("payload.replacement must be an object", field="payload.replacement")
-    corrected = _Admission(a.session, a.entry, a.reference)
+    corrected = _Admission(a.rows, a.entry, a.reference)
     corrected.payload = replacement
     replacing: Any = target
     if target.type == "product_registered":
         replacing = a.product(target.gtin or "")
     elif target.type == "additive_filing":
-        replacing = a.session.get(AdditiveFilingRow, (a.enterprise, target.gtin, target.status))
+        replacing = a.rows.get(AdditiveFilingRow, (a.enterprise, target.gtin, target.status))
     apply(corrected, replacing)
     a.notices.extend(corrected.notices)
     target.superseded_by = a.entry.seq
@@ -513,23 +592,24 @@ PROJECTIONS = (EnterpriseRow, KeyRow, ProductRow, LotRow, StockRow, LotInputRow,
                AdditiveFilingRow, UnitRow, NoticeRow)
 
 
-def admit_record(session: Session, entry: Entry, reference: ReferenceData) -> list[Notice]:
+def admit_record(rows: RowCache, entry: Entry, reference: ReferenceData) -> list[Notice]:
     """Check the rules for ``entry`` against the projections, then apply it to them.
 
-    Raises RuleViolation (nothing applied) when a rule rejects it; returns the notices, which
-    are also stored against the entry's seq.
+    ``rows`` is the batch's row cache; the caller flushes it (or commits) after the batch.
+    Raises RuleViolation when a rule rejects the entry (the caller then rolls the batch
+    back); returns the notices, which are also stored against the entry's seq.
     """
     admit = _ADMIT.get(entry.statement.type)
     if admit is None:
         raise LedgerError(f"unknown entry type {entry.statement.type!r}", field="type")
-    admission = _Admission(session, entry, reference)
-    with session.no_autoflush:
+    admission = _Admission(rows, entry, reference)
+    # Rows are built over several statements; a flush half-way would write half a row.
+    with rows.session.no_autoflush:
         admit(admission)
     for notice in admission.notices:
-        session.add(NoticeRow(seq=entry.seq, code=notice.code, level=notice.level,
-                              field=notice.field, message_zh=notice.message_zh,
-                              message_en=notice.message_en))
-    session.flush()
+        rows.add(NoticeRow(seq=entry.seq, code=notice.code, level=notice.level,
+                           field=notice.field, message_zh=notice.message_zh,
+                           message_en=notice.message_en))
     return admission.notices
 
 
