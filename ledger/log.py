@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.db import hold_writer_lock
 from ledger.entry import GENESIS_PREV, Entry, SignedStatement, Statement
-from ledger.errors import LedgerError, NotFoundError, ProofError
+from ledger.errors import LedgerError, NotFoundError
 from ledger.identity import KEY_REGISTERED, OPERATOR, KeyRecord, KeyRing
 from ledger.keys import key_id_for, load_public_key, public_key_bytes
 from ledger.models import (
@@ -98,28 +99,27 @@ def node_id(level: int, index: int) -> int:
     return (level << 48) | index
 
 
+# Leaves live in ``entries`` and inner nodes in ``merkle_nodes``; since node_id(0, i) == i they
+# share one key space, so any set of nodes comes back from one statement (compiled once).
+_NODES = (
+    select(EntryRow.seq.label("node_id"), EntryRow.leaf_hash.label("hash"))
+    .where(EntryRow.seq.in_(bindparam("leaves", expanding=True)))
+    .union_all(select(MerkleNode.node_id, MerkleNode.hash)
+               .where(MerkleNode.node_id.in_(bindparam("inner", expanding=True)))))
+
+
 class _SessionNodes:
-    """Reads tree nodes for proofs: leaves from ``entries``, inner nodes from ``merkle_nodes``."""
+    """Reads tree nodes for proofs and the append frontier, in one query per call."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
 
     def read_nodes(self, keys: Collection[merkle.NodeKey]) -> Mapping[merkle.NodeKey, bytes]:
-        found: dict[merkle.NodeKey, bytes] = {}
-        leaves = [index for level, index in keys if level == 0]
-        inner = {node_id(level, index): (level, index) for level, index in keys if level > 0}
-        if leaves:
-            rows = self._session.execute(
-                select(EntryRow.seq, EntryRow.leaf_hash).where(EntryRow.seq.in_(leaves)))
-            found.update(((0, seq), leaf) for seq, leaf in rows)
-        if inner:
-            rows = self._session.execute(select(MerkleNode.node_id, MerkleNode.hash)
-                                         .where(MerkleNode.node_id.in_(list(inner))))
-            found.update((inner[nid], digest) for nid, digest in rows)
-        missing = [key for key in keys if key not in found]
-        if missing:
-            raise ProofError(f"tree storage is missing node(s) {sorted(missing)[:3]}")
-        return found
+        ids = {node_id(level, index): (level, index) for level, index in keys}
+        rows = self._session.connection().execute(_NODES, {
+            "leaves": [index for level, index in keys if level == 0],
+            "inner": [nid for nid, (level, _) in ids.items() if level > 0]})
+        return {ids[nid]: digest for nid, digest in rows}
 
 
 class _ProjectedKeys:
@@ -208,6 +208,7 @@ def append(session: Session, ledger: Ledger,
 
 
 def _lock_head(session: Session) -> LedgerHead:
+    hold_writer_lock(session)
     locked = session.execute(
         update(LedgerHead).where(LedgerHead.id == 1).values(size=LedgerHead.size))
     if locked.rowcount != 1:  # type: ignore[attr-defined]
@@ -248,18 +249,20 @@ def get_entry(session: Session, seq: int) -> Entry:
     return Entry.from_canonical(body)
 
 
-def _check_size(session: Session, size: int, field_name: str) -> None:
+def _checked_size(session: Session, size: int | None, field_name: str) -> int:
+    """``size``, or the current size when None, checked to be a tree the ledger has."""
     current = ledger_size(session)
+    size = current if size is None else size
     if not 0 < size <= current:
         raise NotFoundError(f"expected a tree size in 1..{current}, got {size}", field=field_name)
+    return size
 
 
 def tree_root(session: Session, size: int) -> bytes:
     """The Merkle root over the first ``size`` entries."""
     if size == 0:
         return merkle.EMPTY_ROOT
-    _check_size(session, size, "size")
-    return merkle.tree_root(_SessionNodes(session), size)
+    return merkle.tree_root(_SessionNodes(session), _checked_size(session, size, "size"))
 
 
 @dataclass(frozen=True)
@@ -286,28 +289,25 @@ class ConsistencyProof:
 
 def inclusion_proof(session: Session, seq: int, size: int | None = None) -> InclusionProof:
     """Build the inclusion proof of entry ``seq`` in the tree of ``size`` (default: current)."""
-    size = ledger_size(session) if size is None else size
-    _check_size(session, size, "size")
+    size = _checked_size(session, size, "size")
     if not 0 <= seq < size:
         raise NotFoundError(f"expected a seq in 0..{size - 1}, got {seq}", field="seq")
-    nodes = _SessionNodes(session)
-    return InclusionProof(seq, size, nodes.read_nodes([(0, seq)])[(0, seq)],
-                          merkle.tree_root(nodes, size),
-                          merkle.inclusion_proof(nodes, seq, size))
+    # The leaf, the root and the path come back from one query.
+    leaf, root, *path = merkle.range_hashes(_SessionNodes(session), [
+        (seq, seq + 1), (0, size), *merkle.inclusion_ranges(seq, size)])
+    return InclusionProof(seq, size, leaf, root, path)
 
 
 def consistency_proof(session: Session, old_size: int,
                       new_size: int | None = None) -> ConsistencyProof:
     """Build the consistency proof from tree size ``old_size`` to ``new_size``."""
-    new_size = ledger_size(session) if new_size is None else new_size
-    _check_size(session, new_size, "second")
+    new_size = _checked_size(session, new_size, "second")
     if not 0 < old_size <= new_size:
         raise NotFoundError(f"expected a first size in 1..{new_size}, got {old_size}",
                             field="first")
-    nodes = _SessionNodes(session)
-    return ConsistencyProof(old_size, new_size, merkle.tree_root(nodes, old_size),
-                            merkle.tree_root(nodes, new_size),
-                            merkle.consistency_proof(nodes, old_size, new_size))
+    old_root, new_root, *path = merkle.range_hashes(_SessionNodes(session), [
+        (0, old_size), (0, new_size), *merkle.consistency_ranges(old_size, new_size)])
+    return ConsistencyProof(old_size, new_size, old_root, new_root, path)
 
 
 def latest_checkpoint(session: Session, ledger: Ledger) -> str:

@@ -28,11 +28,14 @@ __all__ = [
     "NodeKey",
     "NodeReader",
     "consistency_proof",
+    "consistency_ranges",
     "fold_range",
     "frontier_keys",
     "inclusion_proof",
+    "inclusion_ranges",
     "leaf_hash",
     "node_hash",
+    "range_hashes",
     "range_keys",
     "root_from_leaf_hashes",
     "tree_root",
@@ -134,8 +137,11 @@ def _split(size: int) -> int:
     return 1 << ((size - 1).bit_length() - 1)
 
 
-def _fetch_ranges(reader: NodeReader, ranges: Sequence[_Range]) -> list[bytes]:
-    """Return MTH of each range, fetching every node they need in one ``read_nodes`` call."""
+def range_hashes(reader: NodeReader, ranges: Sequence[_Range]) -> list[bytes]:
+    """Return MTH of each range, fetching every node they need in one ``read_nodes`` call.
+
+    Callers combine ranges to answer in one fetch: a leaf, a root and a proof's path, say.
+    """
     per_range = [range_keys(start, end) for start, end in ranges]
     # dict.fromkeys de-duplicates while keeping a stable order for the reader.
     wanted = list(dict.fromkeys(key for keys in per_range for key in keys))
@@ -153,11 +159,11 @@ def tree_root(reader: NodeReader, size: int) -> bytes:
     """Return MTH of the first ``size`` leaves from stored nodes (``EMPTY_ROOT`` for 0)."""
     if size < 0:
         raise ProofError(f"tree size: expected >= 0, got {size}")
-    return _fetch_ranges(reader, [(0, size)])[0] if size else EMPTY_ROOT
+    return range_hashes(reader, [(0, size)])[0] if size else EMPTY_ROOT
 
 
-def _inclusion_ranges(index: int, size: int) -> list[_Range]:
-    """Ranges of PATH(index, D[size]), leaf side first (RFC 6962 section 2.1.1)."""
+def inclusion_ranges(index: int, size: int) -> list[_Range]:
+    """Return the ranges whose MTHs are PATH(index, D[size]), leaf side first (RFC 6962 2.1.1)."""
     siblings: list[_Range] = []
     lo, hi = 0, size
     while hi - lo > 1:
@@ -178,11 +184,11 @@ def inclusion_proof(reader: NodeReader, index: int, size: int) -> list[bytes]:
         raise ProofError(f"tree size: expected > 0, got {size}")
     if not 0 <= index < size:
         raise ProofError(f"leaf index: expected 0 <= index < {size}, got {index}")
-    return _fetch_ranges(reader, _inclusion_ranges(index, size))
+    return range_hashes(reader, inclusion_ranges(index, size))
 
 
-def _consistency_ranges(old_size: int, new_size: int) -> list[_Range]:
-    """Ranges of PROOF(old_size, D[new_size]) (RFC 6962 section 2.1.2, SUBPROOF with b)."""
+def consistency_ranges(old_size: int, new_size: int) -> list[_Range]:
+    """Return the ranges whose MTHs are PROOF(old_size, D[new_size]) (RFC 6962 2.1.2)."""
     siblings: list[_Range] = []
     lo, hi = 0, new_size
     whole_old_tree = True  # SUBPROOF's b: the old tree is still a prefix-rooted subtree
@@ -207,7 +213,7 @@ def consistency_proof(reader: NodeReader, old_size: int, new_size: int) -> list[
         raise ProofError(f"old size: expected > 0, got {old_size}")
     if old_size > new_size:
         raise ProofError(f"old size: expected <= new size {new_size}, got {old_size}")
-    return _fetch_ranges(reader, _consistency_ranges(old_size, new_size))
+    return range_hashes(reader, consistency_ranges(old_size, new_size))
 
 
 def _check_hash(what: str, value: bytes) -> None:

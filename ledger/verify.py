@@ -87,15 +87,14 @@ def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
     rows = session.execute(select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
                            .order_by(EntryRow.seq)).yield_per(_CHUNK)
     for expected, (seq, stored_leaf, body) in enumerate(rows):
-        problem = _check_entry(expected, seq, stored_leaf, body, prev, prev_recorded_at, ring,
-                               operator_key)
+        problem, entry = _check_entry(expected, seq, stored_leaf, body, prev, prev_recorded_at,
+                                      ring, operator_key)
         if problem is None and seq >= head_size:
             problem = _Problem(head_size, "missing entry",
                                f"entries go past the head size {head_size}")
-        if problem is not None:
-            problems.append(problem)
+        if problem is not None or entry is None:
+            problems += [problem] if problem else []
             break
-        entry = Entry.from_canonical(body)
         pending.extend(node for node in tree.append(entry.leaf_hash) if node[0][0] > 0)
         if tree.size in wanted_roots:
             roots[tree.size] = tree.root()
@@ -123,13 +122,22 @@ def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
 
 def _check_entry(expected: int, seq: int, stored_leaf: bytes, body: bytes, prev: bytes,
                  prev_recorded_at: str, ring: KeyRing,
-                 operator_key: Ed25519PublicKey) -> _Problem | None:
+                 operator_key: Ed25519PublicKey) -> tuple[_Problem | None, Entry | None]:
+    """The entry's first problem, if any, and the parsed entry (for the tree)."""
     if seq != expected:
-        return _Problem(expected, "missing entry", f"expected seq {expected}, next stored is {seq}")
+        return _Problem(expected, "missing entry",
+                        f"expected seq {expected}, next stored is {seq}"), None
     try:
         entry = Entry.from_canonical(body)
     except EntryError as exc:
-        return _Problem(seq, "malformed", exc.message)
+        return _Problem(seq, "malformed", exc.message), None
+    return _entry_problem(entry, seq, stored_leaf, prev, prev_recorded_at, ring,
+                          operator_key), entry
+
+
+def _entry_problem(entry: Entry, seq: int, stored_leaf: bytes, prev: bytes,
+                   prev_recorded_at: str, ring: KeyRing,
+                   operator_key: Ed25519PublicKey) -> _Problem | None:
     if entry.seq != seq:
         return _Problem(seq, "order", f"stored at seq {seq} but the entry says seq {entry.seq}")
     if entry.leaf_hash != stored_leaf:
