@@ -9,7 +9,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 __all__ = ["create_ledger_engine", "hold_writer_lock", "migrate"]
 
@@ -58,9 +58,11 @@ def hold_writer_lock(session: Session) -> None:
     session.info["writer_lock"] = lock
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _release_writer_lock(session: Session, *_args: Any) -> None:
+@event.listens_for(Session, "after_transaction_end")
+def _release_writer_lock(session: Session, transaction: SessionTransaction) -> None:
+    # Fires on commit, rollback and close alike; only the outermost transaction holds it.
+    if transaction.parent is not None:
+        return
     held = session.info.pop("writer_lock", None)
     if held is not None:
         fcntl.flock(held, fcntl.LOCK_UN)

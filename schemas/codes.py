@@ -15,6 +15,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from marshmallow import ValidationError, fields
 
+from ledger.check_digits import gs1_check_digit
 from ledger.quantity import UNITS as _UNITS
 from schemas.identifiers import validate_rfc3339, validate_uscc
 
@@ -50,19 +51,6 @@ def _ascii_digits(value: str) -> bool:
 
 #: GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) and GTIN-14
 GTIN_LENGTHS = (8, 12, 13, 14)
-
-
-def gs1_check_digit(digits_without_check: str) -> str:
-    """The GS1 mod-10 check digit for a GTIN (or SSCC, GLN...) without its last digit.
-
-    Weights alternate 3, 1, 3, ... starting from the rightmost digit, so the same function
-    serves every length and leading zeros do not change the result.
-    """
-    if not digits_without_check or not _ascii_digits(digits_without_check):
-        raise ValueError(f"expected ASCII digits, got {digits_without_check!r}")
-    total = sum(int(digit) * (3 if index % 2 == 0 else 1)
-                for index, digit in enumerate(reversed(digits_without_check)))
-    return str(-total % 10)
 
 
 def validate_gtin(value: str) -> str:

@@ -7,20 +7,9 @@ from datetime import datetime
 
 from marshmallow import ValidationError
 
+from ledger.check_digits import USCC_ALPHABET, uscc_check_character
+
 __all__ = ["USCC_ALPHABET", "uscc_check_character", "validate_rfc3339", "validate_uscc"]
-
-# GB 32100-2015: the unified social credit code uses digits and upper-case letters except
-# I, O, Z, S and V (too easily confused with digits).
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def uscc_check_character(first17: str) -> str:
-    """The GB 32100 check character for the first 17 characters of a USCC."""
-    total = sum(USCC_ALPHABET.index(char) * weight
-                for char, weight in zip(first17, _USCC_WEIGHTS, strict=True))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
-
 
 def validate_uscc(value: str) -> str:
     """Check a 统一社会信用代码: 18 characters of the GB 32100 alphabet with a valid check."""

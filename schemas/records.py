@@ -52,7 +52,7 @@ class MaterialIntakeSchema(Schema):
     lot = LotField(required=True, metadata={"example": "RM20261126A"})
     material = fields.String(required=True, validate=validate.Length(1, 200),
                              metadata={"example": "生乳"})
-    supplier = USCCField(required=True, metadata={"example": "91350100MA00000001"})
+    supplier = USCCField(required=True, metadata={"example": "91350100MA0000001P"})
     quantity = _quantity()
     unit = _UNIT
     received_at = RFC3339Field(required=True, metadata={"example": "2026-11-26T07:00:00+08:00"})
@@ -122,7 +122,7 @@ class InspectionSchema(Schema):
         ["self", "third_party", "spot_check", "incoming"]), metadata={"example": "incoming"})
     lab = fields.String(required=True, validate=validate.Length(1, 200),
                         metadata={"example": "福建省产品质量检验研究院"})
-    lab_uscc = USCCField(load_default=None, metadata={"example": "12350000488000417L"})
+    lab_uscc = USCCField(load_default=None, metadata={"example": "12350000488000417E"})
     standard = fields.String(load_default=None, validate=validate.Length(max=60),
                              metadata={"example": "GB 19301-2010"})
     items = fields.List(fields.Nested(InspectionItemSchema), required=True,
@@ -140,7 +140,7 @@ class _Movement(Schema):
     quantity = _quantity("480")
     unit = fields.String(required=True, validate=validate.OneOf(list(UNITS)),
                          metadata={"example": "pcs"})
-    counterparty = USCCField(required=True, metadata={"example": "91350100MA00000002"})
+    counterparty = USCCField(required=True, metadata={"example": "91350100MA0000002T"})
     document_no = fields.String(required=True, validate=validate.Length(1, 60),
                                 metadata={"example": "DN-20261126-007"})
 

@@ -19,7 +19,7 @@ from schemas.identifiers import uscc_check_character
 
 ORIGIN = "tracenet.test/ledger"
 INTAKE = {"gtin": "06901234567892", "lot": "RM001", "material": "生乳",
-          "supplier": "91350100MA00000001", "quantity": "1000", "unit": "kg",
+          "supplier": "91350100MA0000001P", "quantity": "1000", "unit": "kg",
           "received_at": "2026-11-26T07:00:00+08:00", "accepted": True}
 
 
