@@ -336,15 +336,15 @@ def rebuild(session: Session, ledger: Ledger,
     """
     clear_projections(session)
     replayed = 0
-    rows = RowCache(session)
     bodies = session.execute(select(EntryRow.body).order_by(EntryRow.seq)).scalars()
-    for body in bodies.yield_per(1000):
-        admit_record(rows, Entry.from_canonical(body), ledger.reference)
-        replayed += 1
-        if replayed % 1000 == 0:
-            rows.flush()
-            rows = RowCache(session)  # a fresh cache keeps memory flat on long ledgers
-            if progress is not None:
-                progress(replayed)
-    rows.flush()
+    for chunk in bodies.yield_per(1000).partitions():
+        entries = [Entry.from_canonical(body) for body in chunk]
+        rows = RowCache(session)  # one cache per chunk keeps memory flat on long ledgers
+        rows.prefetch([entry.statement for entry in entries])
+        for entry in entries:
+            admit_record(rows, entry, ledger.reference)
+        rows.flush()
+        replayed += len(entries)
+        if progress is not None:
+            progress(replayed)
     return replayed

@@ -198,6 +198,9 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def _rows_touched(statement: Statement) -> Iterator[tuple[type[Any], tuple[Any, ...]]]:
     """The projection rows the rules for ``statement`` will read (for prefetching)."""
     payload, enterprise = statement.payload, statement.enterprise
+    if statement.type == "aggregation":
+        for code in [payload.get("parent"), *payload.get("children", [])]:
+            yield UnitRow, (code,)
     gtin, lot = payload.get("gtin"), payload.get("lot")
     if not isinstance(gtin, str):
         return
@@ -205,6 +208,9 @@ def _rows_touched(statement: Statement) -> Iterator[tuple[type[Any], tuple[Any, 
     if isinstance(lot, str):
         yield LotRow, (gtin, lot)
         yield StockRow, (enterprise, gtin, lot)
+    if statement.type == "serialization":
+        for serial in payload.get("serials", []):
+            yield UnitRow, (unit_code(gtin, str(serial)),)
     for source in payload.get("inputs", []) if statement.type == "production" else []:
         if isinstance(source, Mapping):
             yield LotRow, (source.get("gtin"), source.get("lot"))
