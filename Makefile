@@ -24,20 +24,26 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP) system ## Create the virtualenv and install the package with its dependencies
 
-system: ## Install the system libraries (zbar; PostgreSQL for the tests) when missing
+system: ## Install the system libraries (zbar; PostgreSQL, Chromium + a CJK font for the tests) when missing
 	@ldconfig -p | grep -q 'libzbar\.so\.0' || { apt-get update -q && apt-get install -y -q libzbar0; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q postgresql; }
+	@# The browser tests drive the system Chromium (never `playwright install`, which downloads
+	@# its own); the CJK font makes the console's Chinese render in it.
+	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -q && apt-get install -y -q fonts-wqy-microhei; }
 
-run: install ## Initialise the SQLite database and ledger key, then serve on http://$(BIND)
+run: install ## Initialise the SQLite database, ledger key and demo network, then serve on http://$(BIND)
 	$(VENV)/bin/tracenet init
+	$(VENV)/bin/tracenet demo
 	$(VENV)/bin/gunicorn --bind $(BIND) --workers $(WORKERS) wsgi:app
 
 test: install ## Run the whole suite (T=path to pick tests)
 	$(PY) -m pytest $(T) $(PYTEST_ARGS)
 
-bench: install ## Run the benchmarks and print their ratios
+bench: install ## Run the benchmarks and print their ratios (results: docs/BENCHMARKS.md)
 	$(PY) bench/ledger.py
+	$(PY) bench/api.py
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -40,12 +40,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 
-    from web import api, cli, db, errors, health
+    from web import api, cli, console, db, errors, health
 
     db.init_app(app)
     api.init_app(app)
     errors.init_app(app)  # after the API, whose own HTTP error handler it replaces
     app.register_blueprint(health.bp)
+    console.init_app(app)
     cli.init_app(app)
     return app
 

@@ -45,8 +45,10 @@ __all__ = ["init_app", "main"]
 
 def init_app(app: Flask) -> None:
     """Register the commands on ``app.cli``."""
+    from web import cli_console, cli_demo  # imported here: they use this module's progress_bar
+
     for command in (init, serve, verify_command, checkpoint, prove, consistency, enterprise,
-                    token, rebuild, keygen, sign):
+                    token, rebuild, keygen, sign, *cli_console.COMMANDS, *cli_demo.COMMANDS):
         app.cli.add_command(_reporting_domain_errors(command))
 
 

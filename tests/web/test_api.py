@@ -282,3 +282,9 @@ def test_cli_keygen_and_sign_produce_an_accepted_event(sqlite_app: Flask, client
     assert "normal form" in error(refused)["message"]
     again = runner.invoke(args=["keygen", "--out", str(key_file)])
     assert again.exit_code == 1 and "refusing to overwrite" in again.output
+
+
+def test_root_leads_people_to_the_console(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/console/"

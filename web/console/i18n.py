@@ -1,0 +1,320 @@
+"""The console's words in zh-CN (the default) and English, and locale-aware formatting.
+
+Why a dict catalogue rather than gettext ``messages.po`` files: gettext needs ``pybabel
+compile`` at build time to produce the ``.mo`` files Flask-Babel reads, and a forgotten or
+stale compile fails silently (the page quietly shows the msgid). A plain dict needs no build
+step, is checked by mypy, and ``tests/web/test_console.py`` asserts that both languages have
+exactly the same keys, so a missing translation fails the suite instead of a page.
+Flask-Babel still does what it is good at: picking the locale and timezone per request and
+formatting dates and numbers from the CLDR data (``2026年11月26日 08:30`` /
+``26 Nov 2026 08:30``, ``4,000``).
+
+Field labels come from :data:`schemas.spreadsheet.FIELD_LABELS`, so a form field and the
+spreadsheet column for the same payload field always carry the same name.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import format_decimal
+from flask_babel import format_date, format_datetime, get_locale
+
+from schemas.spreadsheet import FIELD_LABELS
+
+__all__ = ["DEFAULT_LOCALE", "LOCALES", "MESSAGES", "choice_label", "current_locale",
+           "field_error",
+           "field_label", "format_moment", "format_quantity", "pick", "t"]
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+
+_ZH: dict[str, str] = {
+    "app.title": "质监溯源网",
+    "app.subtitle": "企业控制台",
+    "app.footer": "每条记录都由企业密钥签名，写入只增不改、可验证的哈希链账本。",
+    "nav.dashboard": "批次总览",
+    "nav.import": "批量导入",
+    "nav.signout": "退出",
+    "nav.switch_language": "English",
+    "login.title": "登录企业控制台",
+    "login.username": "用户名",
+    "login.password": "密码",
+    "login.submit": "登录",
+    "login.failed": "用户名或密码错误",
+    "login.required": "请先登录",
+    "login.signed_out": "已退出登录",
+    "csrf.expired": "表单已过期或来源无效，请重新提交",
+    "role.producer": "生产经营者",
+    "role.regulator": "监管人员",
+    "role.admin": "管理员",
+    "dashboard.title": "批次总览",
+    "dashboard.own": "本企业生产或持有的批次",
+    "dashboard.all": "全部企业的批次（只读）",
+    "dashboard.empty": "暂无批次。可以先登记产品，再录入原辅料进厂或生产记录。",
+    "dashboard.more": "仅显示最近 {limit} 个批次",
+    "col.product": "产品",
+    "col.gtin": "商品条码",
+    "col.lot": "批号",
+    "col.origin": "来源",
+    "col.produced_at": "生产时间",
+    "col.expiry": "保质期至",
+    "col.quantity": "批次数量",
+    "col.stock": "本企业库存",
+    "col.stock_all": "各企业库存合计",
+    "col.inspection": "检验状态",
+    "status.pass": "合格",
+    "status.fail": "不合格",
+    "status.none": "未检验",
+    "origin.production": "自产",
+    "origin.material_intake": "原辅料进厂",
+    "type.product_registered": "产品登记",
+    "type.material_intake": "原辅料进厂",
+    "type.additive_filing": "添加剂备案",
+    "type.production": "生产记录",
+    "type.inspection": "检验记录",
+    "type.shipment": "发货（流向登记）",
+    "type.receipt": "收货",
+    "type.serialization": "单品赋码",
+    "type.aggregation": "包装关联",
+    "form.signed_as": "提交后以 {enterprise} 的托管密钥签名并写入账本",
+    "form.submit": "签名并提交",
+    "form.required": "必填",
+    "form.choose": "请选择",
+    "form.yes": "是",
+    "form.no": "否",
+    "form.pass": "合格",
+    "form.fail": "不合格",
+    "form.add_row": "添加一行",
+    "form.list_hint": "多个值用分号 ; 分隔",
+    "form.errors": "提交未成功，请更正标出的项目。",
+    "form.recorded": "已写入账本，序号 seq {seq}",
+    "form.rejected": "账本规则拒绝了这条记录：{message}",
+    "notice.warning": "警告",
+    "notice.notice": "提示",
+    "import.title": "批量导入",
+    "import.intro": "每个文件只包含一种记录。第 1 行为表头，之后每行一条记录。"
+                    "所有行都校验通过才会写入，并且作为一个批次原子地写入账本。",
+    "import.type": "记录类型",
+    "import.file": "文件（CSV 或 XLSX）",
+    "import.submit": "校验并导入",
+    "import.templates": "模板下载",
+    "import.encodings": "多值单元格：投入原料批次写作 gtin:lot:quantity:unit，"
+                        "检验项目写作 name=value|limit|unit|pass，多条之间用分号 ; 分隔。"
+                        "event_time 可留空，此时取记录自身的时间（如收货时间）。",
+    "import.no_file": "请选择要导入的文件",
+    "import.done": "已导入 {count} 条记录，账本序号 seq {first}–{last}",
+    "import.failed": "发现 {count} 处问题，未导入任何记录。请修改后重新上传。",
+    "import.report": "问题报告",
+    "import.row": "行",
+    "import.column": "列",
+    "import.message": "问题",
+    "import.whole_file": "整个文件",
+    "import.shown": "仅显示前 {limit} 条",
+    "error.unknown_type": "未知的记录类型",
+    "choice.kind.self": "企业自检",
+    "choice.kind.third_party": "委托检验",
+    "choice.kind.spot_check": "监督抽检",
+    "choice.kind.incoming": "进货检验",
+    "choice.verdict.pass": "合格",
+    "choice.verdict.fail": "不合格",
+}
+
+_EN: dict[str, str] = {
+    "app.title": "Tracenet",
+    "app.subtitle": "Enterprise console",
+    "app.footer": "Every record is signed with your enterprise key and kept in an append-only, "
+                  "verifiable hash-chained ledger.",
+    "nav.dashboard": "Lots",
+    "nav.import": "Import",
+    "nav.signout": "Sign out",
+    "nav.switch_language": "中文",
+    "login.title": "Sign in to the enterprise console",
+    "login.username": "Username",
+    "login.password": "Password",
+    "login.submit": "Sign in",
+    "login.failed": "Wrong username or password",
+    "login.required": "Please sign in first",
+    "login.signed_out": "Signed out",
+    "csrf.expired": "The form expired or did not come from this site; please submit it again",
+    "role.producer": "Producer",
+    "role.regulator": "Regulator",
+    "role.admin": "Administrator",
+    "dashboard.title": "Lots",
+    "dashboard.own": "Lots your enterprise produced or holds",
+    "dashboard.all": "Lots of all enterprises (read-only)",
+    "dashboard.empty": "No lots yet. Register a product, then record a material intake or a "
+                       "production.",
+    "dashboard.more": "Showing the latest {limit} lots only",
+    "col.product": "Product",
+    "col.gtin": "GTIN",
+    "col.lot": "Lot",
+    "col.origin": "Origin",
+    "col.produced_at": "Produced",
+    "col.expiry": "Best before",
+    "col.quantity": "Lot quantity",
+    "col.stock": "In stock here",
+    "col.stock_all": "Held by all",
+    "col.inspection": "Inspection",
+    "status.pass": "Pass",
+    "status.fail": "Fail",
+    "status.none": "Not inspected",
+    "origin.production": "Produced",
+    "origin.material_intake": "Material intake",
+    "type.product_registered": "Register product",
+    "type.material_intake": "Material intake",
+    "type.additive_filing": "Additive filing",
+    "type.production": "Production",
+    "type.inspection": "Inspection",
+    "type.shipment": "Shipment",
+    "type.receipt": "Receipt",
+    "type.serialization": "Serialization",
+    "type.aggregation": "Aggregation",
+    "form.signed_as": "On submit the record is signed with the custodial key of {enterprise} "
+                      "and appended to the ledger",
+    "form.submit": "Sign and submit",
+    "form.required": "required",
+    "form.choose": "Choose…",
+    "form.yes": "Yes",
+    "form.no": "No",
+    "form.pass": "Pass",
+    "form.fail": "Fail",
+    "form.add_row": "Add a row",
+    "form.list_hint": "separate several values with ;",
+    "form.errors": "Not recorded: please correct the marked fields.",
+    "form.recorded": "Recorded as ledger entry seq {seq}",
+    "form.rejected": "A ledger rule refused this record: {message}",
+    "notice.warning": "Warning",
+    "notice.notice": "Notice",
+    "import.title": "Import a spreadsheet",
+    "import.intro": "One record type per file. Row 1 is the header; each later row is one "
+                    "record. Nothing is written unless every row is valid, and then all rows "
+                    "are appended as one atomic batch.",
+    "import.type": "Record type",
+    "import.file": "File (CSV or XLSX)",
+    "import.submit": "Check and import",
+    "import.templates": "Templates",
+    "import.encodings": "Cells with several values: input lots as gtin:lot:quantity:unit, "
+                        "test items as name=value|limit|unit|pass, entries separated by ;. "
+                        "event_time may be blank: the record's own time (e.g. received_at) "
+                        "is used.",
+    "import.no_file": "Choose a file to import",
+    "import.done": "Imported {count} records as ledger entries seq {first}–{last}",
+    "import.failed": "{count} problem(s) found; nothing was imported. Fix the file and upload "
+                     "it again.",
+    "import.report": "Problem report",
+    "import.row": "Row",
+    "import.column": "Column",
+    "import.message": "Problem",
+    "import.whole_file": "whole file",
+    "import.shown": "showing the first {limit}",
+    "error.unknown_type": "Unknown record type",
+    "choice.kind.self": "Own laboratory",
+    "choice.kind.third_party": "Third-party laboratory",
+    "choice.kind.spot_check": "Supervisory spot check",
+    "choice.kind.incoming": "Incoming inspection",
+    "choice.verdict.pass": "Pass",
+    "choice.verdict.fail": "Fail",
+}
+
+MESSAGES: dict[str, dict[str, str]] = {"zh_CN": _ZH, "en": _EN}
+
+#: units as a reader of each language writes them after a number
+_UNIT_NAMES: dict[str, dict[str, str]] = {
+    "zh_CN": {"kg": "千克", "g": "克", "t": "吨", "L": "升", "mL": "毫升", "pcs": "件",
+              "case": "箱"},
+    "en": {"kg": "kg", "g": "g", "t": "t", "L": "L", "mL": "mL", "pcs": "pcs", "case": "cases"},
+}
+
+#: marshmallow's own generic messages, which are English only; identifier validators in
+#: schemas/ also speak English and are shown as they are
+_ZH_FIELD_ERRORS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Missing data for required field\.$"), "此项必填"),
+    (re.compile(r"^Field may not be null\.$"), "此项不能为空"),
+    (re.compile(r"^Not a valid boolean\.$"), "请选择是或否"),
+    (re.compile(r"^Not a valid string\.$"), "应为文本"),
+    (re.compile(r"^Must be one of: (.*)\.$"), r"须为以下之一：\1"),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"至少需要 \1 项（或 \1 个字符）"),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"最多 \1 个字符"),
+    (re.compile(r"^expected a plain decimal number$"), "应为普通小数，如 12.5"),
+]
+
+
+def current_locale() -> str:
+    """``zh_CN`` or ``en``: the locale Flask-Babel selected for this request."""
+    locale = str(get_locale() or DEFAULT_LOCALE)
+    return locale if locale in MESSAGES else DEFAULT_LOCALE
+
+
+def t(key: str, **params: object) -> str:
+    """The console string ``key`` in the current locale, with ``{name}`` filled in.
+
+    An unknown key shows as itself, so a typo is visible on the page rather than an error.
+    """
+    text = MESSAGES[current_locale()].get(key, key)
+    return text.format(**params) if params else text
+
+
+def pick(zh: str | None, en: str | None) -> str:
+    """Of a message given in both languages, the one for the current locale."""
+    if current_locale() == "zh_CN":
+        return zh or en or ""
+    return en or zh or ""
+
+
+def field_label(name: str) -> str:
+    """The label of payload field ``name`` in the current locale."""
+    labels = FIELD_LABELS.get(name)
+    return name if labels is None else pick(*labels)
+
+
+def choice_label(field: str, value: str, default: str) -> str:
+    """How a select shows choice ``value`` of ``field`` (the value itself when it is a code
+    everyone reads the same way, such as a unit)."""
+    key = f"choice.{field}.{value}"
+    text = MESSAGES[current_locale()].get(key)
+    return f"{text} ({value})" if text else default
+
+
+def field_error(message: str) -> str:
+    """A validation message in the current locale where a translation is known."""
+    if current_locale() != "zh_CN":
+        return message
+    for pattern, replacement in _ZH_FIELD_ERRORS:
+        if pattern.match(message):
+            return pattern.sub(replacement, message)
+    return message
+
+
+_MOMENT_FORMATS = {"zh_CN": "y年M月d日 HH:mm", "en": "d MMM y HH:mm"}
+_DATE_FORMATS = {"zh_CN": "y年M月d日", "en": "d MMM y"}
+
+
+def format_moment(value: str | None) -> str:
+    """An RFC 3339 time (or a plain date) as readers of the locale expect it, in the user's
+    time zone: ``2026年11月26日 08:30`` / ``26 Nov 2026 08:30``. Unparseable text is shown
+    as it is rather than hidden."""
+    if not value:
+        return ""
+    try:
+        if len(value) == 10:
+            return str(format_date(date.fromisoformat(value), _DATE_FORMATS[current_locale()]))
+        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return str(format_datetime(moment, _MOMENT_FORMATS[current_locale()]))
+
+
+def format_quantity(quantity: str | None, unit: str | None) -> str:
+    """A quantity with its unit, grouped as the locale groups digits: ``4,000 件``."""
+    if quantity is None:
+        return ""
+    try:
+        number = format_decimal(Decimal(quantity), locale=current_locale(),
+                                decimal_quantization=False)
+    except InvalidOperation:
+        number = quantity
+    names = _UNIT_NAMES[current_locale()]
+    return f"{number} {names.get(unit or '', unit or '')}".strip()

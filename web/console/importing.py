@@ -1,0 +1,60 @@
+"""Importing a spreadsheet as one ledger batch: shared by the console and ``tracenet import``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ledger import log
+from ledger.enterprises import sign_custodially
+from ledger.entry import Statement
+from ledger.errors import LedgerError
+from ledger.keys import KeyVault
+from schemas.spreadsheet import SpreadsheetError, ledger_problem, row_numbers, rows_to_events
+
+__all__ = ["append_events", "import_rows"]
+
+
+def import_rows(session: Session, ledger: log.Ledger, vault: KeyVault, enterprise: str,
+                record_type: str, rows: Sequence[Mapping[str, str]], *, language: str = "en",
+                default_event_time: str | None = None,
+                progress: Callable[[int], None] | None = None) -> list[log.Appended]:
+    """Validate every row, then append them all as one batch signed by ``enterprise``'s
+    custodial key; the caller commits.
+
+    SpreadsheetError lists every invalid row; a supervision rule that refuses an item of
+    the batch is reported the same way, in that item's sheet row (``language`` picks the
+    rule's zh-CN or English message), and the batch is not applied.
+    """
+    events = rows_to_events(record_type, rows, default_event_time=default_event_time,
+                            progress=progress)
+    return append_events(session, ledger, vault, enterprise, events, row_numbers(rows),
+                         language=language)
+
+
+def append_events(session: Session, ledger: log.Ledger, vault: KeyVault, enterprise: str,
+                  events: Sequence[Mapping[str, Any]], rows: Sequence[int], *,
+                  language: str = "en",
+                  progress: Callable[[int], None] | None = None) -> list[log.Appended]:
+    """Sign validated events (``rows_to_events``) with ``enterprise``'s custodial key and
+    append them as one batch; ``rows`` are their sheet rows, for the error report."""
+    batch = []
+    for done, event in enumerate(events, start=1):
+        statement = Statement(event["type"], enterprise, "", event["event_time"],
+                              event["payload"])
+        batch.append(sign_custodially(session, ledger, vault, statement))
+        if progress is not None and done % 100 == 0:
+            progress(done)
+    try:
+        appended = log.append(session, ledger, batch)
+    except LedgerError as exc:
+        if exc.item is None:
+            raise
+        # Translated here, at the boundary between the ledger's batch and the user's sheet:
+        # "item 516 of the batch" means nothing to someone looking at a spreadsheet.
+        raise SpreadsheetError([ledger_problem(exc, rows, language=language)]) from exc
+    if progress is not None:
+        progress(len(events))
+    return appended

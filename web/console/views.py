@@ -1,0 +1,369 @@
+"""Console pages: sign-in, the lot dashboard, record forms and the spreadsheet import.
+
+Views hold no ``try/except`` for domain errors (STYLE.md): a form's validation error or rule
+violation propagates to this blueprint's error handlers, which roll back and show the same
+form again with each message next to its field.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
+from sqlalchemy import exists, or_, select
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
+
+from ledger import log
+from ledger.accounts import authenticate
+from ledger.enterprises import sign_custodially
+from ledger.entry import Statement
+from ledger.errors import LedgerError
+from ledger.keys import KeyVault
+from ledger.models import EnterpriseRow, LotRow, ProductRow, StockRow, UserRow
+from schemas.events import EventSchema
+from schemas.spreadsheet import SPREADSHEET_TYPES, SpreadsheetError, read_rows
+from schemas.spreadsheet import template_csv as make_template_csv
+from schemas.spreadsheet import template_xlsx as make_template_xlsx
+from web.console import i18n
+from web.console.forms import (
+    FORM_TYPES,
+    errors_by_field,
+    form_fields,
+    form_to_event,
+    ledger_error_field,
+    row_count,
+)
+from web.console.i18n import t
+from web.console.importing import import_rows
+from web.db import get_ledger, get_session
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+#: the dashboard lists at most this many lots, newest first
+LOT_LIMIT = 500
+#: the import report shows at most this many problems (the count says how many there are)
+REPORT_LIMIT = 500
+_DEFAULT_ROWS = 3
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {"t": t, "field_label": i18n.field_label, "field_error": i18n.field_error,
+            "choice_label": i18n.choice_label,
+            "format_moment": i18n.format_moment, "format_quantity": i18n.format_quantity,
+            "pick": i18n.pick, "locale": i18n.current_locale(), "form_types": FORM_TYPES,
+            "user": g.get("console_user"), "enterprise_name": g.get("enterprise_name")}
+
+
+@bp.before_request
+def _load_user() -> None:
+    username = session.get("user")
+    user = get_session().get(UserRow, username) if username else None
+    if username and user is None:  # the account was removed since sign-in
+        session.pop("user", None)
+    g.console_user = user
+    if user is not None:
+        registered = get_session().get(EnterpriseRow, user.enterprise)
+        g.enterprise_name = registered.name if registered else user.enterprise
+
+
+def login_required(view: View) -> View:
+    """Send visitors who are not signed in to the sign-in page, then back."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("console_user") is None:
+            flash(t("login.required"), "warning")
+            return redirect(url_for("console.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return cast(View, wrapped)
+
+
+def _user() -> UserRow:
+    user: UserRow = g.console_user
+    return user
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _now() -> str:
+    """Now in the user's time zone, RFC 3339: the event time of records that carry none."""
+    return datetime.now(_zone()).isoformat(timespec="seconds")
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths inside the console, so the sign-in page cannot be used as an open redirect.
+    if target and target.startswith("/console") and not urlsplit(target).netloc:
+        return target
+    return url_for("console.dashboard")
+
+
+# --- sign-in, sign-out, language ------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The sign-in form; on success the session cookie names the account."""
+    if request.method == "POST":
+        user = authenticate(get_session(), request.form.get("username", "").strip(),
+                            request.form.get("password", ""))
+        if user is not None:
+            lang = session.get("lang")
+            session.clear()  # a fresh session on sign-in (no fixation)
+            session["user"] = user.username
+            if lang:
+                session["lang"] = lang
+            return redirect(_safe_next(request.args.get("next")))
+        flash(t("login.failed"), "error")
+        return render_template("console/login.html"), 401
+    return render_template("console/login.html")
+
+
+@bp.post("/logout")
+def logout() -> BaseResponse:
+    """Forget the account (keep the language)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(t("login.signed_out"), "success")
+    return redirect(url_for("console.login"))
+
+
+@bp.get("/lang/<code>")
+def switch_language(code: str) -> BaseResponse:
+    """Remember the chosen language in the session and go back where the user was."""
+    if code in i18n.LOCALES:
+        session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")))
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def dashboard() -> str:
+    """The enterprise's lots (all lots for regulators and admins) with stock and inspection."""
+    user = _user()
+    db = get_session()
+    sees_all = user.role in ("regulator", "admin")
+    query = (select(LotRow, ProductRow.name)
+             .outerjoin(ProductRow, ProductRow.gtin == LotRow.gtin)
+             .order_by(LotRow.origin_seq.desc(), LotRow.gtin, LotRow.lot).limit(LOT_LIMIT + 1))
+    if not sees_all:
+        holds = exists().where(StockRow.enterprise == user.enterprise,
+                               StockRow.gtin == LotRow.gtin, StockRow.lot == LotRow.lot)
+        query = query.where(or_(LotRow.origin == user.enterprise, holds))
+    found = db.execute(query).all()
+    lots = found[:LOT_LIMIT]
+    stock = _stock(db, [(lot.gtin, lot.lot) for lot, _name in lots],
+                   None if sees_all else user.enterprise)
+    return render_template("console/dashboard.html", lots=lots, stock=stock, sees_all=sees_all,
+                           truncated=len(found) > LOT_LIMIT, limit=LOT_LIMIT)
+
+
+def _stock(db: Any, keys: list[tuple[str, str]],
+           enterprise: str | None) -> dict[tuple[str, str], tuple[Decimal, str]]:
+    """Stock of each listed lot: held by ``enterprise``, or by everyone when None."""
+    if not keys:
+        return {}
+    gtins = {gtin for gtin, _lot in keys}
+    query = select(StockRow).where(StockRow.gtin.in_(gtins))
+    if enterprise is not None:
+        query = query.where(StockRow.enterprise == enterprise)
+    wanted = set(keys)
+    totals: dict[tuple[str, str], tuple[Decimal, str]] = {}
+    for row in db.scalars(query):
+        key = (row.gtin, row.lot)
+        if key in wanted:
+            held, _unit = totals.get(key, (Decimal(0), row.unit))
+            totals[key] = (held + Decimal(row.quantity), row.unit)
+    return totals
+
+
+# --- record forms ---------------------------------------------------------------------------
+
+
+@bp.route("/records/<record_type>", methods=["GET", "POST"])
+@login_required
+def record(record_type: str) -> Any:
+    """A record form; a valid post is signed with the enterprise's custodial key, appended
+    and committed, then the form comes back empty with the new seq flashed."""
+    if record_type not in FORM_TYPES:
+        abort(404)
+    if request.method == "GET":
+        return _render_record(record_type, _fresh_values(record_type), {})
+    event = EventSchema().load(form_to_event(record_type, request.form.to_dict(), _zone(),
+                                             datetime.now(UTC)))
+    db = get_session()
+    ledger = get_ledger()
+    statement = Statement(record_type, _user().enterprise, "", event["event_time"],
+                          event["payload"])
+    signed = sign_custodially(db, ledger, KeyVault(current_app.config["SECRET_KEY"]), statement)
+    (appended,) = log.append(db, ledger, [signed])
+    db.commit()
+    flash(t("form.recorded", seq=appended.entry.seq), "success")
+    for notice in appended.notices:
+        flash(f"{t('notice.' + notice.level)}: {i18n.pick(notice.message_zh, notice.message_en)}",
+              "warning")
+    return redirect(url_for("console.record", record_type=record_type))
+
+
+def _fresh_values(record_type: str) -> dict[str, str]:
+    # Times default to now, which is what a clerk recording at the dock usually means.
+    now = datetime.now(_zone()).strftime("%Y-%m-%dT%H:%M")
+    return {spec.name: now for spec in form_fields(record_type) if spec.widget == "datetime"}
+
+
+def _render_record(record_type: str, values: Any, errors: dict[str, list[str]],
+                   status: int = 200) -> tuple[str, int]:
+    fields = form_fields(record_type)
+    rows = {spec.name: max(row_count(values, spec.name), _DEFAULT_ROWS)
+            for spec in fields if spec.widget == "rows"}
+    gtins, lots = _suggestions(_user().enterprise)
+    page = render_template("console/record.html", record_type=record_type, fields=fields,
+                           values=values, errors=errors, rows=rows, gtins=gtins, lots=lots)
+    return page, status
+
+
+def _suggestions(enterprise: str) -> tuple[list[str], list[str]]:
+    """GTINs and lot codes the enterprise works with, offered as the user types."""
+    db = get_session()
+    gtins = set(db.scalars(select(ProductRow.gtin).where(ProductRow.enterprise == enterprise)))
+    held = db.execute(select(StockRow.gtin, StockRow.lot)
+                      .where(StockRow.enterprise == enterprise).limit(1000)).all()
+    gtins.update(gtin for gtin, _lot in held)
+    return sorted(gtins), sorted({lot for _gtin, lot in held})
+
+
+# --- spreadsheet import ---------------------------------------------------------------------
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_sheet() -> Any:
+    """Upload a CSV or XLSX sheet of one record type; all rows are appended or none."""
+    if request.method == "GET":
+        return _render_import(request.args.get("type", "material_intake"))
+    record_type = request.form.get("type", "")
+    upload = request.files.get("file")
+    if record_type not in SPREADSHEET_TYPES:
+        flash(t("error.unknown_type"), "error")
+        return _render_import("material_intake", status=422)
+    if upload is None or not upload.filename:
+        flash(t("import.no_file"), "error")
+        return _render_import(record_type, status=422)
+    rows = read_rows(upload.filename, upload.read())
+    db = get_session()
+    appended = import_rows(db, get_ledger(), KeyVault(current_app.config["SECRET_KEY"]),
+                           _user().enterprise, record_type, rows,
+                           language=i18n.current_locale(), default_event_time=_now())
+    db.commit()
+    flash(t("import.done", count=len(appended), first=appended[0].entry.seq,
+            last=appended[-1].entry.seq), "success")
+    warnings = [a for a in appended if a.notices]
+    for item in warnings[:20]:
+        for notice in item.notices:
+            flash(f"seq {item.entry.seq} {t('notice.' + notice.level)}: "
+                  f"{i18n.pick(notice.message_zh, notice.message_en)}", "warning")
+    return redirect(url_for("console.import_sheet", type=record_type))
+
+
+def _render_import(record_type: str, problems: list[Any] | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    page = render_template("console/import.html", record_type=record_type,
+                           types=SPREADSHEET_TYPES, problems=(problems or [])[:REPORT_LIMIT],
+                           problem_count=len(problems or []), report_limit=REPORT_LIMIT)
+    return page, status
+
+
+@bp.get("/import/templates/<record_type>.<fmt>")
+@login_required
+def import_template(record_type: str, fmt: str) -> Response:
+    """The CSV or XLSX template of a record type: header row and one example row."""
+    if record_type not in SPREADSHEET_TYPES or fmt not in ("csv", "xlsx"):
+        abort(404)
+    if fmt == "csv":
+        # With a BOM, or Excel on Windows reads UTF-8 as the ANSI code page.
+        body = make_template_csv(record_type).encode("utf-8-sig")
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        body = make_template_xlsx(record_type)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename={record_type}-template.{fmt}"})
+
+
+# --- errors: shown on the page the user was on ----------------------------------------------
+
+
+def _form_values() -> MultiDict[str, str]:
+    return request.form
+
+
+@bp.errorhandler(ValidationError)
+def _invalid_form(exc: ValidationError) -> Any:
+    get_session().rollback()
+    record_type = (request.view_args or {}).get("record_type", "")
+    if request.endpoint != "console.record" or record_type not in FORM_TYPES:
+        flash(i18n.field_error(str(exc.messages)), "error")  # no form to show it next to
+        return redirect(url_for("console.dashboard"))
+    flash(t("form.errors"), "error")
+    return _render_record(record_type, _form_values(), errors_by_field(record_type,
+                                                                         exc.messages), 422)
+
+
+@bp.errorhandler(LedgerError)
+def _refused(exc: LedgerError) -> Any:
+    get_session().rollback()
+    message = i18n.pick(getattr(exc, "message_zh", None), exc.message)
+    if request.endpoint == "console.record":
+        record_type = (request.view_args or {}).get("record_type", "")
+        flash(t("form.rejected", message=message), "error")
+        field_name = ledger_error_field(exc.field)
+        return _render_record(record_type, _form_values(), {field_name: [message]}, 422)
+    flash(message, "error")
+    if request.endpoint == "console.import_sheet":
+        return _render_import(request.form.get("type", "material_intake"), status=422)
+    return redirect(url_for("console.dashboard"))
+
+
+@bp.errorhandler(SpreadsheetError)
+def _bad_sheet(exc: SpreadsheetError) -> Any:
+    get_session().rollback()
+    flash(t("import.failed", count=len(exc.problems)), "error")
+    return _render_import(request.form.get("type", "material_intake"), exc.problems, 422)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_failed(_exc: CSRFError) -> BaseResponse:
+    flash(t("csrf.expired"), "error")
+    target = request.path if request.endpoint != "console.logout" else url_for("console.login")
+    return redirect(target)
