@@ -241,3 +241,31 @@ def test_a_batch_is_checked_in_order_and_applied_whole(maker: Producer) -> None:
     response = maker.client.post("/api/v1/events", json=events, headers=bearer(maker.token))
     assert response.status_code == 201
     assert size(maker.client) == before + 3
+
+
+def test_shipments_never_received_are_listed_for_regulators(
+        sqlite_app: Flask, maker: Producer, shop: Producer) -> None:
+    _, regulator = add_enterprise(sqlite_app, 150, role="regulator")
+    maker.ok("production", **maker.production())
+    maker.ok("inspection", **maker.inspection())
+    shipped = maker.ok("shipment", **maker.movement(shop.uscc) | {
+        "shipped_at": "2026-11-26T14:00:00+08:00"})
+
+    def unreceived(days: int) -> list[dict[str, Any]]:
+        response = maker.client.get(f"/api/v1/shipments/unreceived?days={days}",
+                                    headers=bearer(regulator))
+        assert response.status_code == 200
+        items: list[dict[str, Any]] = response.get_json()["items"]
+        return items
+
+    (listed,) = unreceived(0)
+    assert (listed["seq"], listed["receiver"], listed["received"]) == (shipped["seq"],
+                                                                       shop.uscc, "0")
+    assert unreceived(3) == []  # shipped just now: not overdue yet
+    shop.ok("receipt", **maker.movement(maker.uscc, quantity="200") | {
+        "received_at": "2026-11-26T18:00:00+08:00"})
+    (partly,) = unreceived(0)
+    assert partly["received"] == "200"
+    shop.ok("receipt", **maker.movement(maker.uscc, quantity="300") | {
+        "received_at": "2026-11-26T19:00:00+08:00"})
+    assert unreceived(0) == []
