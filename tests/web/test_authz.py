@@ -16,15 +16,21 @@ from tests.web.test_rules import DRINK, Producer
 CALLERS = ("anonymous", "producer_a", "producer_b", "regulator", "admin")
 
 
+
 @pytest.fixture
-def world(sqlite_app: Flask, client: FlaskClient) -> dict[str, Any]:
+def client(app: Flask) -> FlaskClient:
+    """The rules and permissions are checked on SQLite and on PostgreSQL alike."""
+    return app.test_client()
+
+@pytest.fixture
+def world(app: Flask, client: FlaskClient) -> dict[str, Any]:
     """A ships to C; C receives. B is an unrelated producer."""
     tokens: dict[str, str | None] = {"anonymous": None}
-    a_uscc, tokens["producer_a"] = add_enterprise(sqlite_app, 201)
-    b_uscc, tokens["producer_b"] = add_enterprise(sqlite_app, 202)
-    c_uscc, c_token = add_enterprise(sqlite_app, 203)
-    _, tokens["regulator"] = add_enterprise(sqlite_app, 204, role="regulator")
-    _, tokens["admin"] = add_enterprise(sqlite_app, 205, role="admin")
+    a_uscc, tokens["producer_a"] = add_enterprise(app, 201)
+    b_uscc, tokens["producer_b"] = add_enterprise(app, 202)
+    c_uscc, c_token = add_enterprise(app, 203)
+    _, tokens["regulator"] = add_enterprise(app, 204, role="regulator")
+    _, tokens["admin"] = add_enterprise(app, 205, role="admin")
     a = Producer(client, a_uscc, tokens["producer_a"] or "")
     c = Producer(client, c_uscc, c_token)
     seqs = {"product": a.ok("product_registered", **a.product())["seq"]}
@@ -138,9 +144,9 @@ def test_writing_only_as_oneself(client: FlaskClient, world: dict[str, Any]) -> 
                            "regulator": 403, "admin": 422}
 
 
-def test_pagination_walks_every_item_once(sqlite_app: Flask, client: FlaskClient) -> None:
+def test_pagination_walks_every_item_once(app: Flask, client: FlaskClient) -> None:
     for serial in range(300, 307):
-        add_enterprise(sqlite_app, serial)
+        add_enterprise(app, serial)
     seen: list[str] = []
     url = "/api/v1/enterprises?limit=3"
     while url:

@@ -80,9 +80,15 @@ class Producer:
                 "counterparty": counterparty, "document_no": document_no}
 
 
+
 @pytest.fixture
-def maker(sqlite_app: Flask, client: FlaskClient) -> Producer:
-    uscc, token = add_enterprise(sqlite_app, 101)
+def client(app: Flask) -> FlaskClient:
+    """The rules and permissions are checked on SQLite and on PostgreSQL alike."""
+    return app.test_client()
+
+@pytest.fixture
+def maker(app: Flask, client: FlaskClient) -> Producer:
+    uscc, token = add_enterprise(app, 101)
     producer = Producer(client, uscc, token)
     producer.ok("product_registered", **producer.product())
     producer.ok("material_intake", **producer.intake())
@@ -90,8 +96,8 @@ def maker(sqlite_app: Flask, client: FlaskClient) -> Producer:
 
 
 @pytest.fixture
-def shop(sqlite_app: Flask, client: FlaskClient) -> Producer:
-    uscc, token = add_enterprise(sqlite_app, 102)
+def shop(app: Flask, client: FlaskClient) -> Producer:
+    uscc, token = add_enterprise(app, 102)
     return Producer(client, uscc, token)
 
 
@@ -244,8 +250,8 @@ def test_a_batch_is_checked_in_order_and_applied_whole(maker: Producer) -> None:
 
 
 def test_shipments_never_received_are_listed_for_regulators(
-        sqlite_app: Flask, maker: Producer, shop: Producer) -> None:
-    _, regulator = add_enterprise(sqlite_app, 150, role="regulator")
+        app: Flask, maker: Producer, shop: Producer) -> None:
+    _, regulator = add_enterprise(app, 150, role="regulator")
     maker.ok("production", **maker.production())
     maker.ok("inspection", **maker.inspection())
     shipped = maker.ok("shipment", **maker.movement(shop.uscc) | {
