@@ -134,11 +134,9 @@ def post(session: requests.Session, url: str, token: str, body: Any) -> float:
     return time.perf_counter() - started
 
 
-def http_batches(url: str, token: str, entries: int) -> float:
-    """Entries/s posting lists of BATCH events from two client threads."""
-    bodies = [[{"type": "material_intake", "event_time": EVENT_TIME,
-                "payload": intake(f"B{start + i}")} for i in range(BATCH)]
-              for start in range(0, entries, BATCH)]
+def post_all(url: str, token: str, bodies: list[Any], threads: int,
+             label: str) -> tuple[float, list[float]]:
+    """Post every body from ``threads`` client threads; (elapsed seconds, latencies)."""
     local = threading.local()
 
     def send(body: Any) -> float:
@@ -147,32 +145,30 @@ def http_batches(url: str, token: str, entries: int) -> float:
         return post(local.session, url, token, body)
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(2) as pool, click.progressbar(
-            length=len(bodies), label="HTTP batches", file=sys.stderr) as bar:
-        for _ in pool.map(send, bodies):
+    latencies = []
+    with ThreadPoolExecutor(threads) as pool, click.progressbar(
+            length=len(bodies), label=label, file=sys.stderr) as bar:
+        for latency in pool.map(send, bodies):
+            latencies.append(latency)
             bar.update(1)
-    return entries / (time.perf_counter() - started)
+    return time.perf_counter() - started, latencies
+
+
+def http_batches(url: str, token: str, entries: int) -> float:
+    """Entries/s posting lists of BATCH events from two client threads."""
+    bodies = [[{"type": "material_intake", "event_time": EVENT_TIME,
+                "payload": intake(f"B{start + i}")} for i in range(BATCH)]
+              for start in range(0, entries, BATCH)]
+    elapsed, _ = post_all(url, token, bodies, 2, "HTTP batches")
+    return entries / elapsed
 
 
 def http_singles(url: str, token: str, requests_count: int) -> tuple[float, list[float]]:
     """Requests/s and latencies of one-event requests from four client threads."""
     bodies = [{"type": "material_intake", "event_time": EVENT_TIME, "payload": intake(f"S{i}")}
               for i in range(requests_count)]
-    local = threading.local()
-
-    def send(body: Any) -> float:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        return post(local.session, url, token, body)
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(4) as pool, click.progressbar(
-            length=len(bodies), label="HTTP single events", file=sys.stderr) as bar:
-        latencies = []
-        for latency in pool.map(send, bodies):
-            latencies.append(latency)
-            bar.update(1)
-    return requests_count / (time.perf_counter() - started), latencies
+    elapsed, latencies = post_all(url, token, bodies, 4, "HTTP single events")
+    return requests_count / elapsed, latencies
 
 
 def main() -> None:

@@ -8,12 +8,9 @@ fork-free and verifiable, on SQLite as well as on PostgreSQL.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,14 +21,12 @@ from sqlalchemy import select
 from ledger.db import create_ledger_engine
 from ledger.entry import GENESIS_PREV, Entry
 from ledger.models import EntryRow, LedgerHead
-from schemas.identifiers import uscc_check_character
+from tests.conftest import free_port
+from tests.ledger.conftest import make_uscc
+from tests.processes import PYTHON, REPO, run_tracenet, tracenet_env
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-VENV_BIN = REPO / ".venv" / "bin"
-PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
-TRACENET = str(VENV_BIN / "tracenet")
 
 ENTERPRISES = 4
 BATCHES = 15
@@ -81,39 +76,6 @@ print(json.dumps({"uscc": uscc, "seconds": time.monotonic() - started, "results"
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def make_uscc(number: int) -> str:
-    """A valid 统一社会信用代码 numbered ``number`` (division code 350100, Fuzhou)."""
-    first17 = "9135010000000" + f"{number:04d}"
-    return first17 + uscc_check_character(first17)
-
-
-def tracenet_env(database_url: str, instance: Path) -> dict[str, str]:
-    """The environment the CLI and the server read their configuration from."""
-    env = dict(os.environ)
-    env.update(TRACENET_DATABASE_URL=database_url,
-               TRACENET_LEDGER_KEY=str(instance / "ledger_key.pem"),
-               TRACENET_SECRET_KEY="concurrency-test-secret",
-               TRACENET_LEDGER_ORIGIN="tracenet.test/ledger",
-               PYTHONUNBUFFERED="1")
-    return env
-
-
-def run_tracenet(env: dict[str, str], *args: str,
-                 check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([TRACENET, *args], env=env, cwd=REPO, capture_output=True, text=True,
-                            timeout=120)
-    if check:
-        assert result.returncode == 0, (args, result.stdout, result.stderr)
-    return result
-
-
 def add_enterprise(env: dict[str, str], uscc: str, name: str) -> str:
     """Register an enterprise with a custodial key through the CLI; return its API token."""
     out = run_tracenet(env, "enterprise", "add", "--uscc", uscc, "--name", name,
@@ -138,7 +100,7 @@ class Gunicorn:
     """``gunicorn wsgi:app`` on a free port of 127.0.0.1, logging to a file."""
 
     def __init__(self, env: dict[str, str], log_path: Path, workers: int = 3) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = log_path.open("wb")

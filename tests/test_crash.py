@@ -13,7 +13,6 @@ import queue
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,14 +23,11 @@ from sqlalchemy import func, select, text
 
 from ledger.db import create_ledger_engine
 from ledger.models import CheckpointRow, EntryRow, LedgerHead
-from schemas.identifiers import uscc_check_character
+from tests.ledger.conftest import make_uscc
+from tests.processes import PYTHON, REPO, run_tracenet, tracenet_env
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-VENV_BIN = REPO / ".venv" / "bin"
-PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
-TRACENET = str(VENV_BIN / "tracenet")
 
 # One append costs about 1-2 ms per key registration (each new key is looked up and projected),
 # so 5,000 statements keep the transaction open for several seconds, long enough to aim a kill
@@ -69,31 +65,6 @@ with app.app_context():
     session.commit()
     print("committed %.3f" % (time.monotonic() - started), flush=True)
 """
-
-
-def make_uscc(number: int) -> str:
-    """A valid 统一社会信用代码 numbered ``number`` (division code 350100, Fuzhou)."""
-    first17 = "9135010000000" + f"{number:04d}"
-    return first17 + uscc_check_character(first17)
-
-
-def tracenet_env(database_url: str, instance: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(TRACENET_DATABASE_URL=database_url,
-               TRACENET_LEDGER_KEY=str(instance / "ledger_key.pem"),
-               TRACENET_SECRET_KEY="crash-test-secret",
-               TRACENET_LEDGER_ORIGIN="tracenet.test/ledger",
-               PYTHONUNBUFFERED="1")
-    return env
-
-
-def run_tracenet(env: dict[str, str], *args: str,
-                 check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([TRACENET, *args], env=env, cwd=REPO, capture_output=True, text=True,
-                            timeout=300)
-    if check:
-        assert result.returncode == 0, (args, result.stdout, result.stderr)
-    return result
 
 
 def assert_verifies(env: dict[str, str], size: int) -> None:
