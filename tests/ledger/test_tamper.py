@@ -6,6 +6,7 @@ Each test builds a 20-entry ledger in batches (so signed checkpoints pin sizes 3
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from flask import Flask
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from ledger import log
+from ledger import log, merkle
+from ledger.canonical import canonical_bytes
 from ledger.entry import SignedStatement
 from ledger.identity import KEY_REVOKED, KeyRing
 from ledger.log import Ledger
@@ -91,6 +93,21 @@ def test_changed_stored_leaf_hash(built: tuple[Flask, Producer]) -> None:
     tamper(app, lambda c: c.execute(text(
         "UPDATE entries SET leaf_hash = :h WHERE seq = 9"), {"h": bytes(32)}))
     assert_fails_at(app, 9, "content hash")
+
+
+def test_broken_link(built: tuple[Flask, Producer]) -> None:
+    """The entry's content and stored hash agree, but it no longer points at its predecessor."""
+    app, _ = built
+
+    def change(connection: Connection) -> None:
+        entry = json.loads(body(connection, 13))
+        entry["prev"] = "00" * 32
+        relinked = canonical_bytes(entry)
+        connection.execute(text("UPDATE entries SET body = :b, leaf_hash = :h WHERE seq = 13"),
+                           {"b": relinked, "h": merkle.leaf_hash(relinked)})
+
+    tamper(app, change)
+    assert_fails_at(app, 13, "link")
 
 
 def test_changed_tree_node(built: tuple[Flask, Producer]) -> None:
