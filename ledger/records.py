@@ -12,6 +12,7 @@ Each rule has a stable code and a message in zh-CN and English (:data:`RULES`).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -325,8 +326,6 @@ def _enterprise_registered(a: _Admission) -> None:
 
 
 def _key_registered(a: _Admission) -> None:
-    import base64
-
     payload = a.payload
     a.rows.add(KeyRow(key_id=payload["key_id"], enterprise=payload["enterprise"],
                          public_key=base64.b64decode(payload["public_key"]),

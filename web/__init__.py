@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,6 @@ def _instance_secret(path: Path) -> str:
 
     Created exclusively so that gunicorn workers starting together agree on one secret.
     """
-    import secrets
-
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -11,6 +11,7 @@ from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ledger import log, queries
 from ledger.enterprises import sign_custodially
@@ -75,7 +76,7 @@ def _request_hash() -> bytes:
     return hashlib.sha256(request.get_data()).digest()
 
 
-def _replay(session: Any, principal: Principal, key: str) -> Response | None:
+def _replay(session: Session, principal: Principal, key: str) -> Response | None:
     if not 1 <= len(key) <= 200:
         raise ApiError(400, "bad_request", "Idempotency-Key must have 1 to 200 characters",
                        "Idempotency-Key")
@@ -103,7 +104,7 @@ def _load_events(body: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
     return events
 
 
-def _signed(session: Any, principal: Principal, vault: KeyVault,
+def _signed(session: Session, principal: Principal, vault: KeyVault,
             event: dict[str, Any]) -> SignedStatement:
     enterprise = event["enterprise"] or principal.enterprise
     # Admins act for the ledger operator (registering enterprises and keys); everyone else
