@@ -6,12 +6,12 @@ regulator or an administrator). Who gets which viewer is the web layer's decisio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ledger.entry import Entry
@@ -126,13 +126,16 @@ def list_products(session: Session, *, limit: int, after: tuple[Any, ...] | None
 
 def list_lots(session: Session, *, viewer: str | None, limit: int,
               after: tuple[Any, ...] | None = None, gtin: str | None = None,
-              inspection: str | None = None, holder: str | None = None) -> Page:
-    """Lots with their inspection status and the stock held of them.
+              inspection: str | None = None, holder: str | None = None,
+              newest_first: bool = False) -> Page:
+    """Lots with their product's name, inspection status and the stock held of them.
 
     A producer sees the lots it originated or holds stock of; ``holder`` narrows to one
-    enterprise's stock.
+    enterprise's stock. Pages go by (GTIN, lot), or by the seq that created the lot, newest
+    first.
     """
-    query: Select[Any] = select(LotRow)
+    query = select(LotRow, ProductRow.name).outerjoin(
+        ProductRow, ProductRow.gtin == LotRow.gtin)
     holders = select(StockRow.gtin, StockRow.lot)
     if viewer is not None:
         mine = tuple_(LotRow.gtin, LotRow.lot).in_(
@@ -145,15 +148,24 @@ def list_lots(session: Session, *, viewer: str | None, limit: int,
         query = query.where(LotRow.gtin == gtin)
     if inspection:
         query = query.where(LotRow.inspection == inspection)
-    if after:
-        query = query.where(tuple_(LotRow.gtin, LotRow.lot) > tuple_(*after))
-    lots = session.scalars(query.order_by(LotRow.gtin, LotRow.lot).limit(limit + 1)).all()
-    page = _page(lots, limit, lambda row: (row.gtin, row.lot), lambda row: {
-        "gtin": row.gtin, "lot": row.lot, "origin": row.origin, "origin_type": row.origin_type,
-        "origin_seq": row.origin_seq, "quantity": row.quantity, "unit": row.unit,
-        "produced_at": row.produced_at, "expiry": row.expiry, "inspection": row.inspection,
-        "inspection_seq": row.inspection_seq, "intake_rejected": row.intake_rejected,
-        "stock": {}})
+    if newest_first:
+        # origin_seq is unique: one entry creates at most one lot
+        order: Any = (LotRow.origin_seq.desc(),)
+        key: Callable[[Any], tuple[Any, ...]] = lambda row: (row[0].origin_seq,)  # noqa: E731
+        if after:
+            query = query.where(LotRow.origin_seq < after[0])
+    else:
+        order, key = (LotRow.gtin, LotRow.lot), lambda row: (row[0].gtin, row[0].lot)
+        if after:
+            query = query.where(tuple_(LotRow.gtin, LotRow.lot) > tuple_(*after))
+    lots = session.execute(query.order_by(*order).limit(limit + 1)).all()
+    page = _page(lots, limit, key, lambda row: {
+        "gtin": row[0].gtin, "lot": row[0].lot, "product_name": row[1],
+        "origin": row[0].origin, "origin_type": row[0].origin_type,
+        "origin_seq": row[0].origin_seq, "quantity": row[0].quantity, "unit": row[0].unit,
+        "produced_at": row[0].produced_at, "expiry": row[0].expiry,
+        "inspection": row[0].inspection, "inspection_seq": row[0].inspection_seq,
+        "intake_rejected": row[0].intake_rejected, "stock": {}})
     if page.items:
         keys = [(item["gtin"], item["lot"]) for item in page.items]
         stock = select(StockRow).where(tuple_(StockRow.gtin, StockRow.lot).in_(keys))

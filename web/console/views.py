@@ -30,17 +30,17 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
-from sqlalchemy import exists, or_, select
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from ledger import log
+from ledger import log, queries
 from ledger.accounts import authenticate
 from ledger.enterprises import sign_custodially
 from ledger.entry import Statement
 from ledger.errors import LedgerError
 from ledger.keys import KeyVault
-from ledger.models import EnterpriseRow, LotRow, ProductRow, StockRow, UserRow
+from ledger.models import EnterpriseRow, ProductRow, StockRow, UserRow
 from schemas.events import EventSchema
 from schemas.spreadsheet import SPREADSHEET_TYPES, SpreadsheetError, read_rows
 from schemas.spreadsheet import template_csv as make_template_csv
@@ -172,40 +172,13 @@ def switch_language(code: str) -> BaseResponse:
 def dashboard() -> str:
     """The enterprise's lots (all lots for regulators and admins) with stock and inspection."""
     user = _user()
-    db = get_session()
     sees_all = user.role in ("regulator", "admin")
-    query = (select(LotRow, ProductRow.name)
-             .outerjoin(ProductRow, ProductRow.gtin == LotRow.gtin)
-             .order_by(LotRow.origin_seq.desc(), LotRow.gtin, LotRow.lot).limit(LOT_LIMIT + 1))
-    if not sees_all:
-        holds = exists().where(StockRow.enterprise == user.enterprise,
-                               StockRow.gtin == LotRow.gtin, StockRow.lot == LotRow.lot)
-        query = query.where(or_(LotRow.origin == user.enterprise, holds))
-    found = db.execute(query).all()
-    lots = found[:LOT_LIMIT]
-    stock = _stock(db, [(lot.gtin, lot.lot) for lot, _name in lots],
-                   None if sees_all else user.enterprise)
-    return render_template("console/dashboard.html", lots=lots, stock=stock, sees_all=sees_all,
-                           truncated=len(found) > LOT_LIMIT, limit=LOT_LIMIT)
-
-
-def _stock(db: Any, keys: list[tuple[str, str]],
-           enterprise: str | None) -> dict[tuple[str, str], tuple[Decimal, str]]:
-    """Stock of each listed lot: held by ``enterprise``, or by everyone when None."""
-    if not keys:
-        return {}
-    gtins = {gtin for gtin, _lot in keys}
-    query = select(StockRow).where(StockRow.gtin.in_(gtins))
-    if enterprise is not None:
-        query = query.where(StockRow.enterprise == enterprise)
-    wanted = set(keys)
-    totals: dict[tuple[str, str], tuple[Decimal, str]] = {}
-    for row in db.scalars(query):
-        key = (row.gtin, row.lot)
-        if key in wanted:
-            held, _unit = totals.get(key, (Decimal(0), row.unit))
-            totals[key] = (held + Decimal(row.quantity), row.unit)
-    return totals
+    page = queries.list_lots(get_session(), viewer=None if sees_all else user.enterprise,
+                             limit=LOT_LIMIT, newest_first=True)
+    for lot in page.items:  # what is held here, or by everyone for regulators
+        lot["held"] = sum((Decimal(q) for q in lot["stock"].values()), Decimal(0))
+    return render_template("console/dashboard.html", lots=page.items, sees_all=sees_all,
+                           truncated=page.after is not None, limit=LOT_LIMIT)
 
 
 # --- record forms ---------------------------------------------------------------------------
