@@ -97,6 +97,9 @@ RULES: dict[str, tuple[str, str]] = {
                                "entry instead"),
     "correction.superseded": ("记录 seq {target} 已被 seq {by} 更正",
                               "record {target} was already superseded by seq {by}"),
+    "correction.already_received": ("发货 seq {target} 已有收货，不能更正，请登记反向记录",
+                                    "shipment {target} was already (partly) received; record "
+                                    "a compensating entry instead"),
     "standard.withdrawn": ("执行标准 {standard} 已废止{replacement_zh}",
                            "standard {standard} is withdrawn{replacement_en}"),
     "standard.being_replaced": ("执行标准 {standard} 将被 {replaced_by} 代替",
@@ -228,6 +231,8 @@ class _Admission:
         self.reference = reference
         self.enterprise = entry.statement.enterprise
         self.payload: Mapping[str, Any] = entry.statement.payload
+        #: the record this entry makes: its own type, or for a correction the corrected type
+        self.record_type = entry.statement.type
         self.notices: list[Notice] = []
 
     # -- reading ---------------------------------------------------------------------------
@@ -307,7 +312,7 @@ class _Admission:
             stock.quantity = format_quantity(Decimal(stock.quantity) + amount)
 
     def record(self, **columns: Any) -> RecordRow:
-        row = RecordRow(seq=self.entry.seq, type=self.entry.statement.type,
+        row = RecordRow(seq=self.entry.seq, type=self.record_type,
                         enterprise=self.enterprise, event_time=self.entry.statement.event_time,
                         superseded_by=None, **columns)
         self.rows.add(row)
@@ -538,10 +543,47 @@ def _aggregation(a: _Admission) -> None:
     a.record(document_no=parent, quantity=str(len(children)), unit="pcs")
 
 
-_CORRECTABLE: dict[str, Callable[..., None]] = {
-    "product_registered": _product_registered,
-    "additive_filing": _additive_filing,
-    "inspection": _inspection,
+def _correct_product(corrected: _Admission, target: RecordRow) -> None:
+    _product_registered(corrected, replacing=corrected.product(target.gtin or ""))
+
+
+def _correct_filing(corrected: _Admission, target: RecordRow) -> None:
+    _additive_filing(corrected, replacing=corrected.rows.get(
+        AdditiveFilingRow, (target.enterprise, target.gtin, target.status)))
+
+
+def _correct_inspection(corrected: _Admission, target: RecordRow) -> None:
+    _inspection(corrected, replacing=target)
+
+
+def _correct_shipment(corrected: _Admission, target: RecordRow) -> None:
+    # Once goods were received against it, the shipment is settled history: the receiver's
+    # records depend on it, so only a compensating entry may change things from there.
+    if Decimal(target.received or 0) > 0:
+        raise RuleViolation("correction.already_received", "payload.seq", target=target.seq)
+    corrected.add_stock(target.enterprise, target.gtin or "", target.lot or "",
+                        Decimal(target.quantity or 0), target.unit or "")
+    _shipment(corrected)
+
+
+def _correct_intake(corrected: _Admission, target: RecordRow) -> None:
+    gtin, lot = target.gtin or "", target.lot or ""
+    if target.status == "accepted":  # what was taken in must still be there to take back
+        corrected.take_stock(gtin, lot, Decimal(target.quantity or 0), target.unit or "",
+                             "payload.seq")
+    row = corrected.lot(gtin, lot)
+    if row.origin_seq == target.seq:
+        row.intake_rejected = False
+    _material_intake(corrected)
+
+
+#: how a correction of each record type replaces the record's effects
+_CORRECTIONS: dict[str, Callable[[_Admission, RecordRow], None]] = {
+    "product_registered": _correct_product,
+    "additive_filing": _correct_filing,
+    "inspection": _correct_inspection,
+    "shipment": _correct_shipment,
+    "material_intake": _correct_intake,
 }
 
 
@@ -555,23 +597,19 @@ def _correction(a: _Admission) -> None:
     if target.superseded_by is not None:
         raise RuleViolation("correction.superseded", "payload.seq", target=target.seq,
                             by=target.superseded_by)
-    apply = _CORRECTABLE.get(target.type)
-    if apply is None:
+    correct = _CORRECTIONS.get(target.type)
+    if correct is None:
         raise RuleViolation("correction.unsupported", "payload.seq", type=target.type)
     replacement = a.payload.get("replacement")
     if not isinstance(replacement, Mapping):
         raise LedgerError("payload.replacement must be an object", field="payload.replacement")
     corrected = _Admission(a.rows, a.entry, a.reference)
-    corrected.payload = replacement
-    replacing: Any = target
-    if target.type == "product_registered":
-        replacing = a.product(target.gtin or "")
-    elif target.type == "additive_filing":
-        replacing = a.rows.get(AdditiveFilingRow, (a.enterprise, target.gtin, target.status))
-    apply(corrected, replacing)
+    corrected.payload, corrected.record_type = replacement, target.type
+    correct(corrected, target)
     a.notices.extend(corrected.notices)
     target.superseded_by = a.entry.seq
-    a.record(gtin=target.gtin, lot=target.lot, status=str(target.seq))
+    if a.rows.get(RecordRow, a.entry.seq) is None:  # the replacement made no record row itself
+        a.record(gtin=target.gtin, lot=target.lot, status=str(target.seq))
 
 
 _ADMIT: dict[str, Callable[[_Admission], None]] = {

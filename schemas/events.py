@@ -12,7 +12,7 @@ from ledger.identity import ENTERPRISE_REGISTERED, KEY_REGISTERED, KEY_REVOKED, 
 from schemas.identifiers import validate_rfc3339, validate_uscc
 from schemas.records import RECORD_SCHEMAS
 
-__all__ = ["PAYLOAD_SCHEMAS", "EventSchema", "EntrySchema"]
+__all__ = ["PAYLOAD_SCHEMAS", "EntrySchema", "EventSchema", "load_payload"]
 
 ROLES = ("producer", "regulator", "admin")
 
@@ -88,19 +88,33 @@ class EventSchema(Schema):
     @post_load
     def _payload_fits_type(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         """Validate the payload with its type's schema; what that loads is what is stored."""
-        try:
-            loaded = PAYLOAD_SCHEMAS[data["type"]]().load(data["payload"])
-        except ValidationError as exc:
-            raise ValidationError({"payload": exc.messages}) from None
-        if data.get("signature") and loaded != data["payload"]:
-            # The signature covers the payload as sent, so it cannot be normalised here.
-            field = next((name for name in sorted(set(loaded) | set(data["payload"]))
-                          if loaded.get(name) != data["payload"].get(name)), "")
-            raise ValidationError({"payload": {field: [
-                f"a signed payload must be in normal form: expected {loaded.get(field)!r}, "
-                f"got {data['payload'].get(field)!r} (`tracenet sign` normalises for you)"]}})
-        data["payload"] = loaded
+        data["payload"] = load_payload(data["type"], data["payload"],
+                                       signed=bool(data.get("signature")))
         return data
+
+
+def load_payload(type_: str, payload: dict[str, Any], *, signed: bool,
+                 path: tuple[str | int, ...] = ("payload",)) -> dict[str, Any]:
+    """Validate and normalise a payload of ``type_``; errors are nested under ``path``.
+
+    A signed payload must already be in normal form: the signature covers it as sent.
+    """
+    def nested(messages: Any) -> dict[str, Any]:
+        for name in reversed(path):
+            messages = {name: messages}
+        return messages  # type: ignore[no-any-return]
+
+    try:
+        loaded: dict[str, Any] = PAYLOAD_SCHEMAS[type_]().load(payload)
+    except ValidationError as exc:
+        raise ValidationError(nested(exc.messages)) from None
+    if signed and loaded != payload:
+        field = next((name for name in sorted(set(loaded) | set(payload))
+                      if loaded.get(name) != payload.get(name)), "")
+        raise ValidationError(nested({field: [
+            f"a signed payload must be in normal form: expected {loaded.get(field)!r}, "
+            f"got {payload.get(field)!r} (`tracenet sign` normalises for you)"]}))
+    return loaded
 
 
 class EntrySchema(Schema):

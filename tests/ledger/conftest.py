@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import log
@@ -15,6 +17,8 @@ from ledger.db import create_ledger_engine, migrate
 from ledger.enterprises import enrol_enterprise
 from ledger.entry import SignedStatement, Statement
 from ledger.keys import KeyVault, generate_private_key, key_id_for
+from ledger.models import Base
+from ledger.records import PROJECTIONS
 from schemas.identifiers import uscc_check_character
 
 ORIGIN = "tracenet.test/ledger"
@@ -83,3 +87,14 @@ def producer(session: Session, ledger: log.Ledger) -> Producer:
 
 def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
+
+
+def projection_snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    """Every projection table, every column, every row, in primary-key order."""
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    for model in PROJECTIONS:
+        table = Base.metadata.tables[model.__tablename__]
+        rows = session.execute(select(*table.columns)
+                               .order_by(*table.primary_key.columns))
+        tables[table.name] = [tuple(row) for row in rows]
+    return tables

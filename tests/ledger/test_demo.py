@@ -37,7 +37,6 @@ from ledger.identity import OPERATOR
 from ledger.keys import KeyVault, generate_private_key
 from ledger.models import (
     AdditiveFilingRow,
-    Base,
     CustodialKey,
     EnterpriseRow,
     EntryRow,
@@ -55,7 +54,7 @@ from ledger.reference import load_reference
 from ledger.verify import verify
 from schemas.codes import gs1_check_digit, validate_sc_licence
 from schemas.events import PAYLOAD_SCHEMAS
-from tests.ledger.conftest import ORIGIN
+from tests.ledger.conftest import ORIGIN, projection_snapshot
 
 SECRET = "demo-test-secret"
 NETWORK = {enterprise.key: enterprise for enterprise in demo_enterprises()}
@@ -252,17 +251,6 @@ def test_what_was_made_from_it_reached_supermarket_shelves_first(demo: Demo,
 # --- rebuild == live ---------------------------------------------------------------------------
 
 
-def _snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
-    """Every projection table, every column, every row, in primary-key order."""
-    tables: dict[str, list[tuple[Any, ...]]] = {}
-    for model in PROJECTIONS:
-        table = Base.metadata.tables[model.__tablename__]
-        rows = session.execute(select(*table.columns)
-                               .order_by(*table.primary_key.columns))
-        tables[table.name] = [tuple(row) for row in rows]
-    return tables
-
-
 def _assert_same(live: dict[str, list[tuple[Any, ...]]],
                  rebuilt: dict[str, list[tuple[Any, ...]]]) -> None:
     assert list(rebuilt) == list(live)
@@ -276,7 +264,7 @@ def _assert_same(live: dict[str, list[tuple[Any, ...]]],
 @pytest.fixture(scope="module")
 def live_projections(demo: Demo) -> dict[str, list[tuple[Any, ...]]]:
     with demo.sessions() as session:
-        snapshot = _snapshot(session)
+        snapshot = projection_snapshot(session)
     # The comparison is only worth something if every projection has rows to compare.
     assert all(snapshot.values()), [name for name, rows in snapshot.items() if not rows]
     return snapshot
@@ -305,7 +293,7 @@ def test_rebuild_recomputes_the_live_projections(demo: Demo, tmp_path: Path, how
         with sessions() as target:
             target.execute(insert(EntryRow), rows)
             target.commit()
-            assert not any(_snapshot(target).values())
+            assert not any(projection_snapshot(target).values())
     with sessions() as session:
         if how == "warm_session":
             for model in PROJECTIONS:
@@ -314,7 +302,7 @@ def test_rebuild_recomputes_the_live_projections(demo: Demo, tmp_path: Path, how
         session.commit()
         assert replayed == demo.summary.entries + 1
     with sessions() as session:
-        _assert_same(live_projections, _snapshot(session))
+        _assert_same(live_projections, projection_snapshot(session))
     engine.dispose()
 
 

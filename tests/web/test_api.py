@@ -113,7 +113,7 @@ def test_post_client_signed_event(sqlite_app: Flask, client: FlaskClient) -> Non
 def test_admin_registers_an_enterprise_as_the_operator(sqlite_app: Flask,
                                                        client: FlaskClient) -> None:
     _, admin = add_enterprise(sqlite_app, 3, role="admin")
-    registration = {"type": "enterprise_registered", "enterprise": "operator",
+    registration: dict[str, Any] = {"type": "enterprise_registered", "enterprise": "operator",
                     "event_time": UTC_TIME,
                     "payload": {"uscc": make_uscc(30), "name": "新企业", "roles": ["producer"],
                                 "district": "厦门市"}}

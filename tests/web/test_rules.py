@@ -9,8 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.ledger.conftest import make_uscc
+from tests.ledger.conftest import make_uscc, projection_snapshot
 from tests.web.test_api import add_enterprise, bearer, size
+from web.db import get_session
 
 SUPPLIER = make_uscc(900)
 DRINK = "06901234567892"    # category 08, beverages (additives regulated)
@@ -210,26 +211,76 @@ def test_non_food_products_have_no_additive_filings(maker: Producer) -> None:
                    additive="山梨酸钾", ins="202", function="防腐剂", level="0.3", unit="g/kg")
 
 
-def test_corrections_replace_inspections_but_not_movements(maker: Producer,
-                                                            shop: Producer) -> None:
+def test_corrections_replace_inspections(maker: Producer, shop: Producer) -> None:
     maker.ok("production", **maker.production())
     wrong = maker.ok("inspection", **maker.inspection(verdict="fail", item_pass=False))
     maker.ok("correction", seq=wrong["seq"], reason="录入错误",
              replacement=maker.inspection(verdict="pass"))
-    shipment = maker.ok("shipment", **maker.movement(shop.uscc) | {
+    maker.ok("shipment", **maker.movement(shop.uscc) | {
         "shipped_at": "2026-11-26T14:00:00+08:00"})
     maker.rejected("correction.superseded", "payload.seq", "correction", seq=wrong["seq"],
                    reason="again", replacement=maker.inspection(verdict="pass"))
-    maker.rejected("correction.unsupported", "payload.seq", "correction",
-                   seq=shipment["seq"], reason="qty", replacement={})
-    shop.rejected("correction.not_own", "payload.seq", "correction", seq=shipment["seq"],
-                  reason="not mine", replacement={})
     maker.rejected("correction.unknown", "payload.seq", "correction", seq=99999,
                    reason="none", replacement={})
 
 
+def _stock(maker: Producer, gtin: str, lot: str, holder: str) -> str | None:
+    lots = maker.client.get(f"/api/v1/lots?gtin={gtin}", headers=bearer(maker.token))
+    (found,) = [item for item in lots.get_json()["items"] if item["lot"] == lot]
+    held: str | None = found["stock"].get(holder)
+    return held
+
+
+def test_a_shipment_is_corrected_until_goods_are_received(maker: Producer,
+                                                           shop: Producer) -> None:
+    maker.ok("production", **maker.production())
+    maker.ok("inspection", **maker.inspection())
+    shipped_at = {"shipped_at": "2026-11-26T14:00:00+08:00"}
+    shipment = maker.ok("shipment", **maker.movement(shop.uscc) | shipped_at)
+    assert _stock(maker, DRINK, "P1", maker.uscc) == "1500"
+    fixed = maker.ok("correction", seq=shipment["seq"], reason="数量录错",
+                     replacement=maker.movement(shop.uscc, quantity="300") | shipped_at)
+    assert _stock(maker, DRINK, "P1", maker.uscc) == "1700"
+    receipt = maker.movement(maker.uscc, quantity="301") | {
+        "received_at": "2026-11-26T18:00:00+08:00"}
+    shop.rejected("receipt.exceeds_shipment", "payload.quantity", "receipt", **receipt)
+    done = shop.ok("receipt", **receipt | {"quantity": "300"})
+    maker.rejected("correction.already_received", "payload.seq", "correction",
+                   seq=fixed["seq"], reason="again",
+                   replacement=maker.movement(shop.uscc, quantity="200") | shipped_at)
+    shop.rejected("correction.unsupported", "payload.seq", "correction", seq=done["seq"],
+                  reason="qty", replacement=receipt)
+    shop.rejected("correction.not_own", "payload.seq", "correction", seq=fixed["seq"],
+                  reason="not mine",
+                  replacement=maker.movement(shop.uscc, quantity="200") | shipped_at)
+
+
+def test_an_intake_is_corrected_while_its_stock_is_untouched(maker: Producer) -> None:
+    rejected = maker.ok("material_intake", **maker.intake(lot="RM2", accepted=False))
+    maker.ok("correction", seq=rejected["seq"], reason="验收结论录错",
+             replacement=maker.intake(lot="RM2", accepted=True, quantity="50"))
+    assert _stock(maker, SYRUP, "RM2", maker.uscc) == "50"
+    maker.ok("production", **maker.production(lot="P9", inputs=[
+        {"gtin": SYRUP, "lot": "RM2", "quantity": "50", "unit": "kg"}]))
+    # RM2 is used up now, so its intake can no longer be taken back.
+    later = maker.client.get("/api/v1/events?type=correction", headers=bearer(maker.token))
+    correction_seq = later.get_json()["items"][-1]["seq"]
+    maker.rejected("stock.insufficient", "payload.seq", "correction", seq=correction_seq,
+                   reason="again", replacement=maker.intake(lot="RM2", quantity="40"))
+
+
+def test_a_replacement_is_validated_as_the_record_it_replaces(maker: Producer) -> None:
+    intake = maker.ok("material_intake", **maker.intake(lot="RM3"))
+    before = size(maker.client)
+    response = maker.post("correction", seq=intake["seq"], reason="x",
+                          replacement=maker.intake(lot="RM3") | {"gtin": "06901234567899"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == "payload.replacement.gtin"
+    assert size(maker.client) == before
+
+
 def test_a_batch_is_checked_in_order_and_applied_whole(maker: Producer) -> None:
-    events = [
+    events: list[dict[str, Any]] = [
         {"type": "production", "event_time": "2026-11-26T10:00:00+08:00",
          "payload": maker.production()},
         {"type": "inspection", "event_time": "2026-11-26T11:00:00+08:00",
@@ -275,3 +326,15 @@ def test_shipments_never_received_are_listed_for_regulators(
     shop.ok("receipt", **maker.movement(maker.uscc, quantity="300") | {
         "received_at": "2026-11-26T19:00:00+08:00"})
     assert unreceived(0) == []
+
+
+def test_rebuild_replays_corrections_to_the_same_projections(app: Flask, maker: Producer,
+                                                              shop: Producer) -> None:
+    test_a_shipment_is_corrected_until_goods_are_received(maker, shop)
+    test_an_intake_is_corrected_while_its_stock_is_untouched(maker)
+    with app.app_context():
+        live = projection_snapshot(get_session())
+    result = app.test_cli_runner().invoke(args=["rebuild"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert projection_snapshot(get_session()) == live

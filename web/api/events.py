@@ -18,8 +18,8 @@ from ledger.enterprises import sign_custodially
 from ledger.entry import SignedStatement, Statement
 from ledger.identity import OPERATOR
 from ledger.keys import KeyVault
-from ledger.models import IdempotentResponse
-from schemas.events import EntrySchema, EventSchema
+from ledger.models import IdempotentResponse, RecordRow
+from schemas.events import PAYLOAD_SCHEMAS, EntrySchema, EventSchema, load_payload
 from web.api.pagination import PageQuery, page_body
 from web.auth import Principal, current_principal, require_principal, viewer_of
 from web.db import get_ledger, get_session
@@ -53,6 +53,8 @@ def post_events() -> Any:
         raise ApiError(400, "bad_request", "expected a JSON event object or a non-empty list",
                        None)
     events = _load_events(body)
+    for index, event in enumerate(events):
+        _load_replacement(session, event, index if isinstance(body, list) else None)
     vault = KeyVault(current_app.config["SECRET_KEY"])
     batch = [_signed(session, principal, vault, event) for event in events]
     appended = log.append(session, get_ledger(), batch)
@@ -102,6 +104,21 @@ def _load_events(body: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
         except ValidationError as exc:
             raise ValidationError({index: exc.messages}) from None
     return events
+
+
+def _load_replacement(session: Session, event: dict[str, Any], index: int | None) -> None:
+    """A correction's replacement payload is validated with the corrected record's schema."""
+    if event["type"] != "correction":
+        return
+    target = session.get(RecordRow, event["payload"]["seq"])
+    if target is None or target.type not in PAYLOAD_SCHEMAS:
+        return  # the correction rules reject it with their own message
+    path: tuple[str | int, ...] = ("payload", "replacement")
+    if index is not None:
+        path = (index, *path)
+    event["payload"]["replacement"] = load_payload(
+        target.type, event["payload"]["replacement"], signed=bool(event["signature"]),
+        path=path)
 
 
 def _signed(session: Session, principal: Principal, vault: KeyVault,
