@@ -222,7 +222,7 @@ def _column(name: str, field: fields.Field[Any]) -> Column:
             kind, example = "items", _nested_example(inner.schema, _encode_item)
         elif isinstance(inner, fields.Nested):
             # A new nested list needs a cell encoding chosen (and documented above) first.
-            raise NotImplementedError(f"no spreadsheet encoding for nested list {name!r}")
+            raise TypeError(f"no spreadsheet encoding for nested list {name!r}")
         else:
             kind, example = "list", ";".join(str(v) for v in example or [])
     return Column(name, kind, field.required, str(example))
