@@ -20,7 +20,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from marshmallow import ValidationError
 
 from ledger import log, merkle
-from ledger.checkpoint import open_checkpoint
+from ledger.checkpoint import open_checkpoint, verifier_key
 from ledger.db import migrate
 from ledger.enterprises import enrol_enterprise
 from ledger.entry import Statement
@@ -116,6 +116,8 @@ def init() -> None:
     ledger = get_ledger()
     click.echo(f"ledger {ledger.origin} ready: {log.ledger_size(session)} entries, "
                f"operator key {ledger.key_id}")
+    click.echo(f"checkpoint verifier key: "
+               f"{verifier_key(ledger.origin, ledger.signing_key.public_key())}")
 
 
 @click.command()

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ledger import merkle
-from ledger.checkpoint import open_checkpoint
+from ledger.checkpoint import open_checkpoint, parse_verifier_key
 from ledger.entry import Statement
 from ledger.keys import generate_private_key, key_id_for, public_key_bytes
 from tests.ledger.conftest import make_uscc
@@ -65,6 +65,12 @@ def test_checkpoint_is_a_signed_note(sqlite_app: Flask, client: FlaskClient) -> 
         checkpoint = open_checkpoint(response.text, key_name=ledger.origin,
                                      public_key=ledger.signing_key.public_key())
     assert checkpoint.size == 1
+
+
+def test_the_verifier_key_opens_the_checkpoint(client: FlaskClient) -> None:
+    name, public_key = parse_verifier_key(client.get("/api/v1/ledger/key").text.strip())
+    note = client.get("/api/v1/ledger/checkpoint").text
+    assert open_checkpoint(note, key_name=name, public_key=public_key).size == 1
 
 
 def test_post_custodial_events_then_prove_them(sqlite_app: Flask, client: FlaskClient) -> None:

@@ -72,7 +72,7 @@ def test_reading_one_record(client: FlaskClient, world: dict[str, Any], record: 
     assert got == expected
 
 
-@pytest.mark.parametrize("url", ["/api/v1/enterprises", "/api/v1/products",
+@pytest.mark.parametrize("url", ["/api/v1/enterprises", "/api/v1/products", "/api/v1/ledger/key",
                                  "/api/v1/ledger/checkpoint",
                                  "/api/v1/ledger/proof/inclusion?seq=1",
                                  "/api/v1/ledger/proof/consistency?first=1", "/healthz",

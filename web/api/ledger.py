@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ledger import log
+from ledger.checkpoint import verifier_key
 from web.db import get_ledger, get_session
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger",
@@ -38,6 +39,16 @@ def checkpoint() -> Response:
     note = log.latest_checkpoint(session, get_ledger())
     session.commit()
     return Response(note, mimetype="text/plain")
+
+
+@blp.get("/key")
+@blp.doc(responses={"200": {"description": "the C2SP verifier key of the checkpoint signer",
+                            "content": {"text/plain": {}}}})
+def key() -> Response:
+    """The verifier key (``origin+keyhash+base64``) that checkpoint signatures verify with."""
+    ledger = get_ledger()
+    return Response(verifier_key(ledger.origin, ledger.signing_key.public_key()) + "\n",
+                    mimetype="text/plain")
 
 
 @blp.get("/proof/inclusion")
