@@ -79,9 +79,9 @@ def library_rate(entries: int, workdir: Path) -> float:
         with click.progressbar(range(0, entries, BATCH), label="library append",
                                file=sys.stderr) as starts:
             for start in starts:
-                batch = [sign_custodially(session, ledger, vault, Statement(
-                    "material_intake", uscc(1), "", EVENT_TIME, intake(f"LIB{start + i}")))
-                    for i in range(BATCH)]
+                batch = sign_custodially(session, ledger, vault, [Statement(
+                    "material_intake", uscc(1), "", EVENT_TIME, intake(f"LIB{start + i}"))
+                    for i in range(BATCH)])
                 log.append(session, ledger, batch)
                 session.commit()
         elapsed = time.perf_counter() - started

@@ -1023,7 +1023,7 @@ def load_demo(session: Session, ledger: Ledger, vault: KeyVault, *, seed: int = 
         progress(done)
     appended: list[Appended] = []
     for batch in plan.batches:
-        signed = [sign_custodially(session, ledger, vault, statement) for statement in batch]
+        signed = sign_custodially(session, ledger, vault, batch)
         appended += append(session, ledger, signed)
         done += len(batch)
         if progress is not None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,20 +43,32 @@ def enrol_enterprise(session: Session, ledger: Ledger, vault: KeyVault,
 
 
 def sign_custodially(session: Session, ledger: Ledger, vault: KeyVault,
-                     statement: Statement) -> SignedStatement:
-    """Sign ``statement`` with the enterprise's live custodial key (the operator's own key for
-    operator statements); IdentityError when the enterprise holds none."""
-    if statement.enterprise == OPERATOR:
-        operator = Statement(statement.type, OPERATOR, ledger.key_id, statement.event_time,
-                             statement.payload)
-        return operator.sign(ledger.signing_key)
+                     statements: Sequence[Statement]) -> list[SignedStatement]:
+    """Sign each statement with its enterprise's live custodial key (the operator's own key
+    for operator statements); IdentityError when an enterprise holds none.
+
+    Each enterprise's key is looked up and unsealed once per call, however many of the
+    statements it makes: a spreadsheet or an API batch is signed with one lookup.
+    """
+    keys: dict[str, tuple[str, Ed25519PrivateKey]] = {OPERATOR: (ledger.key_id,
+                                                                 ledger.signing_key)}
+    signed = []
+    for statement in statements:
+        if statement.enterprise not in keys:
+            keys[statement.enterprise] = _custodial_key(session, vault, statement.enterprise)
+        key_id, key = keys[statement.enterprise]
+        signed.append(Statement(statement.type, statement.enterprise, key_id,
+                                statement.event_time, statement.payload).sign(key))
+    return signed
+
+
+def _custodial_key(session: Session, vault: KeyVault,
+                   enterprise: str) -> tuple[str, Ed25519PrivateKey]:
     row = session.execute(
         select(CustodialKey).join(KeyRow, KeyRow.key_id == CustodialKey.key_id)
-        .where(CustodialKey.enterprise == statement.enterprise, KeyRow.revoked_seq.is_(None))
+        .where(CustodialKey.enterprise == enterprise, KeyRow.revoked_seq.is_(None))
         .order_by(KeyRow.registered_seq.desc())).scalars().first()
     if row is None:
-        raise IdentityError(f"{statement.enterprise} has no live custodial key; sign the event "
-                            "client side and give key_id and signature", field="signature")
-    signed = Statement(statement.type, statement.enterprise, row.key_id, statement.event_time,
-                       statement.payload)
-    return signed.sign(vault.open(row.sealed))
+        raise IdentityError(f"{enterprise} has no live custodial key; sign the event client "
+                            "side and give key_id and signature", field="signature")
+    return row.key_id, vault.open(row.sealed)

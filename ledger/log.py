@@ -201,10 +201,15 @@ def append(session: Session, ledger: Ledger,
         session.execute(insert(MerkleNode), nodes)
     session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(
         size=frontier.size, last_leaf_hash=prev, last_recorded_at=recorded_at))
-    checkpoint = Checkpoint(ledger.origin, frontier.size, frontier.root())
-    session.add(CheckpointRow(size=checkpoint.size, root_hash=checkpoint.root_hash,
-                              note=ledger.sign(checkpoint)))
+    _store_checkpoint(session, ledger, frontier.size, frontier.root())
     return appended
+
+
+def _store_checkpoint(session: Session, ledger: Ledger, size: int, root: bytes) -> str:
+    """Sign the tree of ``size`` entries with ``root`` and keep the note; return it."""
+    note = ledger.sign(Checkpoint(ledger.origin, size, root))
+    session.add(CheckpointRow(size=size, root_hash=root, note=note))
+    return note
 
 
 def _lock_head(session: Session) -> LedgerHead:
@@ -316,10 +321,7 @@ def latest_checkpoint(session: Session, ledger: Ledger) -> str:
     row = session.get(CheckpointRow, size)
     if row is not None:
         return row.note
-    checkpoint = Checkpoint(ledger.origin, size, tree_root(session, size))
-    note = ledger.sign(checkpoint)
-    session.add(CheckpointRow(size=size, root_hash=checkpoint.root_hash, note=note))
-    return note
+    return _store_checkpoint(session, ledger, size, tree_root(session, size))
 
 
 def _b64(raw: bytes) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from marshmallow import ValidationError
 
@@ -27,7 +27,6 @@ from ledger.entry import Statement
 from ledger.errors import LedgerError, ProofError, VerificationError
 from ledger.identity import ENTERPRISE_REGISTERED
 from ledger.keys import (
-    KeyVault,
     key_id_for,
     load_or_create_private_key,
     load_private_key,
@@ -38,7 +37,7 @@ from ledger.models import EnterpriseRow
 from ledger.verify import verify
 from schemas.events import PAYLOAD_SCHEMAS, EventSchema
 from web.auth import ROLES, issue_token, revoke_token
-from web.db import get_engine, get_ledger, get_session
+from web.db import get_engine, get_ledger, get_session, get_vault
 
 __all__ = ["init_app", "main"]
 
@@ -242,8 +241,7 @@ def enterprise_add(uscc: str, name: str, district: str, role: str,
     registration = PAYLOAD_SCHEMAS[ENTERPRISE_REGISTERED]().load(
         {"uscc": uscc, "name": name, "district": district, "roles": [role]})
     key = load_public_key(_b64decode(public_key)) if public_key else None
-    key_id = enrol_enterprise(session, ledger, KeyVault(current_app.config["SECRET_KEY"]),
-                              registration, key)
+    key_id = enrol_enterprise(session, ledger, get_vault(), registration, key)
     token = issue_token(session, uscc, role, log.rfc3339(ledger.clock()))
     session.commit()
     click.echo(f"registered {uscc} ({name}), key {key_id}")

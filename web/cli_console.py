@@ -15,7 +15,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ledger.accounts import ROLES, create_user
-from ledger.keys import KeyVault
 from schemas.spreadsheet import (
     SPREADSHEET_TYPES,
     SpreadsheetError,
@@ -26,7 +25,7 @@ from schemas.spreadsheet import (
 )
 from web.cli import progress_bar
 from web.console.importing import append_events
-from web.db import get_ledger, get_session
+from web.db import get_ledger, get_session, get_vault
 
 __all__ = ["COMMANDS"]
 
@@ -86,9 +85,8 @@ def import_command(file: Path, enterprise: str, record_type: str | None) -> None
             events = rows_to_events(record_type, rows, progress=progress,
                                     default_event_time=_now())
         with progress_bar(len(events), "signing and appending") as progress:
-            appended = append_events(session, get_ledger(),
-                                     KeyVault(current_app.config["SECRET_KEY"]), enterprise,
-                                     events, row_numbers(rows), progress=progress)
+            appended = append_events(session, get_ledger(), get_vault(), enterprise, events,
+                                     row_numbers(rows), progress=progress)
     except SpreadsheetError as exc:
         session.rollback()  # end the refused batch's transaction (and its write lock) now
         _report(exc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from ledger.demo import (
@@ -20,9 +19,8 @@ from ledger.demo import (
     load_demo,
     plan_demo,
 )
-from ledger.keys import KeyVault
 from web.cli import progress_bar
-from web.db import get_ledger, get_session
+from web.db import get_ledger, get_session, get_vault
 
 __all__ = ["COMMANDS"]
 
@@ -43,8 +41,7 @@ def demo(seed: int) -> None:
     started = time.monotonic()
     with progress_bar(plan_demo(seed).entries, "loading the demo network") as progress:
         try:
-            summary = load_demo(session, get_ledger(),
-                                KeyVault(current_app.config["SECRET_KEY"]), seed=seed,
+            summary = load_demo(session, get_ledger(), get_vault(), seed=seed,
                                 progress=progress)
         except DemoAlreadyLoaded:  # another process got there between the check and the load
             session.rollback()

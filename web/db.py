@@ -9,10 +9,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.db import create_ledger_engine
-from ledger.keys import load_or_create_private_key
+from ledger.keys import KeyVault, load_or_create_private_key
 from ledger.log import Ledger
 
-__all__ = ["get_ledger", "get_session", "init_app"]
+__all__ = ["get_ledger", "get_session", "get_vault", "init_app"]
 
 
 def init_app(app: Flask) -> None:
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.extensions["tracenet.sessions"] = sessionmaker(engine, expire_on_commit=False)
     key = load_or_create_private_key(Path(app.config["LEDGER_KEY"]))
     app.extensions["tracenet.ledger"] = Ledger(app.config["LEDGER_ORIGIN"], key)
+    app.extensions["tracenet.vault"] = KeyVault(app.config["SECRET_KEY"])
     app.teardown_appcontext(_close_session)
 
 
@@ -37,6 +38,12 @@ def get_session() -> Session:
         g.db_session = current_app.extensions["tracenet.sessions"]()
     session: Session = g.db_session
     return session
+
+
+def get_vault() -> KeyVault:
+    """The vault that seals and opens custodial keys with the app's secret key."""
+    vault: KeyVault = current_app.extensions["tracenet.vault"]
+    return vault
 
 
 def get_ledger() -> Ledger:

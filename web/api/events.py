@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields
 from sqlalchemy.exc import IntegrityError
@@ -17,12 +17,11 @@ from ledger import log, queries
 from ledger.enterprises import sign_custodially
 from ledger.entry import SignedStatement, Statement
 from ledger.identity import OPERATOR
-from ledger.keys import KeyVault
 from ledger.models import IdempotentResponse, RecordRow
 from schemas.events import PAYLOAD_SCHEMAS, EntrySchema, EventSchema, load_payload
 from web.api.pagination import PageQuery, page_body
 from web.auth import Principal, current_principal, require_principal, viewer_of
-from web.db import get_ledger, get_session
+from web.db import get_ledger, get_session, get_vault
 from web.errors import ApiError
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events",
@@ -55,9 +54,7 @@ def post_events() -> Any:
     events = _load_events(body)
     for index, event in enumerate(events):
         _load_replacement(session, event, index if isinstance(body, list) else None)
-    vault = KeyVault(current_app.config["SECRET_KEY"])
-    batch = [_signed(session, principal, vault, event) for event in events]
-    appended = log.append(session, get_ledger(), batch)
+    appended = log.append(session, get_ledger(), _signed(session, principal, events))
     result = [{**a.entry.as_json(), "notices": [vars(n) for n in a.notices]} for a in appended]
     if key is None:
         session.commit()
@@ -121,20 +118,26 @@ def _load_replacement(session: Session, event: dict[str, Any], index: int | None
         path=path)
 
 
-def _signed(session: Session, principal: Principal, vault: KeyVault,
-            event: dict[str, Any]) -> SignedStatement:
-    enterprise = event["enterprise"] or principal.enterprise
+def _signed(session: Session, principal: Principal,
+            events: list[dict[str, Any]]) -> list[SignedStatement]:
+    """The batch to append: client signatures as sent, the rest signed custodially."""
     # Admins act for the ledger operator (registering enterprises and keys); everyone else
     # writes only as the enterprise the token belongs to.
     allowed = {principal.enterprise} | ({OPERATOR} if principal.role == "admin" else set())
-    if enterprise not in allowed:
-        raise ApiError(403, "forbidden", f"this token writes as {principal.enterprise} only",
-                       "enterprise")
-    statement = Statement(event["type"], enterprise, event["key_id"] or "", event["event_time"],
-                          event["payload"])
-    if event["signature"] is None:
-        return sign_custodially(session, get_ledger(), vault, statement)
-    return SignedStatement(statement, base64.b64decode(event["signature"]))
+    statements = []
+    for event in events:
+        enterprise = event["enterprise"] or principal.enterprise
+        if enterprise not in allowed:
+            raise ApiError(403, "forbidden", f"this token writes as {principal.enterprise} only",
+                           "enterprise")
+        statements.append(Statement(event["type"], enterprise, event["key_id"] or "",
+                                    event["event_time"], event["payload"]))
+    custodial = iter(sign_custodially(
+        session, get_ledger(), get_vault(),
+        [s for s, e in zip(statements, events, strict=True) if e["signature"] is None]))
+    return [next(custodial) if event["signature"] is None
+            else SignedStatement(statement, base64.b64decode(event["signature"]))
+            for statement, event in zip(statements, events, strict=True)]
 
 
 class EventQuery(PageQuery):

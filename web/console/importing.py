@@ -40,13 +40,9 @@ def append_events(session: Session, ledger: log.Ledger, vault: KeyVault, enterpr
                   progress: Callable[[int], None] | None = None) -> list[log.Appended]:
     """Sign validated events (``rows_to_events``) with ``enterprise``'s custodial key and
     append them as one batch; ``rows`` are their sheet rows, for the error report."""
-    batch = []
-    for done, event in enumerate(events, start=1):
-        statement = Statement(event["type"], enterprise, "", event["event_time"],
-                              event["payload"])
-        batch.append(sign_custodially(session, ledger, vault, statement))
-        if progress is not None and done % 100 == 0:
-            progress(done)
+    batch = sign_custodially(session, ledger, vault, [
+        Statement(event["type"], enterprise, "", event["event_time"], event["payload"])
+        for event in events])
     try:
         appended = log.append(session, ledger, batch)
     except LedgerError as exc:

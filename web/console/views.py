@@ -39,7 +39,6 @@ from ledger.accounts import authenticate
 from ledger.enterprises import sign_custodially
 from ledger.entry import Statement
 from ledger.errors import LedgerError
-from ledger.keys import KeyVault
 from ledger.models import EnterpriseRow, ProductRow, StockRow, UserRow
 from schemas.events import EventSchema
 from schemas.spreadsheet import SPREADSHEET_TYPES, SpreadsheetError, read_rows
@@ -56,7 +55,7 @@ from web.console.forms import (
 )
 from web.console.i18n import t
 from web.console.importing import import_rows
-from web.db import get_ledger, get_session
+from web.db import get_ledger, get_session, get_vault
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -199,8 +198,7 @@ def record(record_type: str) -> Any:
     ledger = get_ledger()
     statement = Statement(record_type, _user().enterprise, "", event["event_time"],
                           event["payload"])
-    signed = sign_custodially(db, ledger, KeyVault(current_app.config["SECRET_KEY"]), statement)
-    (appended,) = log.append(db, ledger, [signed])
+    (appended,) = log.append(db, ledger, sign_custodially(db, ledger, get_vault(), [statement]))
     db.commit()
     flash(t("form.recorded", seq=appended.entry.seq), "success")
     for notice in appended.notices:
@@ -255,7 +253,7 @@ def import_sheet() -> Any:
         return _render_import(record_type, status=422)
     rows = read_rows(upload.filename, upload.read())
     db = get_session()
-    appended = import_rows(db, get_ledger(), KeyVault(current_app.config["SECRET_KEY"]),
+    appended = import_rows(db, get_ledger(), get_vault(),
                            _user().enterprise, record_type, rows,
                            language=i18n.current_locale(), default_event_time=_now())
     db.commit()
