@@ -5,7 +5,7 @@ Run ``.venv/bin/python bench/api.py`` (part of ``make bench``); ``--quick`` is a
 Every figure is measured in this run on this machine:
 
 1. **Library rate** -- the same events (``material_intake`` records, custodially signed, every
-   supervision rule applied) appended in-process with ``ledger.log.append`` in batches of 500,
+   supervision rule applied) appended in-process with ``submit`` in batches of 500,
    one commit per batch, into a fresh SQLite file: entries/s. This is the ceiling.
 2. **Batches over HTTP** -- the same kind of events posted as lists of 500 to gunicorn
    (``--workers 2`` on this 2-core machine) by two client threads: entries/s, and its ratio to
@@ -41,10 +41,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ledger import log  # noqa: E402
+from ledger.accounts.custodial import KeyVault  # noqa: E402
+from ledger.accounts.enrolment import enrol_enterprise  # noqa: E402
 from ledger.db import create_ledger_engine, migrate  # noqa: E402
-from ledger.enterprises import enrol_enterprise, sign_custodially  # noqa: E402
-from ledger.entry import Statement  # noqa: E402
-from ledger.keys import KeyVault, generate_private_key  # noqa: E402
+from ledger.log.entry import Statement  # noqa: E402
+from ledger.log.keys import generate_private_key  # noqa: E402
+from ledger.supervision.names import MATERIAL_INTAKE  # noqa: E402
+from ledger.supervision.submit import submit  # noqa: E402
 from schemas.identifiers import uscc_check_character  # noqa: E402
 
 BATCH = 500
@@ -79,10 +82,9 @@ def library_rate(entries: int, workdir: Path) -> float:
         with click.progressbar(range(0, entries, BATCH), label="library append",
                                file=sys.stderr) as starts:
             for start in starts:
-                batch = sign_custodially(session, ledger, vault, [Statement(
-                    "material_intake", uscc(1), "", EVENT_TIME, intake(f"LIB{start + i}"))
+                submit(session, ledger, vault, [Statement(
+                    MATERIAL_INTAKE, uscc(1), "", EVENT_TIME, intake(f"LIB{start + i}"))
                     for i in range(BATCH)])
-                log.append(session, ledger, batch)
                 session.commit()
         elapsed = time.perf_counter() - started
     engine.dispose()

@@ -5,7 +5,7 @@ small sizes, as a smoke test. Absolute times depend on the machine, so the targe
 nothing here asserts a time; the script prints, for each figure, the ratio, the target and
 whether it is met, and exits 0 either way.
 
-1. **Append** -- ``ledger.log.append`` of pre-signed ``shipment`` statements (~450 byte
+1. **Append** -- ``submit`` (the one door) of pre-signed ``shipment`` statements (~450 byte
    payloads) plus a commit per batch, into a freshly migrated SQLite file holding one enrolled
    enterprise with a client-side key and a registered, produced and inspected lot (what the
    supervision rules require before a lot ships), against a raw
@@ -74,24 +74,27 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
-from ledger import merkle
-from ledger.canonical import canonical_bytes
-from ledger.checkpoint import open_checkpoint
+from ledger.accounts.custodial import KeyVault
+from ledger.accounts.enrolment import enrol_enterprise
 from ledger.db import create_ledger_engine, migrate
-from ledger.enterprises import enrol_enterprise
-from ledger.entry import Entry, SignedStatement, Statement
-from ledger.keys import KeyVault, generate_private_key, verify_signature
 from ledger.log import (
     Ledger,
-    append,
     consistency_proof,
     inclusion_proof,
     initialise,
-    node_id,
+    merkle,
     rfc3339,
 )
-from ledger.models import EntryRow, MerkleNode
+from ledger.log.canonical import canonical_bytes
+from ledger.log.checkpoint import open_checkpoint
+from ledger.log.entry import Entry, SignedStatement, Statement
+from ledger.log.keys import generate_private_key, verify_signature
+from ledger.log.storage import EntryRow, MerkleNode, node_id
+from ledger.supervision.admission import RecordAdmission
+from ledger.supervision.submit import submit
 
+#: custodial keys are not used: every statement here is signed client side
+VAULT = KeyVault("bench")
 ORIGIN = "bench.tracenet.example/ledger"
 USCC = "91350100M000100Y43"
 ENTRY_COLUMNS = ("seq", "leaf_hash", "type", "enterprise", "key_id", "event_time",
@@ -262,12 +265,12 @@ def setup_ledger(path: Path, shipments: int) -> tuple[Engine, Ledger, Ed25519Pri
     with Session(engine) as session:
         initialise(session, ledger)
         session.commit()
-        key_id = enrol_enterprise(session, ledger, KeyVault("x"), {
+        key_id = enrol_enterprise(session, ledger, VAULT, {
             "uscc": USCC, "name": "Fuzhou Mingxiang Tea Co., Ltd.", "roles": ["producer"],
             "district": "Gulou, Fuzhou"}, client_key.public_key())
         session.commit()
-        append(session, ledger, [statement.sign(client_key)
-                                 for statement in lot_statements(key_id, shipments)])
+        submit(session, ledger, VAULT, [statement.sign(client_key)
+                                        for statement in lot_statements(key_id, shipments)])
         session.commit()
     return engine, ledger, client_key, key_id
 
@@ -352,15 +355,12 @@ def sqlalchemy_insert(path: Path, rows: Sequence[tuple[Any, ...]],
 
 
 class RulesTimer:
-    """Times ``ledger.log.admit_record`` (the supervision rules: check, update the projections,
-    flush) during the timed append; two ``perf_counter`` calls per entry, well under 0.1 %.
-    A no-op when the ledger has no such step."""
+    """Times ``RecordAdmission.admit`` (the supervision rules: check, update the projections)
+    during the timed append; two ``perf_counter`` calls per entry, well under 0.1 %."""
 
     def __init__(self) -> None:
-        import ledger.log as log_module
-
-        self.module: Any = log_module
-        self.original: Callable[..., Any] | None = getattr(log_module, "admit_record", None)
+        self.module: Any = RecordAdmission
+        self.original: Callable[..., Any] | None = RecordAdmission.admit
         self.spent = 0.0
 
     def __enter__(self) -> RulesTimer:
@@ -373,12 +373,12 @@ class RulesTimer:
                 finally:
                     self.spent += time.perf_counter() - start
 
-            self.module.admit_record = timed
+            self.module.admit = timed
         return self
 
     def __exit__(self, *_exc: object) -> None:
         if self.original is not None:
-            self.module.admit_record = self.original
+            self.module.admit = self.original
 
 
 def bench_append(workdir: Path, count: int, batch: int, rng: random.Random
@@ -394,7 +394,7 @@ def bench_append(workdir: Path, count: int, batch: int, rng: random.Random
         with progress(list(chunks(signed, batch)), -(-count // batch), "append") as bar:
             for part in bar:
                 start = time.perf_counter()
-                appended += map(entry_of, append(session, ledger, part))
+                appended += map(entry_of, submit(session, ledger, VAULT, part))
                 session.commit()
                 elapsed += time.perf_counter() - start
     first_seq = appended[0].seq
@@ -412,7 +412,7 @@ def bench_append(workdir: Path, count: int, batch: int, rng: random.Random
     click.echo(f"  entry body {min(body_sizes)}-{max(body_sizes)} bytes "
                f"(mean {statistics.fmean(body_sizes):.0f}); "
                f"payload JSON ~{len(canonical_bytes(signed[0].statement.payload))} bytes")
-    click.echo(f"  ledger.log.append + commit : {ours_rate:10,.0f} entries/s "
+    click.echo(f"  submit + commit            : {ours_rate:10,.0f} entries/s "
                f"({elapsed:.2f} s)")
     click.echo(f"  raw sqlite3 executemany    : {raw_rate:10,.0f} entries/s "
                f"({raw_seconds:.2f} s, same rows, same entries DDL and PRAGMAs)")
@@ -459,7 +459,7 @@ def bench_append(workdir: Path, count: int, batch: int, rng: random.Random
 
 
 def bench_verify(workdir: Path, outcome: AppendOutcome) -> list[Figure]:
-    from ledger.verify import verify
+    from ledger.log.verify import verify
 
     heading(f"2. Full verify of the {outcome.entries:,}-entry ledger from benchmark 1")
     with closing(sqlite3.connect(outcome.db_path)) as connection:
@@ -539,7 +539,7 @@ def bench_verify(workdir: Path, outcome: AppendOutcome) -> list[Figure]:
 
 def _signer_keys(entries: Sequence[Entry]) -> dict[str, Any]:
     """Public keys by key ID, replayed from the registrations among (or before) ``entries``."""
-    from ledger.identity import KeyRing
+    from ledger.log.identity import KeyRing
 
     ring = KeyRing()
     keys: dict[str, Any] = {}

@@ -1,4 +1,9 @@
-"""Database engines and schema migrations (SQLite by default, PostgreSQL to scale out)."""
+"""The database: one declarative base, engines and schema migrations.
+
+SQLite is the embedded default, PostgreSQL the scale-out database. Every package keeps its own
+tables (the log's in ``ledger.log.storage``, the personality's in ``ledger.supervision.models``,
+accounts', web's) on the one :class:`Base`; one Alembic history migrates them all.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,16 @@ import fcntl
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 
-__all__ = ["create_ledger_engine", "hold_writer_lock", "migrate"]
+__all__ = ["Base", "create_ledger_engine", "hold_writer_lock", "migrate"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every table: the log's, the personality's, accounts', web's."""
 
 
 def create_ledger_engine(url: str, **options: Any) -> Engine:
@@ -71,6 +78,10 @@ def _release_writer_lock(session: Session, transaction: SessionTransaction) -> N
 
 def migrate(engine: Engine) -> None:
     """Bring the schema up to the newest Alembic revision."""
+    # Imported here: Alembic takes a third of a second to import, and only init migrates.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as connection:

@@ -17,6 +17,7 @@ The web layer maps each class to an HTTP status in one place (``web/errors.py``)
 from __future__ import annotations
 
 __all__ = [
+    "FieldPath",
     "CheckpointError",
     "EntryError",
     "IdentityError",
@@ -25,24 +26,39 @@ __all__ = [
     "ProofError",
     "SignatureError",
     "VerificationError",
+    "render_field",
 ]
+
+#: where in the input a problem is: ``("payload", "inputs", 0, "lot")``
+FieldPath = tuple[str | int, ...]
+
+
+def render_field(path: FieldPath | None) -> str | None:
+    """The one written form of a field path: ``payload.inputs[0].lot`` (None stays None)."""
+    if not path:
+        return None
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
 
 
 class LedgerError(Exception):
     """Base of every error the ledger core raises.
 
-    ``code`` is a stable machine-readable identifier; ``field`` names the input field at fault
-    when there is one.
+    ``code`` is a stable machine-readable identifier; ``field`` is the path of the input field
+    at fault when there is one (a bare name stands for a path of one part), written out by
+    :func:`render_field`.
     """
 
     code = "ledger_error"
     #: position of the offending item when the error comes from a batch
     item: int | None = None
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: FieldPath | str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field: FieldPath | None = (field,) if isinstance(field, str) else field
 
 
 class ProofError(LedgerError):

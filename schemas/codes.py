@@ -15,8 +15,8 @@ from typing import Any, ClassVar, NamedTuple
 
 from marshmallow import ValidationError, fields
 
-from ledger.check_digits import gs1_check_digit
-from ledger.quantity import UNITS as _UNITS
+from ledger.supervision.check_digits import gs1_check_digit
+from ledger.supervision.quantity import UNITS as _UNITS
 from schemas.identifiers import validate_rfc3339, validate_uscc
 
 __all__ = [

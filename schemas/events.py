@@ -8,14 +8,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from ledger.identity import ENTERPRISE_REGISTERED, KEY_REGISTERED, KEY_REVOKED, OPERATOR
+from ledger.accounts.roles import ROLES
+from ledger.log.identity import ENTERPRISE_REGISTERED, KEY_REGISTERED, KEY_REVOKED, OPERATOR
 from schemas.identifiers import validate_rfc3339, validate_uscc
 from schemas.records import RECORD_SCHEMAS
 
 __all__ = ["PAYLOAD_SCHEMAS", "EntrySchema", "EventSchema", "load_payload"]
-
-ROLES = ("producer", "regulator", "admin")
-
 
 def _base64_bytes(length: int | None) -> validate.Validator:
     def check(value: str) -> str:

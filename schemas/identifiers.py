@@ -7,7 +7,7 @@ from datetime import datetime
 
 from marshmallow import ValidationError
 
-from ledger.check_digits import USCC_ALPHABET, uscc_check_character
+from ledger.supervision.check_digits import USCC_ALPHABET, uscc_check_character
 
 __all__ = ["USCC_ALPHABET", "uscc_check_character", "validate_rfc3339", "validate_uscc"]
 

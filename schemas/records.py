@@ -10,8 +10,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from ledger.quantity import UNITS
-from ledger.reference import load_reference
+from ledger.supervision.quantity import UNITS
+from ledger.supervision.reference import load_reference
 from schemas.codes import GTINField, LotField, RFC3339Field, USCCField
 
 __all__ = ["RECORD_SCHEMAS"]

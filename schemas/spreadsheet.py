@@ -44,17 +44,18 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Literal, NamedTuple
 
 from marshmallow import Schema, ValidationError, fields
 
-from ledger.errors import LedgerError
+from ledger.errors import FieldPath, LedgerError
 from schemas.codes import USCCField
 from schemas.events import EventSchema
 from schemas.identifiers import uscc_check_character
+from schemas.messages import field_messages
 from schemas.records import RECORD_SCHEMAS
 
 __all__ = [
@@ -473,7 +474,8 @@ def rows_to_events(record_type: str, rows: Sequence[Mapping[str, str]],
             events.append(schema.load(body))
         except ValidationError as exc:
             problems.extend(Problem(number, column, message)
-                            for column, message in _flatten(exc.messages)
+                            for path, messages in field_messages(exc.messages)
+                            for column, message in [_column_and_detail(path, "; ".join(messages))]
                             if column not in bad_cells)
     if progress is not None:
         progress(len(rows))
@@ -560,24 +562,8 @@ def _parse_item(number: int, text: str) -> dict[str, Any]:
     return item
 
 
-def _flatten(messages: Any, path: tuple[str | int, ...] = ()
-             ) -> Iterable[tuple[str, str]]:
-    """marshmallow's nested messages as (column, message), e.g. ``{"payload": {"inputs":
-    {1: {"lot": [m]}}}}`` -> ``("inputs", "entry 2 lot: m")``."""
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            yield from _flatten(value, (*path, key))
-    elif isinstance(messages, list) and messages and not all(isinstance(m, str)
-                                                              for m in messages):
-        for value in messages:
-            yield from _flatten(value, path)
-    else:
-        text = "; ".join(messages) if isinstance(messages, list) else str(messages)
-        yield _column_and_detail(path, text)
-
-
-def _column_and_detail(path: Sequence[str | int], message: str) -> tuple[str, str]:
-    parts = [p for p in path if p != "_schema"]
+def _column_and_detail(path: FieldPath, message: str) -> tuple[str, str]:
+    parts = list(path)
     if parts and parts[0] == "payload":
         parts = parts[1:]
     if not parts:
@@ -585,9 +571,6 @@ def _column_and_detail(path: Sequence[str | int], message: str) -> tuple[str, st
     column, rest = str(parts[0]), parts[1:]
     detail = " ".join(f"entry {p + 1}" if isinstance(p, int) else str(p) for p in rest)
     return column, f"{detail}: {message}" if detail else message
-
-
-_FIELD_PATH = re.compile(r"\.|\[(\d+)\]")
 
 
 def ledger_problem(error: LedgerError, rows: Sequence[int], *,
@@ -601,11 +584,6 @@ def ledger_problem(error: LedgerError, rows: Sequence[int], *,
     message = error.message
     if language.lower().startswith("zh"):
         message = getattr(error, "message_zh", None) or message
-    path: list[str | int] = []
-    for token in _FIELD_PATH.split(error.field or ""):
-        if token:
-            path.append(int(token) if token.isdigit() else token)
     # Errors about the statement (signature, key) belong to no column of the sheet.
-    if path and path[0] != "payload":
-        path = []
+    path = error.field if error.field and error.field[0] == "payload" else ()
     return Problem(row, *_column_and_detail(path, message))

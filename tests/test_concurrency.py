@@ -19,8 +19,8 @@ import requests
 from sqlalchemy import select
 
 from ledger.db import create_ledger_engine
-from ledger.entry import GENESIS_PREV, Entry
-from ledger.models import EntryRow, LedgerHead
+from ledger.log.entry import GENESIS_PREV, Entry
+from ledger.log.storage import EntryRow, LedgerHead
 from tests.conftest import free_port
 from tests.ledger.conftest import make_uscc
 from tests.processes import PYTHON, REPO, run_tracenet, tracenet_env
@@ -37,7 +37,7 @@ BATCH_SIZE = 20
 CLIENT = r"""
 import base64, json, sys, time
 import requests
-from ledger.keys import generate_private_key, key_id_for, public_key_bytes
+from ledger.log.keys import generate_private_key, key_id_for, public_key_bytes
 
 url, token, uscc, batches, size = sys.argv[1:6]
 batches, size = int(batches), int(size)

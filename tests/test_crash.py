@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from ledger.db import create_ledger_engine
-from ledger.models import CheckpointRow, EntryRow, LedgerHead
+from ledger.log.storage import CheckpointRow, EntryRow, LedgerHead
 from tests.ledger.conftest import make_uscc
 from tests.processes import PYTHON, REPO, run_tracenet, tracenet_env
 
@@ -42,8 +42,8 @@ KILL_WINDOWS = ((0.20, 0.35), (0.35, 0.55), (0.55, 0.70))
 WRITER = r"""
 import base64, sys, time
 from ledger import log
-from ledger.identity import KEY_REGISTERED
-from ledger.keys import generate_private_key, key_id_for, public_key_bytes
+from ledger.log.identity import KEY_REGISTERED
+from ledger.log.keys import generate_private_key, key_id_for, public_key_bytes
 from web import create_app
 from web.db import get_ledger, get_session
 
@@ -60,7 +60,7 @@ with app.app_context():
     session = get_session()
     print("appending", flush=True)
     started = time.monotonic()
-    log.append(session, ledger, batch)
+    log.append(session, ledger, batch, log.NO_ADMISSION)
     print("appended %.3f" % (time.monotonic() - started), flush=True)
     session.commit()
     print("committed %.3f" % (time.monotonic() - started), flush=True)

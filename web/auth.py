@@ -1,21 +1,17 @@
-"""Bearer tokens: an API token speaks for one enterprise, with that enterprise's role."""
+"""Bearer tokens on requests: an API token speaks for one enterprise, with its role."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 
 from flask import g, request
 from sqlalchemy.orm import Session
 
-from ledger.models import ApiToken
+from ledger.accounts.roles import sees_everything
+from ledger.accounts.tokens import find_token
 from web.errors import ApiError
 
-__all__ = ["ROLES", "Principal", "current_principal", "issue_token", "require_principal",
-           "revoke_token", "viewer_of"]
-
-ROLES = ("producer", "regulator", "admin")
+__all__ = ["Principal", "current_principal", "require_principal", "viewer_of"]
 
 
 @dataclass(frozen=True)
@@ -24,31 +20,6 @@ class Principal:
 
     enterprise: str
     role: str
-
-
-def _token_hash(token: str) -> bytes:
-    # Tokens carry 256 random bits, so a plain SHA-256 is enough to make a leaked table useless.
-    return hashlib.sha256(token.encode()).digest()
-
-
-def issue_token(session: Session, enterprise: str, role: str, now: str) -> str:
-    """Create a token for ``enterprise``; only its hash is stored, so show it to the user once."""
-    if role not in ROLES:
-        raise ApiError(422, "validation_error", f"role must be one of {ROLES}, got {role!r}",
-                       "role")
-    token = "tn_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(token_hash=_token_hash(token), enterprise=enterprise, role=role,
-                         created_at=now, revoked_at=None))
-    return token
-
-
-def revoke_token(session: Session, token: str, now: str) -> bool:
-    """Revoke a token; False when it is unknown."""
-    row = session.get(ApiToken, _token_hash(token))
-    if row is None:
-        return False
-    row.revoked_at = now
-    return True
 
 
 def current_principal(session: Session) -> Principal | None:
@@ -63,8 +34,8 @@ def current_principal(session: Session) -> Principal | None:
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "unauthorized", "expected 'Authorization: Bearer <token>'",
                            "Authorization")
-        row = session.get(ApiToken, _token_hash(token.strip()))
-        if row is None or row.revoked_at is not None:
+        row = find_token(session, token.strip())
+        if row is None:
             raise ApiError(401, "unauthorized", "unknown or revoked API token", "Authorization")
         principal = Principal(row.enterprise, row.role)
     g.principal = principal
@@ -78,7 +49,7 @@ def viewer_of(principal: Principal | None) -> str | None:
     """
     if principal is None:
         return ""
-    return None if principal.role in ("regulator", "admin") else principal.enterprise
+    return None if sees_everything(principal.role) else principal.enterprise
 
 
 def require_principal(session: Session) -> Principal:

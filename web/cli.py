@@ -19,24 +19,26 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from marshmallow import ValidationError
 
-from ledger import log, merkle
-from ledger.checkpoint import open_checkpoint, verifier_key
+from ledger import log
+from ledger.accounts.enrolment import enrol_enterprise
+from ledger.accounts.roles import ROLES
+from ledger.accounts.tokens import issue_token, revoke_token
 from ledger.db import migrate
-from ledger.enterprises import enrol_enterprise
-from ledger.entry import Statement
-from ledger.errors import LedgerError, ProofError, VerificationError
-from ledger.identity import ENTERPRISE_REGISTERED
-from ledger.keys import (
+from ledger.errors import LedgerError, ProofError, VerificationError, render_field
+from ledger.log import merkle
+from ledger.log.checkpoint import open_checkpoint, verifier_key
+from ledger.log.entry import Statement
+from ledger.log.identity import ENTERPRISE_REGISTERED
+from ledger.log.keys import (
     key_id_for,
     load_or_create_private_key,
     load_private_key,
     load_public_key,
     public_key_bytes,
 )
-from ledger.models import EnterpriseRow
-from ledger.verify import verify
+from ledger.log.verify import verify
+from ledger.supervision.admission import rebuild as rebuild_projections
 from schemas.events import PAYLOAD_SCHEMAS, EventSchema
-from web.auth import ROLES, issue_token, revoke_token
 from web.db import get_engine, get_ledger, get_session, get_vault
 
 __all__ = ["init_app", "main"]
@@ -66,7 +68,7 @@ def _reporting_domain_errors(command: click.Command) -> click.Command:
         try:
             return callback(*args, **kwargs)
         except LedgerError as exc:
-            where = f" ({exc.field})" if exc.field else ""
+            where = f" ({render_field(exc.field)})" if exc.field else ""
             raise click.ClickException(f"{exc.code}{where}: {exc.message}") from None
         except ValidationError as exc:
             raise click.ClickException(f"invalid input: {exc.messages}") from None
@@ -154,7 +156,7 @@ def rebuild() -> None:
     """Recompute every projection (lots, stock, products …) by replaying the ledger."""
     session = get_session()
     with progress_bar(log.ledger_size(session), "replaying") as progress:
-        replayed = log.rebuild(session, get_ledger(), progress)
+        replayed = rebuild_projections(session, progress)
         progress(replayed)
     session.commit()
     click.echo(f"rebuilt the projections from {replayed} entries")
@@ -229,7 +231,7 @@ def enterprise() -> None:
 @click.option("--uscc", required=True, help="统一社会信用代码 (18 characters).")
 @click.option("--name", required=True)
 @click.option("--district", required=True)
-@click.option("--role", type=click.Choice(["producer", "regulator", "admin"]), default="producer",
+@click.option("--role", type=click.Choice(ROLES), default="producer",
               show_default=True)
 @click.option("--public-key", help="Base64 raw Ed25519 public key; omit for a custodial key.")
 @with_appcontext
@@ -297,8 +299,6 @@ def token() -> None:
 def token_add(enterprise: str, role: str) -> None:
     """Issue another API token for an enterprise (shown only this once)."""
     session = get_session()
-    if session.get(EnterpriseRow, enterprise) is None:
-        raise LedgerError(f"enterprise {enterprise} is not registered", field="enterprise")
     issued = issue_token(session, enterprise, role, log.rfc3339(get_ledger().clock()))
     session.commit()
     click.echo(f"API token (shown once): {issued}")

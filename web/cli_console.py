@@ -14,7 +14,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ledger.accounts import ROLES, create_user
+from ledger.accounts.roles import ROLES
+from ledger.accounts.users import create_user
 from schemas.spreadsheet import (
     SPREADSHEET_TYPES,
     SpreadsheetError,

@@ -8,9 +8,10 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledger.accounts.custodial import KeyVault
 from ledger.db import create_ledger_engine
-from ledger.keys import KeyVault, load_or_create_private_key
 from ledger.log import Ledger
+from ledger.log.keys import load_or_create_private_key
 
 __all__ = ["get_ledger", "get_session", "get_vault", "init_app"]
 

@@ -20,8 +20,10 @@ from ledger.errors import (
     NotFoundError,
     ProofError,
     SignatureError,
+    render_field,
 )
-from ledger.records import RuleViolation
+from ledger.supervision.rules import RuleViolation
+from schemas.messages import field_messages
 
 __all__ = ["ApiError", "error_response", "init_app"]
 
@@ -71,7 +73,7 @@ def _api_error(exc: ApiError) -> tuple[Response, int]:
 def _ledger_error(exc: LedgerError) -> tuple[Response, int]:
     status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
     # Rule violations carry their message in Chinese too.
-    return error_response(status, exc.code, exc.message, exc.field, exc.item,
+    return error_response(status, exc.code, exc.message, render_field(exc.field), exc.item,
                           getattr(exc, "message_zh", None))
 
 
@@ -93,15 +95,8 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
     return error_response(status, code, exc.description or code)
 
 
-def _first_message(messages: Any, path: str = "") -> tuple[str | None, str]:
+def _first_message(messages: Any) -> tuple[str | None, str]:
     """The first (field path, message) in marshmallow's nested messages."""
-    if isinstance(messages, dict) and messages:
-        key, value = next(iter(messages.items()))
-        name = str(key) if key != "_schema" else ""
-        joined = f"{path}.{name}" if path and name else (path or name)
-        if isinstance(key, int):
-            joined = f"{path}[{key}]"
-        return _first_message(value, joined)
-    if isinstance(messages, list) and messages:
-        return _first_message(messages[0], path)
-    return (path or None), str(messages)
+    for path, texts in field_messages(messages):
+        return render_field(path), texts[0]
+    return None, str(messages)

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from ledger.models import Base
+from ledger.db import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import log
-from ledger.db import create_ledger_engine, migrate
-from ledger.enterprises import enrol_enterprise
-from ledger.entry import SignedStatement, Statement
-from ledger.keys import KeyVault, generate_private_key, key_id_for
-from ledger.models import Base
-from ledger.records import PROJECTIONS
+from ledger.accounts.custodial import KeyVault
+from ledger.accounts.enrolment import enrol_enterprise
+from ledger.db import Base, create_ledger_engine, migrate
+from ledger.log.entry import SignedStatement, Statement
+from ledger.log.keys import generate_private_key, key_id_for
+from ledger.log.storage import IDENTITY_TABLES
+from ledger.supervision.models import PROJECTIONS
+from ledger.supervision.submit import Appended, submit
 from schemas.identifiers import uscc_check_character
 
 ORIGIN = "tracenet.test/ledger"
@@ -85,6 +87,12 @@ def producer(session: Session, ledger: log.Ledger) -> Producer:
     return enrol(session, ledger, 1)
 
 
+def append(session: Session, ledger: log.Ledger,
+           batch: Sequence[SignedStatement]) -> list[Appended]:
+    """Append client-signed statements through the supervision rules (the submit door)."""
+    return submit(session, ledger, KeyVault("test"), batch)
+
+
 def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
@@ -92,7 +100,7 @@ def b64(raw: bytes) -> str:
 def projection_snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     """Every projection table, every column, every row, in primary-key order."""
     tables: dict[str, list[tuple[Any, ...]]] = {}
-    for model in PROJECTIONS:
+    for model in (*IDENTITY_TABLES, *PROJECTIONS):
         table = Base.metadata.tables[model.__tablename__]
         rows = session.execute(select(*table.columns)
                                .order_by(*table.primary_key.columns))

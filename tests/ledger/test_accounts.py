@@ -7,8 +7,16 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from ledger import log
-from ledger.accounts import AccountError, authenticate, create_user, hash_password, verify_password
-from ledger.models import UserRow
+from ledger.accounts.models import UserRow
+from ledger.accounts.users import (
+    AccountError,
+    authenticate,
+    create_user,
+    hash_password,
+    verify_password,
+)
+from ledger.errors import render_field
+from ledger.supervision.admission import rebuild
 from tests.ledger.conftest import Producer, make_uscc
 
 
@@ -60,7 +68,7 @@ def test_bad_accounts_are_refused(session: Session, producer: Producer, changes:
                "role": "producer", **changes}
     with pytest.raises(AccountError, match=match) as caught:
         create_user(session, **account)
-    assert caught.value.field == field
+    assert render_field(caught.value.field) == field
 
 
 def test_usernames_are_unique(session: Session, producer: Producer) -> None:
@@ -76,7 +84,7 @@ def test_accounts_survive_a_rebuild(session: Session, producer: Producer,
     create_user(session, username="zhao", password="password-1", enterprise=producer.uscc,
                 role="producer")
     session.commit()
-    log.rebuild(session, ledger)
+    rebuild(session)
     session.commit()
     assert authenticate(session, "zhao", "password-1") is not None
 

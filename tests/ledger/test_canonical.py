@@ -9,8 +9,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import canonical_bytes
 from ledger.errors import EntryError
+from ledger.log.canonical import canonical_bytes
 
 # Text from the whole of Unicode (astral planes, controls, quotes, backslashes) except lone
 # surrogates, which neither path can encode.

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import (
+from ledger.errors import CheckpointError
+from ledger.log.checkpoint import (
     MAX_NOTE_SIZE,
     MAX_SIGNATURES,
     Checkpoint,
@@ -22,7 +23,6 @@ from ledger.checkpoint import (
     sign_checkpoint,
     verifier_key,
 )
-from ledger.errors import CheckpointError
 
 # The published example of golang.org/x/mod/sumdb/note (note_test.go, example_test.go).
 GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"

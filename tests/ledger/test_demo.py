@@ -17,7 +17,9 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import log
-from ledger.accounts import authenticate
+from ledger.accounts.custodial import KeyVault
+from ledger.accounts.models import CustodialKey
+from ledger.accounts.users import authenticate
 from ledger.db import create_ledger_engine, migrate
 from ledger.demo import (
     DEMO_DAYS,
@@ -32,15 +34,15 @@ from ledger.demo import (
     load_demo,
     plan_demo,
 )
-from ledger.entry import Entry
-from ledger.identity import OPERATOR
-from ledger.keys import KeyVault, generate_private_key
-from ledger.models import (
+from ledger.log.entry import Entry
+from ledger.log.identity import OPERATOR
+from ledger.log.keys import generate_private_key
+from ledger.log.storage import IDENTITY_TABLES, EnterpriseRow, EntryRow, KeyRow
+from ledger.log.verify import verify
+from ledger.supervision.admission import rebuild
+from ledger.supervision.models import (
+    PROJECTIONS,
     AdditiveFilingRow,
-    CustodialKey,
-    EnterpriseRow,
-    EntryRow,
-    KeyRow,
     LotInputRow,
     LotRow,
     NoticeRow,
@@ -49,9 +51,7 @@ from ledger.models import (
     StockRow,
     UnitRow,
 )
-from ledger.records import PROJECTIONS
-from ledger.reference import load_reference
-from ledger.verify import verify
+from ledger.supervision.reference import load_reference
 from schemas.codes import gs1_check_digit, validate_sc_licence
 from schemas.events import PAYLOAD_SCHEMAS
 from tests.ledger.conftest import ORIGIN, projection_snapshot
@@ -178,7 +178,7 @@ def test_a_non_food_chain_is_present(session: Session) -> None:
         LotInputRow.output_gtin.in_(seats))).all()
     intake_gtins = {r.gtin for r in records("material_intake", enterprise=maker)}
     assert set(inputs) == intake_gtins
-    inspected = {(r.status, r.document_no[:4]) for r in records("inspection", enterprise=maker)
+    inspected = {(r.verdict, r.document_no[:4]) for r in records("inspection", enterprise=maker)
                  if r.gtin in seats and r.document_no}
     assert ("pass", "XMQI") in inspected  # the 3C-type test by an outside lab
     retailers = {r.enterprise for r in records("receipt") if r.gtin in seats}
@@ -229,7 +229,7 @@ def test_the_melamine_lot_was_used_up_before_it_failed(demo: Demo, session: Sess
     earlier = session.scalars(select(RecordRow).where(
         RecordRow.type == "inspection", RecordRow.gtin == incident.gtin,
         RecordRow.lot == incident.lot).order_by(RecordRow.seq)).all()
-    assert [r.status for r in earlier] == ["pass", "pass", "fail"]
+    assert [r.verdict for r in earlier] == ["pass", "pass", "fail"]
     assert earlier[1].seq < uses[0][0]
     # ... and none of it is left anywhere.
     stock = session.scalars(select(StockRow.quantity).where(
@@ -296,9 +296,9 @@ def test_rebuild_recomputes_the_live_projections(demo: Demo, tmp_path: Path, how
             assert not any(projection_snapshot(target).values())
     with sessions() as session:
         if how == "warm_session":
-            for model in PROJECTIONS:
+            for model in (*IDENTITY_TABLES, *PROJECTIONS):
                 session.scalars(select(model)).all()
-        replayed = log.rebuild(session, demo.ledger)
+        replayed = rebuild(session)
         session.commit()
         assert replayed == demo.summary.entries + 1
     with sessions() as session:

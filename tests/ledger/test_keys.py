@@ -3,8 +3,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.accounts.custodial import KeyVault
 from ledger.errors import LedgerError
-from ledger.keys import KeyVault, generate_private_key, key_id_for, load_private_key
+from ledger.log.keys import generate_private_key, key_id_for, load_private_key
 
 # A fixed seed, so the raw-seed form of the same key can be loaded back.
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))

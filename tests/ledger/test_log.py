@@ -7,14 +7,15 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ledger import log, merkle
-from ledger.checkpoint import open_checkpoint
-from ledger.entry import GENESIS_PREV, SignedStatement
+from ledger import log
 from ledger.errors import IdentityError, NotFoundError, SignatureError
-from ledger.identity import KEY_REGISTERED, KEY_REVOKED, OPERATOR
-from ledger.keys import generate_private_key, key_id_for, public_key_bytes
-from ledger.models import EntryRow
-from tests.ledger.conftest import ORIGIN, Producer, b64, enrol
+from ledger.log import merkle
+from ledger.log.checkpoint import open_checkpoint
+from ledger.log.entry import GENESIS_PREV, SignedStatement
+from ledger.log.identity import KEY_REGISTERED, KEY_REVOKED, OPERATOR
+from ledger.log.keys import generate_private_key, key_id_for, public_key_bytes
+from ledger.log.storage import EntryRow
+from tests.ledger.conftest import ORIGIN, Producer, append, b64, enrol
 
 
 def test_genesis_registers_the_operator_key(session: Session, ledger: log.Ledger) -> None:
@@ -34,7 +35,7 @@ def test_initialise_refuses_another_operator_key(session: Session) -> None:
 
 def test_append_chains_and_proves(session: Session, ledger: log.Ledger,
                                   producer: Producer) -> None:
-    entries = [a.entry for a in log.append(session, ledger,
+    entries = [a.entry for a in append(session, ledger,
                                            [producer.signed(lot=f"L{i}") for i in range(5)])]
     session.commit()
     assert [e.seq for e in entries] == [3, 4, 5, 6, 7]
@@ -57,7 +58,7 @@ def test_append_chains_and_proves(session: Session, ledger: log.Ledger,
 
 def test_every_batch_is_pinned_by_a_checkpoint(session: Session, ledger: log.Ledger,
                                                producer: Producer) -> None:
-    log.append(session, ledger, [producer.signed()])
+    append(session, ledger, [producer.signed()])
     session.commit()
     stored = session.execute(text("SELECT size FROM checkpoints ORDER BY size")).scalars().all()
     assert stored == [1, 3, 4]
@@ -67,7 +68,7 @@ def _rejected(session: Session, ledger: log.Ledger, batch: list[SignedStatement]
               error: type[Exception], match: str) -> pytest.ExceptionInfo[Exception]:
     before = log.ledger_size(session)
     with pytest.raises(error, match=match) as info:
-        log.append(session, ledger, batch)
+        append(session, ledger, batch)
     session.rollback()
     assert log.ledger_size(session) == before
     assert session.scalar(select(EntryRow.seq).order_by(EntryRow.seq.desc())) == before - 1
@@ -99,7 +100,7 @@ def test_key_of_another_enterprise_is_rejected(session: Session, ledger: log.Led
 
 def test_revoked_key_is_rejected(session: Session, ledger: log.Ledger,
                                  producer: Producer) -> None:
-    log.append(session, ledger, [producer.signed(KEY_REVOKED, key_id=producer.key_id,
+    append(session, ledger, [producer.signed(KEY_REVOKED, key_id=producer.key_id,
                                                  reason="lost laptop")])
     session.commit()
     revoked_at = log.ledger_size(session) - 1
@@ -118,10 +119,10 @@ def test_enterprise_registers_its_own_new_key_not_others(session: Session, ledge
     new_key = generate_private_key()
     payload = {"enterprise": producer.uscc, "key_id": key_id_for(new_key),
                "public_key": b64(public_key_bytes(new_key))}
-    log.append(session, ledger, [producer.signed(KEY_REGISTERED, **payload)])
+    append(session, ledger, [producer.signed(KEY_REGISTERED, **payload)])
     session.commit()
     rotated = Producer(producer.uscc, new_key)
-    log.append(session, ledger, [rotated.signed()])
+    append(session, ledger, [rotated.signed()])
     session.commit()
     other = enrol(session, ledger, 3)
     foreign = {**payload, "enterprise": other.uscc}

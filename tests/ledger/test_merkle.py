@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import ProofError
-from ledger.merkle import (
+from ledger.log.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     CompactRange,

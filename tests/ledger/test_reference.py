@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import EntryError
-from ledger.reference import (
+from ledger.errors import EntryError, render_field
+from ledger.supervision.reference import (
     ADDITIVES_FILE,
     CATEGORIES_FILE,
     DEFAULT_DIRECTORY,
@@ -99,10 +99,10 @@ def test_tables_are_read_only(ref: ReferenceData) -> None:
 def test_unknown_category_is_an_entry_error(ref: ReferenceData) -> None:
     with pytest.raises(EntryError, match="unknown product category '70'") as caught:
         ref.category("70")
-    assert caught.value.field == "category"
+    assert render_field(caught.value.field) == "category"
     with pytest.raises(EntryError) as caught:
         ref.category("1", field="product_category")
-    assert caught.value.field == "product_category"
+    assert render_field(caught.value.field) == "product_category"
     with pytest.raises(EntryError):
         ref.is_food("00")
 
@@ -185,7 +185,7 @@ def test_additive_limits_by_name_or_ins(ref: ReferenceData) -> None:
     assert ref.additive_limits("08", "亚硝酸钠") == []
     with pytest.raises(EntryError) as caught:
         ref.additive_limits("99", "211")
-    assert caught.value.field == "food_category_code"
+    assert render_field(caught.value.field) == "food_category_code"
 
 
 def test_additive_within_and_at_limit(ref: ReferenceData) -> None:
@@ -224,7 +224,7 @@ def test_additive_unit_conversion(ref: ReferenceData) -> None:
     assert ref.check_additive("18", "二氧化硫", "220", Decimal("251"), "mg/L") is not None
     with pytest.raises(EntryError, match="density") as caught:
         ref.check_additive("18", "二氧化硫", "220", Decimal("0.1"), "g/kg")
-    assert caught.value.field == "unit"
+    assert render_field(caught.value.field) == "unit"
 
 
 def test_convert_level() -> None:
@@ -250,7 +250,7 @@ def test_bad_additive_filing_is_an_entry_error(ref: ReferenceData, code: str, in
                                                level: str, unit: str, field: str) -> None:
     with pytest.raises(EntryError) as caught:
         ref.check_additive(code, "苯甲酸钠", ins, Decimal(level), unit)
-    assert caught.value.field == field
+    assert render_field(caught.value.field) == field
 
 
 def test_most_permissive_of_several_rows_applies(data_dir: Path) -> None:
@@ -354,7 +354,7 @@ def test_loader_rejects_malformed_rows(data_dir: Path, file: str, line: int, row
         load_reference(data_dir)
     error = caught.value
     assert (error.file, error.line, error.column) == (data_dir / file, line, column)
-    assert error.field == column
+    assert render_field(error.field) == column
 
 
 def test_loader_rejects_a_duplicate_additive_row(data_dir: Path) -> None:

@@ -16,12 +16,14 @@ from flask import Flask
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from ledger import log, merkle
-from ledger.canonical import canonical_bytes
-from ledger.entry import SignedStatement
-from ledger.identity import KEY_REVOKED, KeyRing
-from ledger.log import Ledger
-from tests.ledger.conftest import Producer, enrol
+from ledger import log
+from ledger.log import Ledger, merkle
+from ledger.log.canonical import canonical_bytes
+from ledger.log.entry import SignedStatement
+from ledger.log.identity import KEY_REVOKED, KeyRing
+from ledger.log.storage import node_id
+from ledger.supervision.admission import rebuild
+from tests.ledger.conftest import Producer, append, enrol
 from web.db import get_engine, get_ledger, get_session
 
 APPEND_ONLY = ("entries", "merkle_nodes", "checkpoints")
@@ -34,7 +36,7 @@ def built(app: Flask) -> Iterator[tuple[Flask, Producer]]:
         session, ledger = get_session(), get_ledger()
         producer = enrol(session, ledger, 7)
         for size in (2, 5, 5, 5):
-            log.append(session, ledger, [producer.signed(lot=f"L{i}") for i in range(size)])
+            append(session, ledger, [producer.signed(lot=f"L{i}") for i in range(size)])
             session.commit()
         assert log.ledger_size(session) == 20
     yield app, producer
@@ -114,7 +116,7 @@ def test_changed_tree_node(built: tuple[Flask, Producer]) -> None:
     app, _ = built
     tamper(app, lambda c: c.execute(text(
         "UPDATE merkle_nodes SET hash = :h WHERE node_id = :n"),
-        {"h": bytes(32), "n": log.node_id(2, 2)}))
+        {"h": bytes(32), "n": node_id(2, 2)}))
     assert_fails_at(app, 8, "tree")
 
 
@@ -168,8 +170,8 @@ def _rewind(connection: Connection, size: int, forget_checkpoints: bool) -> None
 def _re_extend(app: Flask, producer: Producer, count: int) -> None:
     with app.app_context():
         session = get_session()
-        log.rebuild(session, get_ledger())  # the attacker recomputes the projections too
-        log.append(session, get_ledger(),
+        rebuild(session)  # the attacker recomputes the projections too
+        append(session, get_ledger(),
                    [producer.signed(lot=f"FORGED{i}") for i in range(count)])
         session.commit()
 
@@ -202,7 +204,7 @@ def _append_bypassing_identity(app: Flask, signed: SignedStatement,
         session: Session = get_session()
         ledger: Ledger = get_ledger()
         tamper(app, lambda c: None)  # the attacker also drops the triggers
-        (appended,) = log.append(session, ledger, [signed])
+        (appended,) = append(session, ledger, [signed])
         session.commit()
         return appended.entry.seq
 
@@ -219,7 +221,7 @@ def test_signed_with_revoked_key(built: tuple[Flask, Producer],
     app, producer = built
     with app.app_context():
         session = get_session()
-        log.append(session, get_ledger(), [producer.signed(KEY_REVOKED, key_id=producer.key_id,
+        append(session, get_ledger(), [producer.signed(KEY_REVOKED, key_id=producer.key_id,
                                                            reason="stolen")])
         session.commit()
     seq = _append_bypassing_identity(app, producer.signed(lot="AFTER-REVOCATION"), monkeypatch)

@@ -10,10 +10,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ledger import merkle
-from ledger.checkpoint import open_checkpoint, parse_verifier_key
-from ledger.entry import Statement
-from ledger.keys import generate_private_key, key_id_for, public_key_bytes
+from ledger.log import merkle
+from ledger.log.checkpoint import open_checkpoint, parse_verifier_key
+from ledger.log.entry import Statement
+from ledger.log.keys import generate_private_key, key_id_for, public_key_bytes
 from tests.ledger.conftest import make_uscc
 
 UTC_TIME = "2026-11-26T08:00:00+08:00"

@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from ledger import queries
+from ledger.supervision import queries
 from web.api.pagination import PageQuery, page_body
 from web.db import get_session
 

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 from typing import Any
 
-from flask import Response, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ledger import log, queries
-from ledger.enterprises import sign_custodially
-from ledger.entry import SignedStatement, Statement
-from ledger.identity import OPERATOR
-from ledger.models import IdempotentResponse, RecordRow
+from ledger import log
+from ledger.accounts.roles import ADMIN
+from ledger.log.entry import SignedStatement, Statement
+from ledger.log.identity import OPERATOR
+from ledger.supervision import queries
+from ledger.supervision.models import RecordRow
+from ledger.supervision.names import CORRECTION
+from ledger.supervision.submit import submit
 from schemas.events import PAYLOAD_SCHEMAS, EntrySchema, EventSchema, load_payload
 from web.api.pagination import PageQuery, page_body
 from web.auth import Principal, current_principal, require_principal, viewer_of
 from web.db import get_ledger, get_session, get_vault
 from web.errors import ApiError
+from web.idempotency import commit_remembering, replay
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events",
                 description="Append signed events to the ledger and read entries")
@@ -44,9 +45,9 @@ def post_events() -> Any:
     principal = require_principal(session)
     key = request.headers.get("Idempotency-Key")
     if key is not None:
-        replay = _replay(session, principal, key)
-        if replay is not None:
-            return replay
+        replayed = replay(session, principal.enterprise, key)
+        if replayed is not None:
+            return replayed
     body = request.get_json(silent=True)
     if not isinstance(body, dict | list) or body == []:
         raise ApiError(400, "bad_request", "expected a JSON event object or a non-empty list",
@@ -54,40 +55,13 @@ def post_events() -> Any:
     events = _load_events(body)
     for index, event in enumerate(events):
         _load_replacement(session, event, index if isinstance(body, list) else None)
-    appended = log.append(session, get_ledger(), _signed(session, principal, events))
+    appended = submit(session, get_ledger(), get_vault(), _statements(principal, events))
     result = [{**a.entry.as_json(), "notices": [vars(n) for n in a.notices]} for a in appended]
     if key is None:
         session.commit()
         return result
-    # The response is stored in the same transaction as the entries: both land or neither.
-    session.add(IdempotentResponse(
-        enterprise=principal.enterprise, key=key, request_hash=_request_hash(), status=201,
-        body=json.dumps(result, ensure_ascii=False), created_at=log.rfc3339(get_ledger().clock())))
-    try:
-        session.commit()
-    except IntegrityError:  # the same key committed concurrently: answer as it did
-        session.rollback()
-        return _replay(session, principal, key)
-    return result
-
-
-def _request_hash() -> bytes:
-    return hashlib.sha256(request.get_data()).digest()
-
-
-def _replay(session: Session, principal: Principal, key: str) -> Response | None:
-    if not 1 <= len(key) <= 200:
-        raise ApiError(400, "bad_request", "Idempotency-Key must have 1 to 200 characters",
-                       "Idempotency-Key")
-    stored = session.get(IdempotentResponse, (principal.enterprise, key))
-    if stored is None:
-        return None
-    if stored.request_hash != _request_hash():
-        raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a "
-                       "different request", "Idempotency-Key")
-    response = Response(stored.body, status=stored.status, mimetype="application/json")
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return commit_remembering(session, principal.enterprise, key, 201, result,
+                              log.rfc3339(get_ledger().clock()))
 
 
 def _load_events(body: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
@@ -105,7 +79,7 @@ def _load_events(body: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
 
 def _load_replacement(session: Session, event: dict[str, Any], index: int | None) -> None:
     """A correction's replacement payload is validated with the corrected record's schema."""
-    if event["type"] != "correction":
+    if event["type"] != CORRECTION:
         return
     target = session.get(RecordRow, event["payload"]["seq"])
     if target is None or target.type not in PAYLOAD_SCHEMAS:
@@ -118,26 +92,23 @@ def _load_replacement(session: Session, event: dict[str, Any], index: int | None
         path=path)
 
 
-def _signed(session: Session, principal: Principal,
-            events: list[dict[str, Any]]) -> list[SignedStatement]:
-    """The batch to append: client signatures as sent, the rest signed custodially."""
+def _statements(principal: Principal,
+                events: list[dict[str, Any]]) -> list[Statement | SignedStatement]:
+    """The batch to submit: client signatures as sent, the rest to be signed custodially."""
     # Admins act for the ledger operator (registering enterprises and keys); everyone else
     # writes only as the enterprise the token belongs to.
-    allowed = {principal.enterprise} | ({OPERATOR} if principal.role == "admin" else set())
-    statements = []
+    allowed = {principal.enterprise} | ({OPERATOR} if principal.role == ADMIN else set())
+    statements: list[Statement | SignedStatement] = []
     for event in events:
         enterprise = event["enterprise"] or principal.enterprise
         if enterprise not in allowed:
             raise ApiError(403, "forbidden", f"this token writes as {principal.enterprise} only",
                            "enterprise")
-        statements.append(Statement(event["type"], enterprise, event["key_id"] or "",
-                                    event["event_time"], event["payload"]))
-    custodial = iter(sign_custodially(
-        session, get_ledger(), get_vault(),
-        [s for s, e in zip(statements, events, strict=True) if e["signature"] is None]))
-    return [next(custodial) if event["signature"] is None
-            else SignedStatement(statement, base64.b64decode(event["signature"]))
-            for statement, event in zip(statements, events, strict=True)]
+        statement = Statement(event["type"], enterprise, event["key_id"] or "",
+                              event["event_time"], event["payload"])
+        statements.append(statement if event["signature"] is None else
+                          SignedStatement(statement, base64.b64decode(event["signature"])))
+    return statements
 
 
 class EventQuery(PageQuery):

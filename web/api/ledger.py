@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ledger import log
-from ledger.checkpoint import verifier_key
+from ledger.log.checkpoint import verifier_key
 from web.db import get_ledger, get_session
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger",

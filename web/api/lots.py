@@ -8,7 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from ledger import queries
+from ledger.supervision import queries
 from web.api.pagination import PageQuery, page_body
 from web.auth import require_principal, viewer_of
 from web.db import get_ledger, get_session

@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ledger.queries import Page
+from ledger.supervision.queries import Page
 
 __all__ = ["PageQuery", "page_body"]
 

@@ -9,15 +9,17 @@ posts is turned into exactly the event body the API takes (``{"type", "event_tim
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
 from marshmallow import fields, validate
 
-from ledger.reference import load_reference
+from ledger.errors import FieldPath
+from ledger.supervision.reference import load_reference
 from schemas.codes import RFC3339Field
+from schemas.messages import field_messages
 from schemas.records import RECORD_SCHEMAS
 from schemas.spreadsheet import RECORD_TIME_FIELDS
 
@@ -172,37 +174,21 @@ def errors_by_field(record_type: str, messages: Any) -> dict[str, list[str]]:
     """
     found: dict[str, list[str]] = {}
     own_time = RECORD_TIME_FIELDS.get(record_type)
-    for path, text in _walk(messages, ()):
-        parts = [p for p in path if p != "_schema"]
+    for path, texts in field_messages(messages):
+        parts = list(path)
         if parts[:1] == ["payload"]:
             parts = parts[1:]
         elif parts[:1] == ["event_time"] and own_time:
             parts = [own_time]
         elif parts[:1] != ["event_time"]:
             parts = []
-        found.setdefault("-".join(map(str, parts)), []).append(text)
+        found.setdefault("-".join(map(str, parts)), []).extend(texts)
     return found
 
 
-def _walk(messages: Any, path: tuple[str | int, ...]
-          ) -> Iterable[tuple[Sequence[str | int], str]]:
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            yield from _walk(value, (*path, key))
-    elif isinstance(messages, list):
-        for value in messages:
-            yield from _walk(value, path)
-    else:
-        yield path, str(messages)
-
-
-_FIELD_PATH = re.compile(r"\.|\[(\d+)\]")
-
-
-def ledger_error_field(field_path: str | None) -> str:
-    """A ledger error's field (``payload.inputs[0].lot``) as a form input name
+def ledger_error_field(path: FieldPath | None) -> str:
+    """A ledger error's field (``("payload", "inputs", 0, "lot")``) as a form input name
     (``inputs-0-lot``); ``""`` for fields the form does not have (signature, key)."""
-    parts = [p for p in _FIELD_PATH.split(field_path or "") if p]
-    if parts[:1] != ["payload"]:
+    if not path or path[0] != "payload":
         return ""
-    return "-".join(parts[1:])
+    return "-".join(map(str, path[1:]))

@@ -7,20 +7,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ledger import log
-from ledger.enterprises import sign_custodially
-from ledger.entry import Statement
+from ledger.accounts.custodial import KeyVault
 from ledger.errors import LedgerError
-from ledger.keys import KeyVault
+from ledger.log import Ledger
+from ledger.log.entry import Statement
+from ledger.supervision.submit import Appended, submit
 from schemas.spreadsheet import SpreadsheetError, ledger_problem, row_numbers, rows_to_events
 
 __all__ = ["append_events", "import_rows"]
 
 
-def import_rows(session: Session, ledger: log.Ledger, vault: KeyVault, enterprise: str,
+def import_rows(session: Session, ledger: Ledger, vault: KeyVault, enterprise: str,
                 record_type: str, rows: Sequence[Mapping[str, str]], *, language: str = "en",
                 default_event_time: str | None = None,
-                progress: Callable[[int], None] | None = None) -> list[log.Appended]:
+                progress: Callable[[int], None] | None = None) -> list[Appended]:
     """Validate every row, then append them all as one batch signed by ``enterprise``'s
     custodial key; the caller commits.
 
@@ -34,17 +34,16 @@ def import_rows(session: Session, ledger: log.Ledger, vault: KeyVault, enterpris
                          language=language)
 
 
-def append_events(session: Session, ledger: log.Ledger, vault: KeyVault, enterprise: str,
+def append_events(session: Session, ledger: Ledger, vault: KeyVault, enterprise: str,
                   events: Sequence[Mapping[str, Any]], rows: Sequence[int], *,
                   language: str = "en",
-                  progress: Callable[[int], None] | None = None) -> list[log.Appended]:
+                  progress: Callable[[int], None] | None = None) -> list[Appended]:
     """Sign validated events (``rows_to_events``) with ``enterprise``'s custodial key and
     append them as one batch; ``rows`` are their sheet rows, for the error report."""
-    batch = sign_custodially(session, ledger, vault, [
-        Statement(event["type"], enterprise, "", event["event_time"], event["payload"])
-        for event in events])
+    batch = [Statement(event["type"], enterprise, "", event["event_time"], event["payload"])
+             for event in events]
     try:
-        appended = log.append(session, ledger, batch)
+        appended = submit(session, ledger, vault, batch)
     except LedgerError as exc:
         if exc.item is None:
             raise

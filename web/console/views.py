@@ -34,12 +34,14 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from ledger import log, queries
-from ledger.accounts import authenticate
-from ledger.enterprises import sign_custodially
-from ledger.entry import Statement
+from ledger.accounts.models import UserRow
+from ledger.accounts.users import authenticate
 from ledger.errors import LedgerError
-from ledger.models import EnterpriseRow, ProductRow, StockRow, UserRow
+from ledger.log.entry import Statement
+from ledger.log.storage import EnterpriseRow
+from ledger.supervision import queries
+from ledger.supervision.models import ProductRow, StockRow
+from ledger.supervision.submit import submit
 from schemas.events import EventSchema
 from schemas.spreadsheet import SPREADSHEET_TYPES, SpreadsheetError, read_rows
 from schemas.spreadsheet import template_csv as make_template_csv
@@ -198,7 +200,7 @@ def record(record_type: str) -> Any:
     ledger = get_ledger()
     statement = Statement(record_type, _user().enterprise, "", event["event_time"],
                           event["payload"])
-    (appended,) = log.append(db, ledger, sign_custodially(db, ledger, get_vault(), [statement]))
+    (appended,) = submit(db, ledger, get_vault(), [statement])
     db.commit()
     flash(t("form.recorded", seq=appended.entry.seq), "success")
     for notice in appended.notices:

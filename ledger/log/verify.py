@@ -15,9 +15,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger import merkle
-from ledger.checkpoint import Checkpoint, open_checkpoint
-from ledger.entry import GENESIS_PREV, Entry
 from ledger.errors import (
     CheckpointError,
     EntryError,
@@ -25,10 +22,12 @@ from ledger.errors import (
     SignatureError,
     VerificationError,
 )
-from ledger.identity import KeyRing
-from ledger.keys import key_id_for
-from ledger.log import node_id
-from ledger.models import CheckpointRow, EntryRow, LedgerHead, MerkleNode
+from ledger.log import merkle
+from ledger.log.checkpoint import Checkpoint, open_checkpoint
+from ledger.log.entry import GENESIS_PREV, Entry
+from ledger.log.identity import KeyRing
+from ledger.log.keys import key_id_for
+from ledger.log.storage import CheckpointRow, EntryRow, LedgerHead, MerkleNode, node_id
 
 __all__ = ["VerifyReport", "verify"]
 

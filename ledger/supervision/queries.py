@@ -14,18 +14,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from ledger.entry import Entry
-from ledger.identity import IDENTITY_TYPES
 from ledger.log import rfc3339
-from ledger.models import (
-    EnterpriseRow,
-    EntryRow,
-    LotRow,
-    NoticeRow,
-    ProductRow,
-    RecordRow,
-    StockRow,
-)
+from ledger.log.entry import Entry
+from ledger.log.identity import IDENTITY_TYPES
+from ledger.log.storage import EnterpriseRow, EntryRow
+from ledger.supervision.models import LotRow, NoticeRow, ProductRow, RecordRow, StockRow
+from ledger.supervision.names import PRODUCT_REGISTERED, SHIPMENT
 
 __all__ = [
     "PUBLIC_TYPES",
@@ -40,7 +34,7 @@ __all__ = [
 ]
 
 #: entry types anyone may read: who is on the network, with which keys, making which products
-PUBLIC_TYPES = frozenset(IDENTITY_TYPES | {"product_registered"})
+PUBLIC_TYPES = frozenset(IDENTITY_TYPES | {PRODUCT_REGISTERED})
 
 
 @dataclass(frozen=True)
@@ -185,7 +179,7 @@ def unreceived_shipments(session: Session, *, viewer: str | None, older_than: ti
     # whatever offset the shipper used.
     cutoff = rfc3339(now - older_than)
     query = select(RecordRow).join(EntryRow, EntryRow.seq == RecordRow.seq).where(and_(
-        RecordRow.type == "shipment", RecordRow.status == "open",
+        RecordRow.type == SHIPMENT, RecordRow.fully_received.is_(False),
         RecordRow.superseded_by.is_(None), EntryRow.recorded_at <= cutoff))
     if viewer is not None:
         query = query.where(_visible_records(viewer))

@@ -22,15 +22,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from ledger.accounts.models import UserRow
+from ledger.accounts.roles import ADMIN, ROLES
 from ledger.errors import LedgerError
-from ledger.identity import OPERATOR
-from ledger.models import EnterpriseRow, UserRow
+from ledger.log.identity import OPERATOR
+from ledger.log.storage import EnterpriseRow
 
-__all__ = ["ROLES", "AccountError", "authenticate", "create_user", "hash_password",
-           "verify_password"]
-
-#: what an account may do in the console; the same roles as API tokens
-ROLES = ("producer", "regulator", "admin")
+__all__ = ["AccountError", "authenticate", "create_user", "hash_password", "verify_password"]
 
 # 2**14 * 8 * 128 bytes = 16 MiB and ~50 ms per hash: OWASP's scrypt minimum, cheap enough
 # for a sign-in, costly enough to make an offline guess at a leaked hash expensive.
@@ -96,7 +94,7 @@ def create_user(session: Session, *, username: str, password: str, enterprise: s
     if len(password) < _MIN_PASSWORD:
         raise AccountError(f"a password needs at least {_MIN_PASSWORD} characters",
                            field="password")
-    operator_admin = enterprise == OPERATOR and role == "admin"
+    operator_admin = enterprise == OPERATOR and role == ADMIN
     if not operator_admin and session.get(EnterpriseRow, enterprise) is None:
         raise AccountError(f"enterprise {enterprise} is not registered on the ledger",
                            field="enterprise")

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: the project's own data folder; found relative to the package so it works from any cwd
-DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_DIRECTORY = Path(__file__).resolve().with_name("data")
 
 CATEGORIES_FILE = "categories.csv"
 STANDARDS_FILE = "standards.csv"

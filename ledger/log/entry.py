@@ -18,9 +18,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.canonical import canonical_bytes
 from ledger.errors import EntryError
-from ledger.merkle import leaf_hash
+from ledger.log.canonical import canonical_bytes
+from ledger.log.merkle import leaf_hash
 
 __all__ = ["ENTRY_VERSION", "GENESIS_PREV", "Entry", "SignedStatement", "Statement"]
 

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.entry import Entry
 from ledger.errors import EntryError, IdentityError
-from ledger.keys import key_id_for, load_public_key, verify_signature
+from ledger.log.entry import Entry
+from ledger.log.keys import key_id_for, load_public_key, verify_signature
 
 __all__ = [
     "ENTERPRISE_REGISTERED",
@@ -122,7 +122,8 @@ class KeyRing:
                                 field="enterprise")
         uscc = _text(entry.statement.payload, "uscc")
         if self.enterprise_known(uscc):
-            raise IdentityError(f"enterprise {uscc} is already registered", field="payload.uscc")
+            raise IdentityError(f"enterprise {uscc} is already registered",
+                                field=("payload", "uscc"))
         self._enterprises.add(uscc)
 
     def _register_key(self, entry: Entry) -> None:
@@ -132,29 +133,30 @@ class KeyRing:
         key_id = _text(payload, "key_id")
         if key_id != key_id_for(public_key):
             raise IdentityError(f"expected key_id {key_id_for(public_key)} for this public key, "
-                                f"got {key_id}", field="payload.key_id")
+                                f"got {key_id}", field=("payload", "key_id"))
         if entry.seq > 0:
             if entry.statement.enterprise not in (OPERATOR, owner):
                 raise IdentityError(f"{entry.statement.enterprise} may not register keys "
-                                    f"for {owner}", field="payload.enterprise")
+                                    f"for {owner}", field=("payload", "enterprise"))
             if not self.enterprise_known(owner):
                 raise IdentityError(f"enterprise {owner} is not registered",
-                                    field="payload.enterprise")
+                                    field=("payload", "enterprise"))
             if self.key(key_id) is not None:
-                raise IdentityError(f"key {key_id} is already registered", field="payload.key_id")
+                raise IdentityError(f"key {key_id} is already registered",
+                                    field=("payload", "key_id"))
         self._keys[key_id] = KeyRecord(key_id, owner, public_key, entry.seq)
 
     def _revoke_key(self, entry: Entry) -> None:
         key_id = _text(entry.statement.payload, "key_id")
         target = self.key(key_id)
         if target is None:
-            raise IdentityError(f"unknown key {key_id!r}", field="payload.key_id")
+            raise IdentityError(f"unknown key {key_id!r}", field=("payload", "key_id"))
         if entry.statement.enterprise not in (OPERATOR, target.enterprise):
             raise IdentityError(f"{entry.statement.enterprise} may not revoke keys of "
-                                f"{target.enterprise}", field="payload.key_id")
+                                f"{target.enterprise}", field=("payload", "key_id"))
         if target.revoked_seq is not None:
             raise IdentityError(f"key {key_id} was already revoked at seq {target.revoked_seq}",
-                                field="payload.key_id")
+                                field=("payload", "key_id"))
         self._keys[key_id] = KeyRecord(target.key_id, target.enterprise, target.public_key,
                                        target.registered_seq, entry.seq)
 
@@ -162,7 +164,7 @@ class KeyRing:
 def _text(payload: Mapping[str, Any], name: str) -> str:
     value = payload.get(name)
     if not isinstance(value, str) or not value:
-        raise EntryError(f"payload.{name} must be a non-empty string", field=f"payload.{name}")
+        raise EntryError(f"payload.{name} must be a non-empty string", field=("payload", name))
     return value
 
 
@@ -170,5 +172,6 @@ def _payload_public_key(payload: Mapping[str, Any]) -> Ed25519PublicKey:
     try:
         raw = base64.b64decode(_text(payload, "public_key"), validate=True)
     except binascii.Error:
-        raise EntryError("payload.public_key must be base64", field="payload.public_key") from None
+        raise EntryError("payload.public_key must be base64",
+                         field=("payload", "public_key")) from None
     return load_public_key(raw)

@@ -1,32 +1,24 @@
-"""Ed25519 keys: identifiers, loading with an explicit key type, and custodial storage.
-
-Enterprises normally sign client side and register only a public key. Web-form users get a
-*custodial* key instead: the server keeps the private key, encrypted at rest with a key derived
-from ``TRACENET_SECRET_KEY``, so a stolen database alone signs nothing.
-"""
+"""Ed25519 keys: identifiers, loading with an explicit key type, signature checks."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ledger.errors import EntryError, LedgerError, SignatureError
 
 __all__ = [
-    "KeyVault",
     "generate_private_key",
     "key_id_for",
     "load_or_create_private_key",
     "load_private_key",
     "load_public_key",
+    "private_key_pem",
     "public_key_bytes",
     "verify_signature",
 ]
@@ -86,7 +78,8 @@ def load_private_key(pem_or_raw: bytes) -> Ed25519PrivateKey:
     return key
 
 
-def _private_key_pem(key: Ed25519PrivateKey) -> bytes:
+def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+    """The private key as unencrypted PKCS#8 PEM (to write to a 0600 file, or to seal)."""
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
@@ -103,27 +96,5 @@ def load_or_create_private_key(path: Path) -> Ed25519PrivateKey:
         return load_private_key(path.read_bytes())
     key = generate_private_key()
     with os.fdopen(descriptor, "wb") as file:
-        file.write(_private_key_pem(key))
+        file.write(private_key_pem(key))
     return key
-
-
-class KeyVault:
-    """Encrypts custodial private keys with a key derived from the server secret."""
-
-    def __init__(self, secret: str) -> None:
-        if not secret:
-            raise LedgerError("a non-empty secret is needed to keep custodial keys")
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                       info=b"tracenet custodial keys v1").derive(secret.encode())
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
-
-    def seal(self, key: Ed25519PrivateKey) -> bytes:
-        """Return the encrypted form of a private key, for storage."""
-        return self._fernet.encrypt(_private_key_pem(key))
-
-    def open(self, sealed: bytes) -> Ed25519PrivateKey:
-        """Decrypt a stored private key; LedgerError when another secret sealed it."""
-        try:
-            return load_private_key(self._fernet.decrypt(sealed))
-        except InvalidToken:
-            raise LedgerError("custodial key cannot be opened with this secret key") from None

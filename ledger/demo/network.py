@@ -5,7 +5,7 @@
 and a 乳酸菌饮品 with filed additives, a co-packer making serialised gift boxes on pallets, two
 distributors (经销商) and five supermarkets (超市) in Fujian districts, and a car-seat maker with
 its material intake ledger, 3C-type tests and retailers. Every record goes through
-:func:`ledger.log.append`, so each supervision rule really applies to it.
+:func:`ledger.supervision.submit.submit`, so each supervision rule really applies to it.
 
 One raw-milk lot carries the incident regulators are meant to trace: ranch C's milk of
 2026-11-02 passed the ranch's and the dairy's checks, was made into 鲜牛奶 and 酸奶 and reached
@@ -30,18 +30,10 @@ from decimal import ROUND_DOWN, Decimal
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from ledger.accounts import AccountError, create_user
-from ledger.check_digits import USCC_ALPHABET, gs1_check_digit, uscc_check_character
-from ledger.enterprises import enrol_enterprise, sign_custodially
-from ledger.entry import Statement
 from ledger.errors import LedgerError
-from ledger.keys import KeyVault
-from ledger.log import Appended, Ledger, append, ledger_size
-from ledger.models import EnterpriseRow
-from ledger.quantity import format_quantity
+from ledger.log.entry import Statement
+from ledger.supervision.check_digits import USCC_ALPHABET, gs1_check_digit, uscc_check_character
+from ledger.supervision.quantity import format_quantity
 
 __all__ = [
     "DEFAULT_SEED",
@@ -54,13 +46,7 @@ __all__ = [
     "DemoAlreadyLoaded",
     "DemoEnterprise",
     "DemoPlan",
-    "DemoSummary",
-    "DemoUser",
-    "MelamineIncident",
-    "create_demo_users",
     "demo_enterprises",
-    "demo_loaded",
-    "load_demo",
     "plan_demo",
 ]
 
@@ -967,123 +953,3 @@ def plan_demo(seed: int = DEFAULT_SEED) -> DemoPlan:
 # --- loading ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MelamineIncident:
-    """The raw-milk lot whose melamine result came back failed after it had been used."""
-
-    gtin: str
-    lot: str
-    ranch: DemoEnterprise
-    inspection_seq: int
-    #: the production entries that consumed it: (output GTIN, output lot, seq)
-    consumed_by: tuple[tuple[str, str, int], ...]
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    """What :func:`load_demo` put on the ledger."""
-
-    seed: int
-    enterprises: tuple[DemoEnterprise, ...]
-    products: int
-    lots: int
-    units: int
-    entries: int
-    first_seq: int
-    last_seq: int
-    period: tuple[date, date]
-    melamine: MelamineIncident
-    by_type: Mapping[str, int]
-
-
-def demo_loaded(session: Session) -> bool:
-    """Whether any enterprise of the demo network is registered on this ledger."""
-    usccs = [enterprise.uscc for enterprise in demo_enterprises()]
-    found = session.scalars(select(EnterpriseRow.uscc).where(EnterpriseRow.uscc.in_(usccs)))
-    return found.first() is not None
-
-
-def load_demo(session: Session, ledger: Ledger, vault: KeyVault, *, seed: int = DEFAULT_SEED,
-              progress: Callable[[int], None] | None = None) -> DemoSummary:
-    """Enrol the demo enterprises (custodial keys) and append their sixty days of records.
-
-    Raises :class:`DemoAlreadyLoaded` when the demo is already on the ledger. The caller owns
-    the transaction: nothing is committed here, so a failure leaves the ledger as it was once
-    the caller rolls back. ``progress`` is called with the number of entries appended so far.
-    """
-    if demo_loaded(session):
-        raise DemoAlreadyLoaded("the demo network is already loaded on this ledger")
-    plan = plan_demo(seed)
-    first_seq = ledger_size(session)
-    done = 0
-    for enterprise in plan.enterprises:
-        enrol_enterprise(session, ledger, vault, enterprise.registration())
-        done += 2
-    if progress is not None:
-        progress(done)
-    appended: list[Appended] = []
-    for batch in plan.batches:
-        signed = sign_custodially(session, ledger, vault, batch)
-        appended += append(session, ledger, signed)
-        done += len(batch)
-        if progress is not None:
-            progress(done)
-    by_type: dict[str, int] = {}
-    for item in appended:
-        by_type[item.entry.statement.type] = by_type.get(item.entry.statement.type, 0) + 1
-    return DemoSummary(
-        seed=seed, enterprises=plan.enterprises, products=by_type.get("product_registered", 0),
-        lots=plan.lots, units=plan.units, entries=done, first_seq=first_seq,
-        last_seq=first_seq + done - 1,
-        period=(DEMO_START, DEMO_START + timedelta(days=DEMO_DAYS - 1)),
-        melamine=_incident(plan, appended), by_type=by_type)
-
-
-def _incident(plan: DemoPlan, appended: Sequence[Appended]) -> MelamineIncident:
-    gtin, lot = plan.melamine
-    failed = [item.entry.seq for item in appended
-              if item.entry.statement.type == "inspection"
-              and item.entry.statement.payload["gtin"] == gtin
-              and item.entry.statement.payload["lot"] == lot
-              and item.entry.statement.payload["verdict"] == "fail"]
-    consumed = tuple(
-        (item.entry.statement.payload["gtin"], item.entry.statement.payload["lot"],
-         item.entry.seq)
-        for item in appended if item.entry.statement.type == "production"
-        and any((source["gtin"], source["lot"]) == (gtin, lot)
-                for source in item.entry.statement.payload["inputs"]))
-    ranch = next(e for e in plan.enterprises if e.key == "ranch_c")
-    return MelamineIncident(gtin, lot, ranch, failed[0], consumed)
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    """A console account the demo created (or found taken: ``created`` is False)."""
-
-    username: str
-    password: str
-    role: str
-    enterprise: DemoEnterprise
-    created: bool
-
-
-def create_demo_users(session: Session) -> list[DemoUser]:
-    """Create the demo's console accounts (:data:`DEMO_USERS`, password
-    :data:`DEMO_PASSWORD`) for the demo enterprises, which must be loaded.
-
-    A username someone already took is left alone and reported with ``created=False``.
-    """
-    network = {enterprise.key: enterprise for enterprise in demo_enterprises()}
-    users = []
-    for username, key, role in DEMO_USERS:
-        enterprise = network[key]
-        try:
-            create_user(session, username=username, password=DEMO_PASSWORD,
-                        enterprise=enterprise.uscc, role=role)
-        except AccountError as exc:
-            if exc.field != "username":
-                raise
-            users.append(DemoUser(username, DEMO_PASSWORD, role, enterprise, created=False))
-        else:
-            users.append(DemoUser(username, DEMO_PASSWORD, role, enterprise, created=True))
-    return users

@@ -1,0 +1,49 @@
+"""Accounts' tables: console users, API tokens and custodial keys.
+
+None of them is a projection: a password hash, a token hash and a sealed private key are
+secrets that must be replaceable and erasable, so they live beside the ledger, not in it, and
+``rebuild`` leaves them alone.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.db import Base
+
+__all__ = ["ApiToken", "CustodialKey", "UserRow"]
+
+
+class UserRow(Base):
+    """A console account that acts for one enterprise; only a scrypt hash of its password."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(60), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class CustodialKey(Base):
+    """A private key the server holds for an enterprise, encrypted at rest."""
+
+    __tablename__ = "custodial_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ApiToken(Base):
+    """An API bearer token, stored only as its SHA-256 hash."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[str] = mapped_column(String(40))
+    revoked_at: Mapped[str | None] = mapped_column(String(40), nullable=True)

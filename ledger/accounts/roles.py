@@ -1,0 +1,15 @@
+"""The roles an enterprise, its API tokens and its console accounts act in."""
+
+from __future__ import annotations
+
+__all__ = ["ADMIN", "PRODUCER", "REGULATOR", "ROLES", "sees_everything"]
+
+PRODUCER = "producer"
+REGULATOR = "regulator"
+ADMIN = "admin"
+ROLES = (PRODUCER, REGULATOR, ADMIN)
+
+
+def sees_everything(role: str) -> bool:
+    """Whether the role reads every enterprise's records (regulators and administrators)."""
+    return role in (REGULATOR, ADMIN)

@@ -1,0 +1,154 @@
+"""Loading the demo network onto a ledger, and its console accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.accounts.custodial import KeyVault
+from ledger.accounts.enrolment import enrol_enterprise
+from ledger.accounts.users import AccountError, create_user
+from ledger.demo.network import (
+    DEFAULT_SEED,
+    DEMO_DAYS,
+    DEMO_PASSWORD,
+    DEMO_START,
+    DEMO_USERS,
+    DemoAlreadyLoaded,
+    DemoEnterprise,
+    DemoPlan,
+    demo_enterprises,
+    plan_demo,
+)
+from ledger.log import Ledger, ledger_size
+from ledger.log.storage import EnterpriseRow
+from ledger.supervision.names import INSPECTION, PRODUCT_REGISTERED, PRODUCTION
+from ledger.supervision.submit import Appended, submit
+
+__all__ = ["DemoSummary", "DemoUser", "MelamineIncident", "create_demo_users", "demo_loaded",
+           "load_demo"]
+
+
+@dataclass(frozen=True)
+class MelamineIncident:
+    """The raw-milk lot whose melamine result came back failed after it had been used."""
+
+    gtin: str
+    lot: str
+    ranch: DemoEnterprise
+    inspection_seq: int
+    #: the production entries that consumed it: (output GTIN, output lot, seq)
+    consumed_by: tuple[tuple[str, str, int], ...]
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What :func:`load_demo` put on the ledger."""
+
+    seed: int
+    enterprises: tuple[DemoEnterprise, ...]
+    products: int
+    lots: int
+    units: int
+    entries: int
+    first_seq: int
+    last_seq: int
+    period: tuple[date, date]
+    melamine: MelamineIncident
+    by_type: Mapping[str, int]
+
+
+def demo_loaded(session: Session) -> bool:
+    """Whether any enterprise of the demo network is registered on this ledger."""
+    usccs = [enterprise.uscc for enterprise in demo_enterprises()]
+    found = session.scalars(select(EnterpriseRow.uscc).where(EnterpriseRow.uscc.in_(usccs)))
+    return found.first() is not None
+
+
+def load_demo(session: Session, ledger: Ledger, vault: KeyVault, *, seed: int = DEFAULT_SEED,
+              progress: Callable[[int], None] | None = None) -> DemoSummary:
+    """Enrol the demo enterprises (custodial keys) and append their sixty days of records.
+
+    Raises :class:`DemoAlreadyLoaded` when the demo is already on the ledger. The caller owns
+    the transaction: nothing is committed here, so a failure leaves the ledger as it was once
+    the caller rolls back. ``progress`` is called with the number of entries appended so far.
+    """
+    if demo_loaded(session):
+        raise DemoAlreadyLoaded("the demo network is already loaded on this ledger")
+    plan = plan_demo(seed)
+    first_seq = ledger_size(session)
+    done = 0
+    for enterprise in plan.enterprises:
+        enrol_enterprise(session, ledger, vault, enterprise.registration())
+        done += 2
+    if progress is not None:
+        progress(done)
+    appended: list[Appended] = []
+    for batch in plan.batches:
+        appended += submit(session, ledger, vault, batch)
+        done += len(batch)
+        if progress is not None:
+            progress(done)
+    by_type: dict[str, int] = {}
+    for item in appended:
+        by_type[item.entry.statement.type] = by_type.get(item.entry.statement.type, 0) + 1
+    return DemoSummary(
+        seed=seed, enterprises=plan.enterprises, products=by_type.get(PRODUCT_REGISTERED, 0),
+        lots=plan.lots, units=plan.units, entries=done, first_seq=first_seq,
+        last_seq=first_seq + done - 1,
+        period=(DEMO_START, DEMO_START + timedelta(days=DEMO_DAYS - 1)),
+        melamine=_incident(plan, appended), by_type=by_type)
+
+
+def _incident(plan: DemoPlan, appended: Sequence[Appended]) -> MelamineIncident:
+    gtin, lot = plan.melamine
+    failed = [item.entry.seq for item in appended
+              if item.entry.statement.type == INSPECTION
+              and item.entry.statement.payload["gtin"] == gtin
+              and item.entry.statement.payload["lot"] == lot
+              and item.entry.statement.payload["verdict"] == "fail"]
+    consumed = tuple(
+        (item.entry.statement.payload["gtin"], item.entry.statement.payload["lot"],
+         item.entry.seq)
+        for item in appended if item.entry.statement.type == PRODUCTION
+        and any((source["gtin"], source["lot"]) == (gtin, lot)
+                for source in item.entry.statement.payload["inputs"]))
+    ranch = next(e for e in plan.enterprises if e.key == "ranch_c")
+    return MelamineIncident(gtin, lot, ranch, failed[0], consumed)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """A console account the demo created (or found taken: ``created`` is False)."""
+
+    username: str
+    password: str
+    role: str
+    enterprise: DemoEnterprise
+    created: bool
+
+
+def create_demo_users(session: Session) -> list[DemoUser]:
+    """Create the demo's console accounts (:data:`DEMO_USERS`, password
+    :data:`DEMO_PASSWORD`) for the demo enterprises, which must be loaded.
+
+    A username someone already took is left alone and reported with ``created=False``.
+    """
+    network = {enterprise.key: enterprise for enterprise in demo_enterprises()}
+    users = []
+    for username, key, role in DEMO_USERS:
+        enterprise = network[key]
+        try:
+            create_user(session, username=username, password=DEMO_PASSWORD,
+                        enterprise=enterprise.uscc, role=role)
+        except AccountError as exc:
+            if exc.field != ("username",):
+                raise
+            users.append(DemoUser(username, DEMO_PASSWORD, role, enterprise, created=False))
+        else:
+            users.append(DemoUser(username, DEMO_PASSWORD, role, enterprise, created=True))
+    return users

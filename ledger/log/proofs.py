@@ -1,0 +1,103 @@
+"""Reading the log back: entries, tree roots, inclusion and consistency proofs.
+
+Every proof is read from storage in one statement (see :mod:`ledger.log.merkle`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.errors import LedgerError, NotFoundError
+from ledger.log import merkle
+from ledger.log.entry import Entry
+from ledger.log.storage import EntryRow, LedgerHead, SessionNodes
+
+__all__ = [
+    "ConsistencyProof",
+    "InclusionProof",
+    "consistency_proof",
+    "get_entry",
+    "inclusion_proof",
+    "ledger_size",
+    "tree_root",
+]
+
+
+def ledger_size(session: Session) -> int:
+    """The number of entries the head records."""
+    size = session.scalar(select(LedgerHead.size).where(LedgerHead.id == 1))
+    if size is None:
+        raise LedgerError("the ledger is not initialised (run `tracenet init`)")
+    return size
+
+
+def get_entry(session: Session, seq: int) -> Entry:
+    """The entry at ``seq``; NotFoundError when there is none."""
+    body = session.scalar(select(EntryRow.body).where(EntryRow.seq == seq))
+    if body is None:
+        raise NotFoundError(f"no entry at seq {seq}", field="seq")
+    return Entry.from_canonical(body)
+
+
+def _checked_size(session: Session, size: int | None, field_name: str) -> int:
+    """``size``, or the current size when None, checked to be a tree the ledger has."""
+    current = ledger_size(session)
+    size = current if size is None else size
+    if not 0 < size <= current:
+        raise NotFoundError(f"expected a tree size in 1..{current}, got {size}", field=field_name)
+    return size
+
+
+def tree_root(session: Session, size: int) -> bytes:
+    """The Merkle root over the first ``size`` entries."""
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return merkle.tree_root(SessionNodes(session), _checked_size(session, size, "size"))
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """Proof that the entry at ``seq`` is in the tree of ``size`` entries with ``root``."""
+
+    seq: int
+    size: int
+    leaf_hash: bytes
+    root: bytes
+    hashes: list[bytes]
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """Proof that the tree of ``old_size`` entries is a prefix of the tree of ``new_size``."""
+
+    old_size: int
+    new_size: int
+    old_root: bytes
+    new_root: bytes
+    hashes: list[bytes]
+
+
+def inclusion_proof(session: Session, seq: int, size: int | None = None) -> InclusionProof:
+    """Build the inclusion proof of entry ``seq`` in the tree of ``size`` (default: current)."""
+    size = _checked_size(session, size, "size")
+    if not 0 <= seq < size:
+        raise NotFoundError(f"expected a seq in 0..{size - 1}, got {seq}", field="seq")
+    # The leaf, the root and the path come back from one query.
+    leaf, root, *path = merkle.range_hashes(SessionNodes(session), [
+        (seq, seq + 1), (0, size), *merkle.inclusion_ranges(seq, size)])
+    return InclusionProof(seq, size, leaf, root, path)
+
+
+def consistency_proof(session: Session, old_size: int,
+                      new_size: int | None = None) -> ConsistencyProof:
+    """Build the consistency proof from tree size ``old_size`` to ``new_size``."""
+    new_size = _checked_size(session, new_size, "second")
+    if not 0 < old_size <= new_size:
+        raise NotFoundError(f"expected a first size in 1..{new_size}, got {old_size}",
+                            field="first")
+    old_root, new_root, *path = merkle.range_hashes(SessionNodes(session), [
+        (0, old_size), (0, new_size), *merkle.consistency_ranges(old_size, new_size)])
+    return ConsistencyProof(old_size, new_size, old_root, new_root, path)

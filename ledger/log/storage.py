@@ -1,0 +1,131 @@
+"""The log's tables, and the reads every proof and append is made of.
+
+``entries`` and ``merkle_nodes`` are the log itself and are only ever inserted into (the
+migration adds database triggers that refuse UPDATE and DELETE). ``ledger_head`` sequences
+writers, ``checkpoints`` keeps the signed notes, and ``enterprises`` / ``keys`` are the
+identity projection: who may sign, replayed from the identity entries like any projection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, bindparam, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.db import Base
+from ledger.log import merkle
+
+__all__ = [
+    "IDENTITY_TABLES",
+    "CheckpointRow",
+    "EnterpriseRow",
+    "EntryRow",
+    "KeyRow",
+    "LedgerHead",
+    "MerkleNode",
+    "SessionNodes",
+    "node_id",
+]
+
+
+class EntryRow(Base):
+    """One ledger entry: its canonical bytes are the truth, the other columns index them."""
+
+    __tablename__ = "entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    event_time: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[str] = mapped_column(String(40))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MerkleNode(Base):
+    """A perfect subtree of level >= 1 (leaves live in ``entries``), keyed by ``node_id``."""
+
+    __tablename__ = "merkle_nodes"
+
+    node_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerHead(Base):
+    """The single row every append locks: it sequences writers across processes."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    last_leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    last_recorded_at: Mapped[str] = mapped_column(String(40))
+
+
+class CheckpointRow(Base):
+    """A signed checkpoint (C2SP signed note) the ledger issued at ``size``."""
+
+    __tablename__ = "checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+
+
+class EnterpriseRow(Base):
+    """Identity projection: a registered enterprise."""
+
+    __tablename__ = "enterprises"
+
+    uscc: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(String(100))
+    registered_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class KeyRow(Base):
+    """Identity projection: a registered signing key and when it stopped being valid."""
+
+    __tablename__ = "keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    registered_seq: Mapped[int] = mapped_column(BigInteger)
+    revoked_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+#: the identity projection, in an order safe to clear and refill
+IDENTITY_TABLES = (EnterpriseRow, KeyRow)
+
+
+def node_id(level: int, index: int) -> int:
+    """The storage key of perfect subtree (level, index); level 0 is kept in ``entries``."""
+    return (level << 48) | index
+
+
+# Leaves live in ``entries`` and inner nodes in ``merkle_nodes``; since node_id(0, i) == i they
+# share one key space, so any set of nodes comes back from one statement (compiled once).
+_NODES = (
+    select(EntryRow.seq.label("node_id"), EntryRow.leaf_hash.label("hash"))
+    .where(EntryRow.seq.in_(bindparam("leaves", expanding=True)))
+    .union_all(select(MerkleNode.node_id, MerkleNode.hash)
+               .where(MerkleNode.node_id.in_(bindparam("inner", expanding=True)))))
+
+
+class SessionNodes:
+    """Reads tree nodes for proofs and the append frontier, in one query per call."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def read_nodes(self, keys: Collection[merkle.NodeKey]) -> Mapping[merkle.NodeKey, bytes]:
+        """The stored hashes of ``keys``; a key with no stored node is left out."""
+        ids = {node_id(level, index): (level, index) for level, index in keys}
+        rows = self._session.connection().execute(_NODES, {
+            "leaves": [index for level, index in keys if level == 0],
+            "inner": [nid for nid, (level, _) in ids.items() if level > 0]})
+        return {ids[nid]: digest for nid, digest in rows}

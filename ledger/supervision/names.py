@@ -1,0 +1,31 @@
+"""The names of the supervision record types: the one spelling of each.
+
+What each type is (its rules, its schema, its spreadsheet and form) is declared once, in
+:mod:`ledger.supervision.registry`; everything else refers to a type by these names.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ADDITIVE_FILING",
+    "AGGREGATION",
+    "CORRECTION",
+    "INSPECTION",
+    "MATERIAL_INTAKE",
+    "PRODUCTION",
+    "PRODUCT_REGISTERED",
+    "RECEIPT",
+    "SERIALIZATION",
+    "SHIPMENT",
+]
+
+PRODUCT_REGISTERED = "product_registered"
+MATERIAL_INTAKE = "material_intake"
+ADDITIVE_FILING = "additive_filing"
+PRODUCTION = "production"
+INSPECTION = "inspection"
+SHIPMENT = "shipment"
+RECEIPT = "receipt"
+SERIALIZATION = "serialization"
+AGGREGATION = "aggregation"
+CORRECTION = "correction"

@@ -1,0 +1,70 @@
+"""Rules for products: registration under one of the 69 categories, and additive filings
+checked against the GB 2760 limits for the product's food category."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ledger.supervision.context import RecordContext
+from ledger.supervision.models import AdditiveFilingRow, ProductRow, RecordRow
+from ledger.supervision.rules import RuleViolation
+
+__all__ = ["additive_filing", "correct_additive_filing", "correct_product",
+           "product_registered"]
+
+
+def product_registered(a: RecordContext, replacing: ProductRow | None = None) -> None:
+    """Register a product (GTIN) under a supervised category, citing its standard."""
+    gtin = a.text("gtin")
+    category = a.text("category")
+    if category not in a.reference.categories:
+        raise RuleViolation("category.unknown", a.field("category"), category=category)
+    if replacing is None and a.rows.get(ProductRow, gtin) is not None:
+        raise RuleViolation("product.duplicate", a.field("gtin"), gtin=gtin)
+    standard = a.text("standard")
+    a.cite_standard(standard, a.field("standard"))
+    product = replacing or ProductRow(gtin=gtin, enterprise=a.enterprise,
+                                      registered_seq=a.entry.seq)
+    product.name, product.category = a.text("name"), category
+    product.standard, product.spec = standard, str(a.payload.get("spec", ""))
+    if replacing is None:
+        a.rows.add(product)
+        a.record(gtin=gtin)
+
+
+def additive_filing(a: RecordContext, replacing: AdditiveFilingRow | None = None) -> None:
+    """File an additive for a food product, within the limits for its category."""
+    gtin = a.text("gtin")
+    product = a.own_product(gtin)
+    category = a.reference.category(product.category)
+    if not a.reference.is_food(category.code):
+        raise RuleViolation("additive.not_food", a.field("gtin"), gtin=gtin)
+    additive = a.text("additive")
+    ins = a.payload.get("ins") or None
+    level = Decimal(str(a.payload.get("level")))
+    unit = a.text("unit")
+    violation = a.reference.check_additive(category.code, additive, ins, level, unit)
+    if violation is not None:
+        params = {"additive": additive, "category_name": category.name_zh, "level": level,
+                  "unit": unit, "limit": violation.max_level}
+        if violation.kind == "not_permitted":
+            raise RuleViolation("additive.not_permitted", a.field("additive"), **params)
+        raise RuleViolation("additive.over_limit", a.field("level"), **params)
+    filing = replacing or a.rows.get(AdditiveFilingRow, (a.enterprise, gtin, additive))
+    if filing is None:
+        filing = AdditiveFilingRow(enterprise=a.enterprise, gtin=gtin, additive=additive)
+        a.rows.add(filing)
+    filing.ins, filing.level, filing.unit, filing.seq = ins, str(level), unit, a.entry.seq
+    if replacing is None:
+        a.record(gtin=gtin, additive=additive)
+
+
+def correct_product(corrected: RecordContext, target: RecordRow) -> None:
+    """Replace a product's registration details (its GTIN stays)."""
+    product_registered(corrected, replacing=corrected.product(target.gtin or ""))
+
+
+def correct_additive_filing(corrected: RecordContext, target: RecordRow) -> None:
+    """Replace the filing the target record made."""
+    additive_filing(corrected, replacing=corrected.rows.get(
+        AdditiveFilingRow, (target.enterprise, target.gtin, target.additive)))

@@ -1,0 +1,79 @@
+"""The record-type registry: every supervision record type, declared once.
+
+The rules (``admit``, ``correct``), the payload schemas (:mod:`schemas.records`, keyed by
+these names and checked complete against them), the spreadsheet templates and the console
+forms are all driven from :data:`RECORD_TYPES`. Identity entries (enterprise and key
+registration) are the log's own and are not records.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ledger.supervision import corrections, lots, movements, products, units
+from ledger.supervision.context import RecordContext
+from ledger.supervision.corrections import Corrector
+from ledger.supervision.names import (
+    ADDITIVE_FILING,
+    AGGREGATION,
+    CORRECTION,
+    INSPECTION,
+    MATERIAL_INTAKE,
+    PRODUCT_REGISTERED,
+    PRODUCTION,
+    RECEIPT,
+    SERIALIZATION,
+    SHIPMENT,
+)
+
+__all__ = ["BY_NAME", "FORM_TYPES", "RECORD_TYPES", "SPREADSHEET_TYPES", "RecordType"]
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """One kind of supervision record and everything that is driven from it."""
+
+    name: str
+    #: checks an entry of this type against the projections and applies it
+    admit: Callable[[RecordContext], None]
+    #: replaces a record of this type on correction; None: only a compensating entry can
+    correct: Corrector | None = None
+    #: the payload field that says when the record happened (a blank event_time takes it)
+    time_field: str | None = None
+    #: whether a spreadsheet row can hold one (a correction's nested payload cannot)
+    spreadsheet: bool = True
+    #: whether the producer console has a form for it
+    form: bool = True
+
+
+_RECORDS = (
+    RecordType(PRODUCT_REGISTERED, products.product_registered, products.correct_product),
+    RecordType(MATERIAL_INTAKE, lots.material_intake, lots.correct_material_intake,
+               time_field="received_at"),
+    RecordType(ADDITIVE_FILING, products.additive_filing, products.correct_additive_filing),
+    RecordType(PRODUCTION, lots.production, time_field="produced_at"),
+    RecordType(INSPECTION, lots.inspection, lots.correct_inspection,
+               time_field="inspected_at"),
+    RecordType(SHIPMENT, movements.shipment, movements.correct_shipment,
+               time_field="shipped_at"),
+    RecordType(RECEIPT, movements.receipt, time_field="received_at"),
+    RecordType(SERIALIZATION, units.serialization, form=False),
+    RecordType(AGGREGATION, units.aggregation, form=False),
+)
+
+#: every record type, in the order a producer meets them
+RECORD_TYPES: tuple[RecordType, ...] = (
+    *_RECORDS,
+    RecordType(CORRECTION, functools.partial(
+        corrections.correction,
+        correctors={t.name: t.correct for t in _RECORDS if t.correct is not None}),
+        spreadsheet=False, form=False),
+)
+
+BY_NAME: dict[str, RecordType] = {record_type.name: record_type for record_type in RECORD_TYPES}
+
+#: the types a spreadsheet sheet can hold, and the types the console has a form for
+SPREADSHEET_TYPES = tuple(t.name for t in RECORD_TYPES if t.spreadsheet)
+FORM_TYPES = tuple(t.name for t in RECORD_TYPES if t.form)

@@ -1,0 +1,109 @@
+"""The supervision rules' vocabulary: each rule's code and its message in zh-CN and English.
+
+A rule either refuses an entry (:class:`RuleViolation`, an HTTP 422 with ``rule.<code>``) or
+lets it through with a :class:`Notice` (a standard about to be replaced, say), stored against
+the entry and returned with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.errors import FieldPath, LedgerError, render_field
+
+__all__ = ["RULES", "Notice", "RuleViolation"]
+
+#: code -> (zh-CN message, English message); ``{name}`` fields are filled from the rule.
+RULES: dict[str, tuple[str, str]] = {
+    "product.duplicate": ("商品条码 {gtin} 已登记", "GTIN {gtin} is already registered"),
+    "product.unknown": ("商品条码 {gtin} 未登记", "GTIN {gtin} is not registered"),
+    "product.not_owner": ("商品 {gtin} 由 {owner} 登记，不属于本企业",
+                          "product {gtin} is registered by {owner}, not by this enterprise"),
+    "category.unknown": ("产品类别 {category} 不在 69 类目录中",
+                         "category {category} is not one of the 69 supervised categories"),
+    "additive.not_food": ("{gtin} 不是食品，无需添加剂备案",
+                          "{gtin} is not a food product; additive filings are for food"),
+    "additive.not_permitted": ("添加剂 {additive} 不允许用于 {category_name}",
+                               "additive {additive} is not permitted in {category_name}"),
+    "additive.over_limit": ("添加剂 {additive} 用量 {level} {unit} 超过最大使用量 {limit} {unit}",
+                            "additive {additive} at {level} {unit} exceeds the maximum "
+                            "{limit} {unit}"),
+    "additive.not_filed": ("添加剂 {additive} 未备案，不得使用",
+                           "additive {additive} is used without a filing for {gtin}"),
+    "lot.duplicate": ("批次 {gtin}/{lot} 已存在", "lot {gtin}/{lot} already exists"),
+    "lot.unknown": ("批次 {gtin}/{lot} 不存在", "lot {gtin}/{lot} is not on the ledger"),
+    "unit.mismatch": ("批次 {lot} 以 {expected} 计量，不能用 {got}",
+                      "lot {lot} is measured in {expected}, not {got}"),
+    "material.rejected": ("原料批次 {gtin}/{lot} 进厂验收不合格，不得投产",
+                          "input lot {gtin}/{lot} was rejected at intake and may not be used"),
+    "material.failed_inspection": ("投入批次 {gtin}/{lot} 检验不合格，不得投产",
+                                   "input lot {gtin}/{lot} failed inspection and may not be "
+                                   "used"),
+    "stock.insufficient": ("批次 {gtin}/{lot} 库存不足：现有 {have} {unit}，需要 {need} {unit}",
+                           "not enough of lot {gtin}/{lot}: {have} {unit} held, {need} {unit} "
+                           "needed"),
+    "shipment.not_inspected": ("批次 {gtin}/{lot} 无合格检验记录，不合格产品不出厂",
+                               "lot {gtin}/{lot} has no passing inspection and may not ship"),
+    "shipment.failed_inspection": ("批次 {gtin}/{lot} 最近一次检验不合格，不合格产品不出厂",
+                                   "lot {gtin}/{lot} failed its latest inspection and may not "
+                                   "ship"),
+    "inspection.verdict_mismatch": ("检验项目 {item} 不合格，结论不能为合格",
+                                    "item {item} failed, so the verdict cannot be pass"),
+    "receipt.no_shipment": ("没有 {counterparty} 发往本企业的批次 {gtin}/{lot} 发货记录",
+                            "no shipment of lot {gtin}/{lot} from {counterparty} to this "
+                            "enterprise"),
+    "receipt.exceeds_shipment": ("收货 {need} {unit} 超过未收发货量 {have} {unit}",
+                                 "receipt of {need} {unit} exceeds the {have} {unit} shipped "
+                                 "and not yet received"),
+    "unit.duplicate": ("单品码 {code} 已存在", "unit code {code} already exists"),
+    "unit.unknown": ("单品码 {code} 不存在", "unit code {code} is not on the ledger"),
+    "correction.unknown": ("被更正的记录 seq {target} 不存在", "no record at seq {target}"),
+    "correction.not_own": ("只能更正本企业的记录", "an enterprise corrects only its own records"),
+    "correction.unsupported": ("{type} 记录不能更正，请登记反向记录",
+                               "{type} records cannot be corrected; record a compensating "
+                               "entry instead"),
+    "correction.superseded": ("记录 seq {target} 已被 seq {by} 更正",
+                              "record {target} was already superseded by seq {by}"),
+    "correction.already_received": ("发货 seq {target} 已有收货，不能更正，请登记反向记录",
+                                    "shipment {target} was already (partly) received; record "
+                                    "a compensating entry instead"),
+    "standard.withdrawn": ("执行标准 {standard} 已废止{replacement_zh}",
+                           "standard {standard} is withdrawn{replacement_en}"),
+    "standard.being_replaced": ("执行标准 {standard} 将被 {replaced_by} 代替",
+                                "standard {standard} is being replaced by {replaced_by}"),
+    "standard.not_yet_effective": ("执行标准 {standard} 尚未实施（{effective_from} 起实施）",
+                                   "standard {standard} is not in force until "
+                                   "{effective_from}"),
+}
+
+
+def _messages(code: str, params: Mapping[str, Any]) -> tuple[str, str]:
+    zh, en = RULES[code]
+    return zh.format(**params), en.format(**params)
+
+
+class RuleViolation(LedgerError):
+    """A supervision rule rejects the entry; ``code`` names the rule."""
+
+    def __init__(self, rule: str, field: FieldPath | None, /, **params: Any) -> None:
+        self.message_zh, message = _messages(rule, params)
+        super().__init__(message, field=field)
+        self.code = f"rule.{rule}"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A warning or notice a rule attaches to an entry it lets through."""
+
+    code: str
+    level: str
+    field: str | None  # rendered: notices are stored and served as text
+    message_zh: str
+    message_en: str
+
+    @classmethod
+    def of(cls, rule: str, level: str, field: FieldPath | None, /, **params: Any) -> Notice:
+        """Build the notice of ``rule`` with its messages filled in."""
+        return cls(f"rule.{rule}", level, render_field(field), *_messages(rule, params))
