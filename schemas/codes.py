@@ -1,4 +1,4 @@
-"""Validators and marshmallow fields for product codes, licences, lots and quantities.
+"""Validators and marshmallow fields for product codes, licences, lots and amounts.
 
 Each ``validate_*`` function takes a str and returns it (or, where stated, a normalised form)
 or raises :class:`marshmallow.ValidationError` with a message a data-entry clerk can act on.
@@ -9,33 +9,28 @@ instead of repeating ``fields.String(validate=...)``.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
-from decimal import Decimal
-from typing import Any, ClassVar, NamedTuple
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from marshmallow import ValidationError, fields
 
+from ledger.errors import LedgerError
 from ledger.supervision.check_digits import gs1_check_digit
-from ledger.supervision.quantity import UNITS as _UNITS
+from ledger.supervision.quantity import parse_amount
 from schemas.identifiers import validate_rfc3339, validate_uscc
 
 __all__ = [
     "GTIN_LENGTHS",
     "LOT_CHARSET",
     "LOT_MAX_LENGTH",
-    "QUANTITY_UNITS",
     "SC_PROVINCES",
     "GTINField",
     "LotField",
-    "Quantity",
-    "QuantityField",
     "RFC3339Field",
-    "SCLicenceField",
     "USCCField",
     "gs1_check_digit",
     "gtin14",
-    "parse_quantity",
-    "to_base_unit",
+    "validate_amount",
     "validate_gtin",
     "validate_lot",
     "validate_sc_licence",
@@ -138,74 +133,16 @@ def validate_lot(value: str) -> str:
     return value
 
 
-# --- quantities ----------------------------------------------------------------------------
-
-# The units and their conversions live in the ledger core (ledger.quantity), which the rules
-# use too; this module only validates what the API receives.
-QUANTITY_UNITS = tuple(_UNITS)
-_COUNT_UNITS = frozenset({"pcs", "case"})
-# Plain decimal notation only: Decimal() would also take "1e3", "1_000", " 5 ", "NaN" and
-# non-ASCII digits, none of which belong in a shipment record.
-_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# --- amounts --------------------------------------------------------------------------------
 
 
-class Quantity(NamedTuple):
-    """An amount and its unit, e.g. ``Quantity(Decimal("12.5"), "kg")``."""
-
-    amount: Decimal
-    unit: str
-
-    def to_base(self) -> Quantity:
-        """The same quantity in kg, L, pcs or case (see :func:`to_base_unit`)."""
-        return to_base_unit(self.amount, self.unit)
-
-
-def _unit(unit: str) -> tuple[str, Decimal]:
+def validate_amount(value: str) -> str:
+    """Check a plain decimal amount (``12.5``) as the ledger's quantities read it."""
     try:
-        return _UNITS[unit]
-    except (KeyError, TypeError):
-        raise ValidationError(f"unit must be one of {', '.join(QUANTITY_UNITS)}, "
-                              f"got {unit!r}") from None
-
-
-def parse_quantity(value: str | int | Decimal, unit: str) -> Quantity:
-    """Parse a positive amount in one of kg, g, t, L, mL, pcs, case.
-
-    Amounts in pcs and case must be whole numbers and come back without a fractional part
-    ("12.0" -> 12). Floats are refused: binary floating point cannot hold 0.1 kg exactly.
-    """
-    _unit(unit)
-    amount: Decimal
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise ValidationError("amount must be a decimal string such as \"12.5\", an integer "
-                              f"or a Decimal, got {type(value).__name__}")
-    if isinstance(value, str):
-        if not _AMOUNT.fullmatch(value):
-            raise ValidationError(f"amount must be a plain decimal number such as 12.5, "
-                                  f"got {value!r}")
-        amount = Decimal(value)
-    elif isinstance(value, int):
-        amount = Decimal(value)
-    else:
-        if not value.is_finite():
-            raise ValidationError(f"amount must be a finite number, got {value}")
-        amount = value
-    if amount <= 0:
-        raise ValidationError(f"amount must be positive, got {amount}")
-    if unit in _COUNT_UNITS:
-        if amount != amount.to_integral_value():
-            raise ValidationError(f"a count in {unit} must be a whole number, got {amount}")
-        amount = amount.quantize(Decimal(1))
-    return Quantity(amount, unit)
-
-
-def to_base_unit(amount: Decimal, unit: str) -> Quantity:
-    """Convert to the dimension's base unit: g and t to kg, mL to L; pcs and case unchanged.
-
-    Conversion is exact (decimal arithmetic, factors are powers of ten).
-    """
-    base, factor = _unit(unit)
-    return Quantity(amount * factor, base)
+        parse_amount(value)
+    except LedgerError as exc:
+        raise ValidationError(exc.message) from None
+    return value
 
 
 # --- marshmallow fields --------------------------------------------------------------------
@@ -255,14 +192,6 @@ class USCCField(_CodeField):
     validator = staticmethod(validate_uscc)
 
 
-class SCLicenceField(_CodeField):
-    """A 食品生产许可证编号: SC + 14 digits (format only; see :func:`validate_sc_licence`)."""
-
-    description = "食品生产许可证编号 (food production licence number): SC + 14 digits"
-    example = "SC10635010200015"
-    validator = staticmethod(validate_sc_licence)
-
-
 class LotField(_CodeField):
     """A batch/lot number as GS1 AI (10) allows it."""
 
@@ -277,36 +206,3 @@ class RFC3339Field(_CodeField):
     description = "RFC 3339 date-time with UTC offset"
     example = "2026-11-26T08:30:00+08:00"
     validator = staticmethod(validate_rfc3339)
-
-
-class QuantityField(fields.Field[Quantity]):
-    """A quantity as ``{"amount": "12.5", "unit": "kg"}``, loaded as a :class:`Quantity`.
-
-    ``units`` restricts the units accepted (e.g. ``units=("kg", "g", "t")`` for a mass).
-    The amount is dumped as a string so that JSON clients never round it through a float.
-    """
-
-    def __init__(self, *, units: Collection[str] | None = None, **kwargs: Any) -> None:
-        for unit in units or ():
-            _unit(unit)  # a typo in a schema should fail at import, not on the first request
-        self.units = tuple(units) if units is not None else QUANTITY_UNITS
-        kwargs["metadata"] = {
-            "description": f"amount (decimal string) and unit, one of {', '.join(self.units)}",
-            "example": {"amount": "12.5", "unit": self.units[0]},
-            **kwargs.get("metadata", {})}
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
-                     **kwargs: Any) -> Quantity:
-        if not isinstance(value, Mapping) or set(value) != {"amount", "unit"}:
-            raise ValidationError('expected {"amount": ..., "unit": ...}')
-        unit = value["unit"]
-        if unit not in self.units:
-            raise ValidationError(f"unit must be one of {', '.join(self.units)}, got {unit!r}")
-        return parse_quantity(value["amount"], unit)
-
-    def _serialize(self, value: Quantity | None, attr: str | None, obj: Any,
-                   **kwargs: Any) -> dict[str, str] | None:
-        if value is None:
-            return None
-        return {"amount": str(value.amount), "unit": value.unit}

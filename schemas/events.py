@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from ledger.accounts.roles import ROLES
 from ledger.log.identity import ENTERPRISE_REGISTERED, KEY_REGISTERED, KEY_REVOKED, OPERATOR
+from schemas.codes import validate_sc_licence
 from schemas.identifiers import validate_rfc3339, validate_uscc
 from schemas.records import RECORD_SCHEMAS
 
@@ -28,6 +29,14 @@ def _base64_bytes(length: int | None) -> validate.Validator:
     return check  # type: ignore[return-value]
 
 
+def _licences(licences: dict[str, str]) -> None:
+    if "SC" in licences:
+        try:
+            validate_sc_licence(licences["SC"])
+        except ValidationError as exc:
+            raise ValidationError({"SC": exc.messages}) from None
+
+
 class EnterpriseRegisteredSchema(Schema):
     uscc = fields.String(required=True, validate=validate_uscc, metadata={
         "description": "统一社会信用代码", "example": "91350100M000100Y43"})
@@ -36,7 +45,12 @@ class EnterpriseRegisteredSchema(Schema):
                         validate=validate.Length(min=1))
     district = fields.String(required=True, validate=validate.Length(1, 100),
                              metadata={"example": "福州市鼓楼区"})
-    licences = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    licences = fields.Dict(keys=fields.String(validate=validate.Length(1, 60)),
+                           values=fields.String(validate=validate.Length(1, 100)),
+                           load_default=dict, validate=_licences, metadata={
+                               "description": "licence kind -> number; an SC food production "
+                                              "licence (key \"SC\") is checked",
+                               "example": {"SC": "SC10635010200015"}})
 
 
 def _enterprise_id(value: str) -> str:

@@ -10,19 +10,33 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from ledger.supervision.names import (
+    ADDITIVE_FILING,
+    AGGREGATION,
+    CORRECTION,
+    INSPECTION,
+    MATERIAL_INTAKE,
+    PRODUCT_REGISTERED,
+    PRODUCTION,
+    RECEIPT,
+    SERIALIZATION,
+    SHIPMENT,
+)
 from ledger.supervision.quantity import UNITS
 from ledger.supervision.reference import load_reference
-from schemas.codes import GTINField, LotField, RFC3339Field, USCCField
+from ledger.supervision.registry import RECORD_TYPES
+from schemas.codes import GTINField, LotField, RFC3339Field, USCCField, validate_amount
 
 __all__ = ["RECORD_SCHEMAS"]
 
-_UNIT = fields.String(required=True, validate=validate.OneOf(list(UNITS)),
-                      metadata={"example": "kg"})
-_DECIMAL = validate.Regexp(r"^[0-9]+(\.[0-9]+)?$", error="expected a plain decimal number")
+
+def _unit(example: str = "kg") -> fields.String:
+    return fields.String(required=True, validate=validate.OneOf(list(UNITS)),
+                         metadata={"example": example})
 
 
 def _quantity(example: str = "1000") -> fields.String:
-    return fields.String(required=True, validate=_DECIMAL, metadata={"example": example})
+    return fields.String(required=True, validate=validate_amount, metadata={"example": example})
 
 
 def _category(code: str) -> str:
@@ -54,7 +68,7 @@ class MaterialIntakeSchema(Schema):
                              metadata={"example": "生乳"})
     supplier = USCCField(required=True, metadata={"example": "91350100MA0000001P"})
     quantity = _quantity()
-    unit = _UNIT
+    unit = _unit()
     received_at = RFC3339Field(required=True, metadata={"example": "2026-11-26T07:00:00+08:00"})
     certificate = fields.String(load_default=None, validate=validate.Length(max=60),
                                 metadata={"example": "QC-2026-1126-01"})
@@ -69,7 +83,7 @@ class AdditiveFilingSchema(Schema):
                         metadata={"example": "202"})
     function = fields.String(required=True, validate=validate.Length(1, 60),
                              metadata={"example": "防腐剂"})
-    level = fields.String(required=True, validate=_DECIMAL, metadata={"example": "0.5"})
+    level = fields.String(required=True, validate=validate_amount, metadata={"example": "0.5"})
     unit = fields.String(required=True, validate=validate.OneOf(["g/kg", "mg/kg", "g/L",
                                                                  "mg/L"]),
                          metadata={"example": "g/kg"})
@@ -79,15 +93,14 @@ class LotInputSchema(Schema):
     gtin = _gtin()
     lot = LotField(required=True, metadata={"example": "RM20261126A"})
     quantity = _quantity("800")
-    unit = _UNIT
+    unit = _unit()
 
 
 class ProductionSchema(Schema):
     gtin = _gtin("06901234567908")
     lot = LotField(required=True, metadata={"example": "P20261126-01"})
     quantity = _quantity("4000")
-    unit = fields.String(required=True, validate=validate.OneOf(list(UNITS)),
-                         metadata={"example": "pcs"})
+    unit = _unit("pcs")
     produced_at = RFC3339Field(required=True, metadata={"example": "2026-11-26T10:00:00+08:00"})
     expiry = fields.String(load_default=None, validate=validate.Regexp(
         r"^\d{4}-\d{2}-\d{2}$", error="expected a date such as 2027-05-26"),
@@ -138,8 +151,7 @@ class _Movement(Schema):
     gtin = _gtin("06901234567908")
     lot = LotField(required=True, metadata={"example": "P20261126-01"})
     quantity = _quantity("480")
-    unit = fields.String(required=True, validate=validate.OneOf(list(UNITS)),
-                         metadata={"example": "pcs"})
+    unit = _unit("pcs")
     counterparty = USCCField(required=True, metadata={"example": "91350100MA0000002T"})
     document_no = fields.String(required=True, validate=validate.Length(1, 60),
                                 metadata={"example": "DN-20261126-007"})
@@ -178,15 +190,20 @@ class CorrectionSchema(Schema):
         "description": "the corrected payload, in the superseded record's own schema"})
 
 
-RECORD_SCHEMAS: dict[str, type[Schema]] = {
-    "product_registered": ProductRegisteredSchema,
-    "material_intake": MaterialIntakeSchema,
-    "additive_filing": AdditiveFilingSchema,
-    "production": ProductionSchema,
-    "inspection": InspectionSchema,
-    "shipment": ShipmentSchema,
-    "receipt": ReceiptSchema,
-    "serialization": SerializationSchema,
-    "aggregation": AggregationSchema,
-    "correction": CorrectionSchema,
+_SCHEMAS: dict[str, type[Schema]] = {
+    PRODUCT_REGISTERED: ProductRegisteredSchema,
+    MATERIAL_INTAKE: MaterialIntakeSchema,
+    ADDITIVE_FILING: AdditiveFilingSchema,
+    PRODUCTION: ProductionSchema,
+    INSPECTION: InspectionSchema,
+    SHIPMENT: ShipmentSchema,
+    RECEIPT: ReceiptSchema,
+    SERIALIZATION: SerializationSchema,
+    AGGREGATION: AggregationSchema,
+    CORRECTION: CorrectionSchema,
 }
+if set(_SCHEMAS) != {record_type.name for record_type in RECORD_TYPES}:  # pragma: no cover
+    raise RuntimeError("every record type of the registry needs exactly one payload schema")
+
+#: the payload schema of each record type, in the registry's order
+RECORD_SCHEMAS: dict[str, type[Schema]] = {t.name: _SCHEMAS[t.name] for t in RECORD_TYPES}

@@ -52,6 +52,10 @@ from typing import Any, Literal, NamedTuple
 from marshmallow import Schema, ValidationError, fields
 
 from ledger.errors import FieldPath, LedgerError
+
+# SPREADSHEET_TYPES: the registry leaves out ``correction``, whose replacement payload is a
+# whole record of another type and does not flatten into one row.
+from ledger.supervision.registry import RECORD_TYPES, SPREADSHEET_TYPES
 from schemas.codes import USCCField
 from schemas.events import EventSchema
 from schemas.identifiers import uscc_check_character
@@ -76,19 +80,9 @@ __all__ = [
     "template_xlsx",
 ]
 
-#: record types a sheet can hold; ``correction`` is left out because its replacement payload
-#: is a whole record of another type, which does not flatten into one row
-SPREADSHEET_TYPES = ("product_registered", "material_intake", "additive_filing", "production",
-                     "inspection", "shipment", "receipt", "serialization", "aggregation")
-
 #: the payload field that says when the record happened; used when event_time is blank
-RECORD_TIME_FIELDS: dict[str, str] = {
-    "material_intake": "received_at",
-    "production": "produced_at",
-    "inspection": "inspected_at",
-    "shipment": "shipped_at",
-    "receipt": "received_at",
-}
+RECORD_TIME_FIELDS: dict[str, str] = {t.name: t.time_field for t in RECORD_TYPES
+                                      if t.time_field is not None}
 
 EVENT_TIME = "event_time"
 

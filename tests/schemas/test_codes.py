@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import string
-from decimal import Decimal
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from schemas.codes import (
     GTIN_LENGTHS,
@@ -17,20 +15,18 @@ from schemas.codes import (
     SC_PROVINCES,
     GTINField,
     LotField,
-    Quantity,
-    QuantityField,
     RFC3339Field,
-    SCLicenceField,
     USCCField,
     gs1_check_digit,
     gtin14,
-    parse_quantity,
-    to_base_unit,
+    validate_amount,
     validate_gtin,
     validate_lot,
     validate_sc_licence,
 )
+from schemas.events import EnterpriseRegisteredSchema
 from schemas.identifiers import USCC_ALPHABET, uscc_check_character, validate_uscc
+from schemas.messages import field_messages
 
 DIGITS = "0123456789"
 
@@ -247,80 +243,6 @@ def test_empty_lot_is_rejected() -> None:
         validate_lot("")
 
 
-# --- quantities ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("value", "unit", "expected"), [
-    ("12.5", "kg", Quantity(Decimal("12.5"), "kg")),
-    ("0.001", "t", Quantity(Decimal("0.001"), "t")),
-    (250, "mL", Quantity(Decimal(250), "mL")),
-    (Decimal("1.50"), "L", Quantity(Decimal("1.50"), "L")),
-    ("12", "pcs", Quantity(Decimal(12), "pcs")),
-    ("12.00", "case", Quantity(Decimal(12), "case")),
-    (Decimal("3E+1"), "pcs", Quantity(Decimal(30), "pcs")),
-])
-def test_parse_quantity(value: Any, unit: str, expected: Quantity) -> None:
-    parsed = parse_quantity(value, unit)
-    assert parsed == expected
-    assert str(parsed.amount) == str(expected.amount)
-
-
-@pytest.mark.parametrize(("value", "unit", "message"), [
-    ("1", "KG", "^unit must be one of kg, g, t, L, mL, pcs, case, got 'KG'$"),
-    ("1", "lb", "got 'lb'"),
-    ("0", "kg", "^amount must be positive, got 0$"),
-    (0, "pcs", "^amount must be positive, got 0$"),
-    (-3, "kg", "^amount must be positive, got -3$"),
-    (Decimal("-0.5"), "kg", "must be positive"),
-    ("-1", "kg", "plain decimal number"),
-    ("1e3", "kg", "plain decimal number"),
-    ("1_000", "kg", "plain decimal number"),
-    (" 5", "kg", "plain decimal number"),
-    ("NaN", "kg", "plain decimal number"),
-    ("١٢", "kg", "plain decimal number"),
-    ("", "kg", "plain decimal number"),
-    (Decimal("NaN"), "kg", "finite"),
-    (Decimal("Infinity"), "kg", "finite"),
-    (1.5, "kg", "got float"),
-    (True, "pcs", "got bool"),
-    ("1.5", "pcs", "^a count in pcs must be a whole number, got 1.5$"),
-    (Decimal("2.25"), "case", "^a count in case must be a whole number, got 2.25$"),
-])
-def test_bad_quantities(value: Any, unit: str, message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
-        parse_quantity(value, unit)
-
-
-@pytest.mark.parametrize(("amount", "unit", "base"), [
-    ("2500", "g", Quantity(Decimal("2.5"), "kg")),
-    ("1.5", "t", Quantity(Decimal(1500), "kg")),
-    ("3", "kg", Quantity(Decimal(3), "kg")),
-    ("750", "mL", Quantity(Decimal("0.75"), "L")),
-    ("2", "L", Quantity(Decimal(2), "L")),
-    ("24", "pcs", Quantity(Decimal(24), "pcs")),
-    ("4", "case", Quantity(Decimal(4), "case")),
-])
-def test_to_base_unit(amount: str, unit: str, base: Quantity) -> None:
-    assert to_base_unit(Decimal(amount), unit) == base
-    assert parse_quantity(amount, unit).to_base() == base
-
-
-def test_counts_do_not_convert_into_each_other() -> None:
-    assert to_base_unit(Decimal(1), "case").unit == "case"
-    assert to_base_unit(Decimal(1), "pcs").unit == "pcs"
-    with pytest.raises(ValidationError, match="unit must be one of"):
-        to_base_unit(Decimal(1), "dozen")
-
-
-@given(st.decimals(min_value=Decimal("0.001"), max_value=Decimal(10**9), places=3),
-       st.sampled_from([("g", "kg", 1000), ("mL", "L", 1000), ("t", "kg", Decimal("0.001"))]))
-def test_base_unit_conversion_is_exact(amount: Decimal, units: tuple[str, str, Any]) -> None:
-    unit, base_unit, per_base = units
-    base = to_base_unit(amount, unit)
-    assert base.unit == base_unit
-    assert base.amount * per_base == amount
-
-
 # --- fields ----------------------------------------------------------------------------------
 
 
@@ -328,60 +250,51 @@ class ShipmentSchema(Schema):
     gtin = GTINField(required=True)
     gtin_as_sent = GTINField(as_gtin14=False)
     producer = USCCField()
-    licence = SCLicenceField()
     lot = LotField()
     shipped_at = RFC3339Field()
-    quantity = QuantityField()
-    net_mass = QuantityField(units=("kg", "g", "t"))
+    level = fields.String(validate=validate_amount)
 
 
 def test_fields_load_and_normalise() -> None:
     loaded = ShipmentSchema().load({
         "gtin": "6901234567892", "gtin_as_sent": "6901234567892",
-        "producer": "91350100M000100Y43", "licence": "SC10635010200015", "lot": "L2026-11/A",
-        "shipped_at": "2026-11-26T08:30:00+08:00",
-        "quantity": {"amount": "24", "unit": "case"}, "net_mass": {"amount": "12.5", "unit": "kg"},
+        "producer": "91350100M000100Y43", "lot": "L2026-11/A",
+        "shipped_at": "2026-11-26T08:30:00+08:00", "level": "0.5",
     })
     assert loaded["gtin"] == "06901234567892"
     assert loaded["gtin_as_sent"] == "6901234567892"
     assert loaded["shipped_at"] == "2026-11-26T08:30:00+08:00"
-    assert loaded["quantity"] == Quantity(Decimal(24), "case")
-    assert loaded["net_mass"] == Quantity(Decimal("12.5"), "kg")
+    assert loaded["level"] == "0.5"
 
 
 def test_fields_report_each_bad_value() -> None:
     with pytest.raises(ValidationError) as caught:
         ShipmentSchema().load({
-            "gtin": "6901234567891", "producer": "91350100M000100Y44", "licence": "SC1",
-            "lot": "L 1", "shipped_at": "2026-11-26 08:30", "quantity": {"amount": 1.5,
-                                                                          "unit": "kg"},
-            "net_mass": {"amount": "1", "unit": "L"},
+            "gtin": "6901234567891", "producer": "91350100M000100Y44",
+            "lot": "L 1", "shipped_at": "2026-11-26 08:30", "level": "1e3",
         })
     messages = caught.value.messages
     assert isinstance(messages, dict)
     assert messages["gtin"] == ["GTIN check digit should be 2, got 1"]
     assert messages["producer"] == ["check character should be '3', got '4'"]
-    assert messages["licence"] == [
-        "a food production licence number is SC followed by 14 digits, e.g. SC10635010200015"]
     assert messages["lot"] == [
         "character ' ' at position 2 is not allowed in a lot number (GS1 character set 82: "
         "letters, digits and !\"%&'()*+,-./:;<=>?_)"]
     assert "RFC 3339" in messages["shipped_at"][0]
-    assert messages["quantity"] == [
-        'amount must be a decimal string such as "12.5", an integer or a Decimal, got float']
-    assert messages["net_mass"] == ["unit must be one of kg, g, t, got 'L'"]
+    assert messages["level"] == ["expected a plain decimal number"]
 
 
-def test_quantity_field_shape_and_dump() -> None:
-    with pytest.raises(ValidationError, match="amount"):
-        ShipmentSchema().load({"gtin": "6901234567892", "quantity": "12 kg"})
-    with pytest.raises(ValidationError, match="amount"):
-        ShipmentSchema().load({"gtin": "6901234567892",
-                               "quantity": {"amount": "1", "unit": "kg", "extra": 1}})
-    dumped = ShipmentSchema().dump({"quantity": Quantity(Decimal("1.50"), "L")})
-    assert dumped == {"quantity": {"amount": "1.50", "unit": "L"}}
-    with pytest.raises(ValidationError, match="got 'lbs'"):
-        QuantityField(units=("kg", "lbs"))
+def test_enterprise_registration_checks_an_sc_licence() -> None:
+    registration = {"uscc": "91350100M000100Y43", "name": "闽榕乳业", "roles": ["producer"],
+                    "district": "福州市闽侯县"}
+    loaded = EnterpriseRegisteredSchema().load({**registration,
+                                                "licences": {"SC": "SC10535012100053"}})
+    assert loaded["licences"] == {"SC": "SC10535012100053"}
+    with pytest.raises(ValidationError) as caught:
+        EnterpriseRegisteredSchema().load({**registration, "licences": {"SC": "SC1"}})
+    assert list(field_messages(caught.value.messages)) == [
+        (("licences", "SC"), ["a food production licence number is SC followed by 14 digits, "
+                              "e.g. SC10635010200015"])]
 
 
 def test_fields_carry_openapi_metadata() -> None:

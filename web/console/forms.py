@@ -18,6 +18,7 @@ from marshmallow import fields, validate
 
 from ledger.errors import FieldPath
 from ledger.supervision.reference import load_reference
+from ledger.supervision.registry import FORM_TYPES
 from schemas.codes import RFC3339Field
 from schemas.messages import field_messages
 from schemas.records import RECORD_SCHEMAS
@@ -25,10 +26,6 @@ from schemas.spreadsheet import RECORD_TIME_FIELDS
 
 __all__ = ["FORM_TYPES", "FormField", "errors_by_field", "form_fields", "form_to_event",
            "ledger_error_field", "row_count"]
-
-#: the record types the console has a form for, in the order a producer meets them
-FORM_TYPES = ("product_registered", "material_intake", "additive_filing", "production",
-              "inspection", "shipment", "receipt")
 
 Widget = Literal["text", "decimal", "select", "bool", "pass", "datetime", "date", "list", "rows"]
 

@@ -41,6 +41,7 @@ from ledger.log.entry import Statement
 from ledger.log.storage import EnterpriseRow
 from ledger.supervision import queries
 from ledger.supervision.models import ProductRow, StockRow
+from ledger.supervision.names import MATERIAL_INTAKE
 from ledger.supervision.submit import submit
 from schemas.events import EventSchema
 from schemas.spreadsheet import SPREADSHEET_TYPES, SpreadsheetError, read_rows
@@ -244,12 +245,12 @@ def _suggestions(enterprise: str) -> tuple[list[str], list[str]]:
 def import_sheet() -> Any:
     """Upload a CSV or XLSX sheet of one record type; all rows are appended or none."""
     if request.method == "GET":
-        return _render_import(request.args.get("type", "material_intake"))
+        return _render_import(request.args.get("type", MATERIAL_INTAKE))
     record_type = request.form.get("type", "")
     upload = request.files.get("file")
     if record_type not in SPREADSHEET_TYPES:
         flash(t("error.unknown_type"), "error")
-        return _render_import("material_intake", status=422)
+        return _render_import(MATERIAL_INTAKE, status=422)
     if upload is None or not upload.filename:
         flash(t("import.no_file"), "error")
         return _render_import(record_type, status=422)
@@ -324,7 +325,7 @@ def _refused(exc: LedgerError) -> Any:
         return _render_record(record_type, _form_values(), {field_name: [message]}, 422)
     flash(message, "error")
     if request.endpoint == "console.import_sheet":
-        return _render_import(request.form.get("type", "material_intake"), status=422)
+        return _render_import(request.form.get("type", MATERIAL_INTAKE), status=422)
     return redirect(url_for("console.dashboard"))
 
 
@@ -332,7 +333,7 @@ def _refused(exc: LedgerError) -> Any:
 def _bad_sheet(exc: SpreadsheetError) -> Any:
     get_session().rollback()
     flash(t("import.failed", count=len(exc.problems)), "error")
-    return _render_import(request.form.get("type", "material_intake"), exc.problems, 422)
+    return _render_import(request.form.get("type", MATERIAL_INTAKE), exc.problems, 422)
 
 
 @bp.errorhandler(CSRFError)
