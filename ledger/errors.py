@@ -62,26 +62,38 @@ class LedgerError(Exception):
 
 
 class ProofError(LedgerError):
+    """A Merkle proof, root or leaf does not verify."""
+
     code = "invalid_proof"
 
 
 class CheckpointError(LedgerError):
+    """A signed note is malformed or its signature does not verify."""
+
     code = "invalid_checkpoint"
 
 
 class SignatureError(LedgerError):
+    """An entry's signature does not verify."""
+
     code = "invalid_signature"
 
 
 class IdentityError(LedgerError):
+    """The signing key is unknown, not the enterprise's, or revoked."""
+
     code = "identity_rejected"
 
 
 class EntryError(LedgerError):
+    """An entry, a statement or a value in it is malformed."""
+
     code = "invalid_entry"
 
 
 class NotFoundError(LedgerError):
+    """No entry, tree size or record as asked."""
+
     code = "not_found"
 
 

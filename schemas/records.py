@@ -10,18 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from ledger.supervision.names import (
-    ADDITIVE_FILING,
-    AGGREGATION,
-    CORRECTION,
-    INSPECTION,
-    MATERIAL_INTAKE,
-    PRODUCT_REGISTERED,
-    PRODUCTION,
-    RECEIPT,
-    SERIALIZATION,
-    SHIPMENT,
-)
+from ledger.supervision import names
 from ledger.supervision.quantity import UNITS
 from ledger.supervision.reference import load_reference
 from ledger.supervision.registry import RECORD_TYPES
@@ -191,16 +180,16 @@ class CorrectionSchema(Schema):
 
 
 _SCHEMAS: dict[str, type[Schema]] = {
-    PRODUCT_REGISTERED: ProductRegisteredSchema,
-    MATERIAL_INTAKE: MaterialIntakeSchema,
-    ADDITIVE_FILING: AdditiveFilingSchema,
-    PRODUCTION: ProductionSchema,
-    INSPECTION: InspectionSchema,
-    SHIPMENT: ShipmentSchema,
-    RECEIPT: ReceiptSchema,
-    SERIALIZATION: SerializationSchema,
-    AGGREGATION: AggregationSchema,
-    CORRECTION: CorrectionSchema,
+    names.PRODUCT_REGISTERED: ProductRegisteredSchema,
+    names.MATERIAL_INTAKE: MaterialIntakeSchema,
+    names.ADDITIVE_FILING: AdditiveFilingSchema,
+    names.PRODUCTION: ProductionSchema,
+    names.INSPECTION: InspectionSchema,
+    names.SHIPMENT: ShipmentSchema,
+    names.RECEIPT: ReceiptSchema,
+    names.SERIALIZATION: SerializationSchema,
+    names.AGGREGATION: AggregationSchema,
+    names.CORRECTION: CorrectionSchema,
 }
 if set(_SCHEMAS) != {record_type.name for record_type in RECORD_TYPES}:  # pragma: no cover
     raise RuntimeError("every record type of the registry needs exactly one payload schema")

@@ -32,18 +32,8 @@ from typing import Any
 
 from ledger.errors import LedgerError
 from ledger.log.entry import Statement
+from ledger.supervision import names
 from ledger.supervision.check_digits import USCC_ALPHABET, gs1_check_digit, uscc_check_character
-from ledger.supervision.names import (
-    ADDITIVE_FILING,
-    AGGREGATION,
-    INSPECTION,
-    MATERIAL_INTAKE,
-    PRODUCT_REGISTERED,
-    PRODUCTION,
-    RECEIPT,
-    SERIALIZATION,
-    SHIPMENT,
-)
 from ledger.supervision.quantity import format_quantity
 
 __all__ = [
@@ -536,11 +526,11 @@ class _Planner:
         """Record a statement; one dated after the demo period has not happened yet."""
         if moment >= _END:
             return
-        if type_ in (PRODUCTION, MATERIAL_INTAKE):
+        if type_ in (names.PRODUCTION, names.MATERIAL_INTAKE):
             self.lots += 1
-        elif type_ == SERIALIZATION:
+        elif type_ == names.SERIALIZATION:
             self.units += len(payload["serials"])
-        elif type_ == AGGREGATION:
+        elif type_ == names.AGGREGATION:
             self.units += 1  # the parent: a case or pallet
         self.counter += 1
         statement = Statement(type_, self.by_key[enterprise].uscc, "", _rfc3339(moment),
@@ -582,12 +572,12 @@ class _Planner:
 
     def register(self, moment: datetime) -> None:
         for index, product in enumerate(self.products.values()):
-            self.emit(moment + timedelta(minutes=index), product.owner, PRODUCT_REGISTERED,
+            self.emit(moment + timedelta(minutes=index), product.owner, names.PRODUCT_REGISTERED,
                       product.registration())
         lactic = self.products["lactic"]
         filings = ((_SORBATE, "202", "防腐剂", "0.25"), (_ACESULFAME, "950", "甜味剂", "0.12"))
         for index, (additive, ins, function, level) in enumerate(filings):
-            self.emit(moment + timedelta(hours=1, minutes=index), "dairy", ADDITIVE_FILING,
+            self.emit(moment + timedelta(hours=1, minutes=index), "dairy", names.ADDITIVE_FILING,
                       {"gtin": lactic.gtin, "additive": additive, "ins": ins,
                        "function": function, "level": level, "unit": "g/kg"})
         for index, material in enumerate(self.materials.values()):
@@ -635,7 +625,7 @@ class _Planner:
         stem = f"{material.supplier_code}{moment:%y%m%d}"
         self.documents[stem] = self.documents.get(stem, 0) + 1
         lot = f"{stem}{self.documents[stem]:02d}"
-        self.emit(moment, owner, MATERIAL_INTAKE, {
+        self.emit(moment, owner, names.MATERIAL_INTAKE, {
             "gtin": material.gtin, "lot": lot, "material": material.name,
             "supplier": material.supplier, "quantity": format_quantity(amount),
             "unit": material.unit, "received_at": _rfc3339(moment),
@@ -682,7 +672,7 @@ class _Planner:
         start = _at(day, 4, 30 + 5 * order)
         lot = f"SR{_day(day):%Y%m%d}"
         quantity = Decimal(f"{self.rng.uniform(low, high):.1f}")
-        self.emit(start, ranch, PRODUCTION, {
+        self.emit(start, ranch, names.PRODUCTION, {
             "gtin": product.gtin, "lot": lot, "quantity": format_quantity(quantity),
             "unit": "kg", "produced_at": _rfc3339(start),
             "expiry": (_day(day) + timedelta(days=2)).isoformat(), "inputs": [],
@@ -691,11 +681,11 @@ class _Planner:
                      _raw_self_items(self.rng), _RAW_MILK_STANDARD)
         shipped = start + timedelta(minutes=90)
         document = self.document(ranch, "FH", shipped)
-        self.emit(shipped, ranch, SHIPMENT, self.movement(
+        self.emit(shipped, ranch, names.SHIPMENT, self.movement(
             product.gtin, lot, quantity, "kg", self.by_key["dairy"].uscc, document,
             "shipped_at", shipped))
         arrival = _at(day, 8, 20 + 10 * order)
-        self.emit(arrival, "dairy", RECEIPT, self.movement(
+        self.emit(arrival, "dairy", names.RECEIPT, self.movement(
             product.gtin, lot, quantity, "kg", self.by_key[ranch].uscc, document,
             "received_at", arrival))
         self.inspect(arrival + timedelta(minutes=25), "dairy", product.gtin, lot, "incoming",
@@ -731,7 +721,7 @@ class _Planner:
             lab_name, lab_uscc, report = lab.name, lab.uscc, lab.code
         if kind == "spot_check":
             report = f"{self.by_key['regulator'].code}-CJ"
-        self.emit(moment, enterprise, INSPECTION, {
+        self.emit(moment, enterprise, names.INSPECTION, {
             "gtin": gtin, "lot": lot, "kind": kind, "lab": lab_name, "lab_uscc": lab_uscc,
             "standard": standard, "items": items, "verdict": verdict,
             "report_no": self.document_for(report, moment), "inspected_at": _rfc3339(moment)})
@@ -753,11 +743,11 @@ class _Planner:
         if quantity <= 0:
             return
         document = self.document(shipper, "FH", shipped)
-        self.emit(shipped, shipper, SHIPMENT, self.movement(
+        self.emit(shipped, shipper, names.SHIPMENT, self.movement(
             gtin, lot, quantity, unit, self.by_key[receiver].uscc, document, "shipped_at",
             shipped))
         arrival = shipped + transit
-        self.emit(arrival, receiver, RECEIPT, self.movement(
+        self.emit(arrival, receiver, names.RECEIPT, self.movement(
             gtin, lot, quantity, unit, self.by_key[shipper].uscc, document, "received_at",
             arrival))
 
@@ -818,7 +808,7 @@ class _Planner:
                         quantity: Decimal, inputs: list[dict[str, Any]]) -> None:
         expiry = (None if product.shelf_days is None
                   else (moment.date() + timedelta(days=product.shelf_days)).isoformat())
-        self.emit(moment, product.owner, PRODUCTION, {
+        self.emit(moment, product.owner, names.PRODUCTION, {
             "gtin": product.gtin, "lot": lot, "quantity": format_quantity(quantity),
             "unit": product.unit, "produced_at": _rfc3339(moment), "expiry": expiry,
             "inputs": inputs, "additives_used": list(product.additives)})
@@ -875,7 +865,7 @@ class _Planner:
         start = self.serials.get(product.gtin, 0)
         serials = [f"{start + n:08d}" for n in range(1, count + 1)]
         self.serials[product.gtin] = start + count
-        self.emit(moment, owner, SERIALIZATION,
+        self.emit(moment, owner, names.SERIALIZATION,
                   {"gtin": product.gtin, "lot": lot, "serials": serials})
         codes = [f"(01){product.gtin}(21){serial}" for serial in serials]
         prefix = self.by_key[owner].prefix
@@ -890,7 +880,7 @@ class _Planner:
             reference = self.serials.get(prefix, 0) + 1
             self.serials[prefix] = reference
             parent = _sscc(extension, prefix, reference)
-            self.emit(moment, owner, AGGREGATION,
+            self.emit(moment, owner, names.AGGREGATION,
                       {"parent": parent, "children": list(children[start:start + size])})
             parents.append(parent)
         return parents

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ledger.log import rfc3339
 from ledger.log.entry import Entry
@@ -33,6 +33,8 @@ __all__ = [
     "unreceived_shipments",
 ]
 
+_Row = TypeVar("_Row")
+
 #: entry types anyone may read: who is on the network, with which keys, making which products
 PUBLIC_TYPES = frozenset(IDENTITY_TYPES | {PRODUCT_REGISTERED})
 
@@ -49,6 +51,16 @@ def _page(rows: Sequence[Any], limit: int, key: Any, item: Any) -> Page:
     more = len(rows) > limit
     rows = rows[:limit]
     return Page([item(row) for row in rows], tuple(key(rows[-1])) if more and rows else None)
+
+
+def _page_by(session: Session, query: Select[_Row], key: InstrumentedAttribute[Any],
+             limit: int, after: tuple[Any, ...] | None,
+             item: Callable[[Any], dict[str, Any]]) -> Page:
+    """One page of the rows ``query`` selects, ordered by the unique ``key``, after ``after``."""
+    if after:
+        query = query.where(key > after[0])
+    rows = session.scalars(query.order_by(key).limit(limit + 1)).all()
+    return _page(rows, limit, lambda row: (getattr(row, key.key),), item)
 
 
 def _visible_records(viewer: str) -> ColumnElement[bool]:
@@ -93,10 +105,7 @@ def list_enterprises(session: Session, *, limit: int, after: tuple[Any, ...] | N
         query = query.where(EnterpriseRow.district.contains(district))
     if role:
         query = query.where(EnterpriseRow.roles.contains(role))
-    if after:
-        query = query.where(EnterpriseRow.uscc > after[0])
-    rows = session.scalars(query.order_by(EnterpriseRow.uscc).limit(limit + 1)).all()
-    return _page(rows, limit, lambda row: (row.uscc,), lambda row: {
+    return _page_by(session, query, EnterpriseRow.uscc, limit, after, lambda row: {
         "uscc": row.uscc, "name": row.name, "roles": row.roles.split(","),
         "district": row.district, "registered_seq": row.registered_seq})
 
@@ -109,10 +118,7 @@ def list_products(session: Session, *, limit: int, after: tuple[Any, ...] | None
         query = query.where(ProductRow.enterprise == enterprise)
     if category:
         query = query.where(ProductRow.category == category)
-    if after:
-        query = query.where(ProductRow.gtin > after[0])
-    rows = session.scalars(query.order_by(ProductRow.gtin).limit(limit + 1)).all()
-    return _page(rows, limit, lambda row: (row.gtin,), lambda row: {
+    return _page_by(session, query, ProductRow.gtin, limit, after, lambda row: {
         "gtin": row.gtin, "name": row.name, "enterprise": row.enterprise,
         "category": row.category, "standard": row.standard, "spec": row.spec,
         "registered_seq": row.registered_seq})
@@ -183,10 +189,7 @@ def unreceived_shipments(session: Session, *, viewer: str | None, older_than: ti
         RecordRow.superseded_by.is_(None), EntryRow.recorded_at <= cutoff))
     if viewer is not None:
         query = query.where(_visible_records(viewer))
-    if after:
-        query = query.where(RecordRow.seq > after[0])
-    rows = session.scalars(query.order_by(RecordRow.seq).limit(limit + 1)).all()
-    return _page(rows, limit, lambda row: (row.seq,), lambda row: {
+    return _page_by(session, query, RecordRow.seq, limit, after, lambda row: {
         "seq": row.seq, "shipper": row.enterprise, "receiver": row.counterparty,
         "gtin": row.gtin, "lot": row.lot, "quantity": row.quantity, "unit": row.unit,
         "received": row.received, "document_no": row.document_no,

@@ -12,21 +12,9 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.supervision import corrections, lots, movements, products, units
+from ledger.supervision import corrections, lots, movements, names, products, units
 from ledger.supervision.context import RecordContext
 from ledger.supervision.corrections import Corrector
-from ledger.supervision.names import (
-    ADDITIVE_FILING,
-    AGGREGATION,
-    CORRECTION,
-    INSPECTION,
-    MATERIAL_INTAKE,
-    PRODUCT_REGISTERED,
-    PRODUCTION,
-    RECEIPT,
-    SERIALIZATION,
-    SHIPMENT,
-)
 
 __all__ = ["BY_NAME", "FORM_TYPES", "RECORD_TYPES", "SPREADSHEET_TYPES", "RecordType"]
 
@@ -49,24 +37,24 @@ class RecordType:
 
 
 _RECORDS = (
-    RecordType(PRODUCT_REGISTERED, products.product_registered, products.correct_product),
-    RecordType(MATERIAL_INTAKE, lots.material_intake, lots.correct_material_intake,
+    RecordType(names.PRODUCT_REGISTERED, products.product_registered, products.correct_product),
+    RecordType(names.MATERIAL_INTAKE, lots.material_intake, lots.correct_material_intake,
                time_field="received_at"),
-    RecordType(ADDITIVE_FILING, products.additive_filing, products.correct_additive_filing),
-    RecordType(PRODUCTION, lots.production, time_field="produced_at"),
-    RecordType(INSPECTION, lots.inspection, lots.correct_inspection,
+    RecordType(names.ADDITIVE_FILING, products.additive_filing, products.correct_additive_filing),
+    RecordType(names.PRODUCTION, lots.production, time_field="produced_at"),
+    RecordType(names.INSPECTION, lots.inspection, lots.correct_inspection,
                time_field="inspected_at"),
-    RecordType(SHIPMENT, movements.shipment, movements.correct_shipment,
+    RecordType(names.SHIPMENT, movements.shipment, movements.correct_shipment,
                time_field="shipped_at"),
-    RecordType(RECEIPT, movements.receipt, time_field="received_at"),
-    RecordType(SERIALIZATION, units.serialization, form=False),
-    RecordType(AGGREGATION, units.aggregation, form=False),
+    RecordType(names.RECEIPT, movements.receipt, time_field="received_at"),
+    RecordType(names.SERIALIZATION, units.serialization, form=False),
+    RecordType(names.AGGREGATION, units.aggregation, form=False),
 )
 
 #: every record type, in the order a producer meets them
 RECORD_TYPES: tuple[RecordType, ...] = (
     *_RECORDS,
-    RecordType(CORRECTION, functools.partial(
+    RecordType(names.CORRECTION, functools.partial(
         corrections.correction,
         correctors={t.name: t.correct for t in _RECORDS if t.correct is not None}),
         spreadsheet=False, form=False),

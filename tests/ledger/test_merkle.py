@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from functools import partial
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -191,48 +192,34 @@ def test_ct_roots_by_size(size: int) -> None:
 # --- transparency-dev probes ---------------------------------------------------------------
 
 
+def _holds_as_probed(want_err: bool, check: Callable[[], None]) -> None:
+    """Run ``check``: it must raise ProofError when the probe wants an error, else pass."""
+    if want_err:
+        with pytest.raises(ProofError, match="expected"):
+            check()
+    else:
+        check()
+
+
 @pytest.mark.parametrize("path", INCLUSION_FILES, ids=_name)
 def test_inclusion_probe(path: Path) -> None:
     p = _probe(path)
-
-    def run() -> None:
-        verify_inclusion(
-            leaf_hash=p["leafHash"],
-            index=p["leafIdx"],
-            size=p["treeSize"],
-            proof=p["proof"],
-            root=p["root"],
-        )
-
-    if p["wantErr"]:
-        with pytest.raises(ProofError, match="expected"):
-            run()
-    else:
-        run()
+    _holds_as_probed(p["wantErr"], partial(
+        verify_inclusion, leaf_hash=p["leafHash"], index=p["leafIdx"], size=p["treeSize"],
+        proof=p["proof"], root=p["root"]))
 
 
 @pytest.mark.parametrize("path", CONSISTENCY_FILES, ids=_name)
 def test_consistency_probe(path: Path) -> None:
     p = _probe(path)
-
-    def run() -> None:
-        verify_consistency(
-            old_size=p["size1"],
-            new_size=p["size2"],
-            old_root=p["root1"],
-            new_root=p["root2"],
-            proof=p["proof"],
-        )
-
+    check = partial(verify_consistency, old_size=p["size1"], new_size=p["size2"],
+                    old_root=p["root1"], new_root=p["root2"], proof=p["proof"])
     if _name(path) in STRICTER_THAN_PROBE:
         assert not p["wantErr"]
         with pytest.raises(ProofError, match="old root: expected 32 bytes, got 12"):
-            run()
-    elif p["wantErr"]:
-        with pytest.raises(ProofError, match="expected"):
-            run()
+            check()
     else:
-        run()
+        _holds_as_probed(p["wantErr"], check)
 
 
 def test_stricter_than_probe_is_exactly_the_short_hash_passes() -> None:
@@ -302,22 +289,19 @@ def test_every_proof_verifies(size: int, seed: bytes) -> None:
 TAMPER = ("flip-proof", "flip-root", "flip-leaf", "truncate", "extend-end", "extend-start")
 
 
-@settings(max_examples=300, deadline=None)
-@given(data=st.data(), size=st.integers(1, 300), tamper=st.sampled_from(TAMPER))
-def test_tampered_inclusion_fails(data: st.DataObject, size: int, tamper: str) -> None:
-    leaves = leaves_from(b"incl", size)
-    reader, cr = build(leaves)
-    index = data.draw(st.integers(0, size - 1), label="index")
-    proof = inclusion_proof(reader, index, size)
-    leaf, root = leaves[index], cr.root()
+def _tampered(data: st.DataObject, tamper: str, proof: list[bytes], leaf: bytes,
+              root: bytes) -> tuple[list[bytes], bytes, bytes]:
+    """``proof``, ``leaf`` and ``root`` with one thing changed as ``tamper`` says.
+
+    An empty proof cannot be flipped or truncated, so the leaf is flipped instead.
+    """
+    if not proof and tamper in ("flip-proof", "truncate"):
+        tamper = "flip-leaf"
     bit = data.draw(st.integers(0, HASH_SIZE * 8 - 1), label="bit")
     extra = data.draw(st.binary(min_size=HASH_SIZE, max_size=HASH_SIZE), label="extra")
-    if tamper == "flip-proof" or tamper == "truncate":
-        if not proof:
-            tamper = "flip-leaf"
     if tamper == "flip-proof":
         at = data.draw(st.integers(0, len(proof) - 1), label="at")
-        proof[at] = flip(proof[at], bit)
+        proof = [*proof[:at], flip(proof[at], bit), *proof[at + 1:]]
     elif tamper == "flip-root":
         root = flip(root, bit)
     elif tamper == "flip-leaf":
@@ -328,6 +312,17 @@ def test_tampered_inclusion_fails(data: st.DataObject, size: int, tamper: str) -
         proof = [*proof, extra]
     else:
         proof = [extra, *proof]
+    return proof, leaf, root
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), size=st.integers(1, 300), tamper=st.sampled_from(TAMPER))
+def test_tampered_inclusion_fails(data: st.DataObject, size: int, tamper: str) -> None:
+    leaves = leaves_from(b"incl", size)
+    reader, cr = build(leaves)
+    index = data.draw(st.integers(0, size - 1), label="index")
+    proof, leaf, root = _tampered(data, tamper, inclusion_proof(reader, index, size),
+                                  leaves[index], cr.root())
     with pytest.raises(ProofError, match="expected"):
         verify_inclusion(leaf_hash=leaf, index=index, size=size, proof=proof, root=root)
 
@@ -338,23 +333,10 @@ def test_tampered_consistency_fails(data: st.DataObject, size: int, tamper: str)
     leaves = leaves_from(b"cons", size)
     reader, _ = build(leaves)
     old = data.draw(st.integers(1, size - 1), label="old")
-    proof = consistency_proof(reader, old, size)
-    old_root, new_root = root_from_leaf_hashes(leaves[:old]), root_from_leaf_hashes(leaves)
-    bit = data.draw(st.integers(0, HASH_SIZE * 8 - 1), label="bit")
-    extra = data.draw(st.binary(min_size=HASH_SIZE, max_size=HASH_SIZE), label="extra")
-    if tamper == "flip-proof":
-        at = data.draw(st.integers(0, len(proof) - 1), label="at")
-        proof[at] = flip(proof[at], bit)
-    elif tamper == "flip-root":
-        new_root = flip(new_root, bit)
-    elif tamper == "flip-leaf":  # the old tree's root plays the leaf's part here
-        old_root = flip(old_root, bit)
-    elif tamper == "truncate":
-        proof = proof[:-1]
-    elif tamper == "extend-end":
-        proof = [*proof, extra]
-    else:
-        proof = [extra, *proof]
+    # The old tree's root plays the leaf's part here.
+    proof, old_root, new_root = _tampered(data, tamper, consistency_proof(reader, old, size),
+                                          root_from_leaf_hashes(leaves[:old]),
+                                          root_from_leaf_hashes(leaves))
     with pytest.raises(ProofError, match="expected"):
         verify_consistency(
             old_size=old, new_size=size, old_root=old_root, new_root=new_root, proof=proof
