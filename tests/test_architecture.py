@@ -1,4 +1,4 @@
-"""The house rules of STYLE.md, checked on the source itself with ``ast``.
+"""The house rules of docs/ARCHITECTURE.md, checked on the source itself with ``ast``.
 
 Every ``import`` and ``from ... import`` of the project's modules is read, wherever it sits (at
 the top, inside a function, under ``if TYPE_CHECKING:``), relative imports resolved. Three
@@ -37,7 +37,8 @@ PURE_LOG_MODULES = tuple(f"ledger.log.{name}" for name in
 #: layer (a module and everything under it) -> what it must never import (module prefixes).
 #: A module obeys every row whose layer contains it, and may always import its own package.
 HOUSE_RULES: dict[str, tuple[str, ...]] = {
-    "ledger": (*WEB_FRAMEWORK, "web", "ledger.demo"),  # only the CLI loads the demo
+    # data flows web -> schemas -> ledger, never back; only the CLI loads the demo
+    "ledger": (*WEB_FRAMEWORK, "web", "schemas", "ledger.demo"),
     "ledger.log": ("ledger.supervision", "ledger.accounts", "ledger.demo", "schemas", "web"),
     **dict.fromkeys(PURE_LOG_MODULES, ("sqlalchemy",)),
     "ledger.supervision": ("web", "schemas", "ledger.demo"),
