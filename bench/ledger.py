@@ -16,7 +16,7 @@ whether it is met, and exits 0 either way.
    breakdown per entry says where the time goes: JCS canonicalisation, SHA-256 leaf hash,
    Ed25519 verify and tree node hashing timed on their own over a sample; the DB insert timed
    as a SQLAlchemy Core insert of the same rows and nodes; the supervision rules
-   (``admit_record``) timed inside the timed run; the rest by difference.
+   (``RecordAdmission.admit``) timed inside the timed run; the rest by difference.
 2. **Verify** -- ``ledger.verify.verify`` over the ledger benchmark 1 built, against one bare
    ``hashlib`` pass ``sha256(b"\\x00" + body)`` over the same ``body`` bytes held in memory.
    Figure: baseline time / verify time; target >= 0.5. A per-entry breakdown follows.
@@ -442,7 +442,7 @@ def bench_append(workdir: Path, count: int, batch: int, rng: random.Random
         ("DB insert via SQLAlchemy Core (entries + merkle_nodes)", sqlalchemy_us),
     ]
     if rules.original is not None:
-        parts.append(("supervision rules + projections (admit_record, in the timed run)",
+        parts.append(("supervision rules + projections (RecordAdmission.admit, in the timed run)",
                       rules.spent / count * 1e6))
     parts.append(("the rest (objects, key ring, projection flush, head, checkpoint, commit)",
                   total_us - sum(micros for _, micros in parts)))
