@@ -85,6 +85,15 @@ class RowCache:
         self.session.add(row)
         self._rows[(type(row), key)] = row
 
+    def delete(self, row: Any) -> None:
+        """Delete a row; later ``get`` calls of this batch find none."""
+        key = tuple(inspect(type(row)).primary_key_from_instance(row))
+        if row in self.session.new:  # added by this batch and never written
+            self.session.expunge(row)
+        else:
+            self.session.delete(row)
+        self._rows[(type(row), key)] = None
+
     def flush(self) -> None:
         """Write what the batch added and changed so far."""
         self.session.flush()
@@ -159,6 +168,13 @@ class RecordContext:
         if not isinstance(value, str) or not value:
             path = self.field(*at, name)
             raise LedgerError(f"{render_field(path)} must be a non-empty string", field=path)
+        return value
+
+    def unchanged(self, name: str, was: str | None) -> str:
+        """The payload's ``name``, which a correction must leave as the record had it."""
+        value = self.text(name)
+        if value != was:
+            raise RuleViolation("correction.key_changed", self.field(name), name=name, was=was)
         return value
 
     def quantity(self, within: Mapping[str, Any] | None = None,

@@ -43,5 +43,7 @@ def correction(a: RecordContext, *, correctors: Mapping[str, Corrector]) -> None
     correct(corrected, target)
     a.notices.extend(corrected.notices)
     target.superseded_by = a.entry.seq
-    if a.rows.get(RecordRow, a.entry.seq) is None:  # the replacement made no record row itself
-        a.record(gtin=target.gtin, lot=target.lot, corrects=target.seq)
+    # The replacement made its record under the corrected type, so it can be corrected in turn.
+    replaced = a.rows.get(RecordRow, a.entry.seq)
+    assert replaced is not None  # noqa: S101 - every corrector records the replacement
+    replaced.corrects = target.seq

@@ -77,7 +77,10 @@ def production(a: RecordContext) -> None:
 
 def inspection(a: RecordContext, replacing: RecordRow | None = None) -> None:
     """Record an inspection of a lot; its verdict becomes the lot's inspection status."""
-    gtin, lot = a.text("gtin"), a.text("lot")
+    if replacing is None:
+        gtin, lot = a.text("gtin"), a.text("lot")
+    else:  # a correction fixes the inspection, not which lot was inspected
+        gtin, lot = a.unchanged("gtin", replacing.gtin), a.unchanged("lot", replacing.lot)
     row = a.lot(gtin, lot)
     verdict = a.text("verdict")
     for index, item in enumerate(a.payload.get("items", [])):
@@ -90,9 +93,8 @@ def inspection(a: RecordContext, replacing: RecordRow | None = None) -> None:
     # and a failure found after the fact (the melamine case) marks the lot at once.
     if replacing is None or row.inspection_seq == replacing.seq:
         row.inspection, row.inspection_seq = verdict, a.entry.seq
-    if replacing is None:
-        a.record(gtin=gtin, lot=lot, verdict=verdict, document_no=a.payload.get("report_no"),
-                 counterparty=a.payload.get("lab_uscc"))
+    a.record(gtin=gtin, lot=lot, verdict=verdict, document_no=a.payload.get("report_no"),
+             counterparty=a.payload.get("lab_uscc"))
 
 
 def correct_inspection(corrected: RecordContext, target: RecordRow) -> None:
@@ -107,6 +109,12 @@ def correct_material_intake(corrected: RecordContext, target: RecordRow) -> None
         corrected.take_stock(gtin, lot, Decimal(target.quantity or 0), target.unit or "",
                              corrected.field("seq"))
     row = corrected.lot(gtin, lot)
-    if row.origin_seq == target.seq:
+    made_the_lot = row.origin_seq == target.seq
+    if made_the_lot:
         row.intake_rejected = False
     material_intake(corrected)
+    if made_the_lot and (corrected.text("gtin"), corrected.text("lot")) == (gtin, lot):
+        # The lot is what this intake said it was: it now says what the correction says.
+        amount, unit = corrected.quantity()
+        row.quantity, row.unit = format_quantity(amount), unit
+        row.origin = corrected.text("supplier")

@@ -55,6 +55,10 @@ def receipt(a: RecordContext) -> None:
     if not open_shipments:
         raise RuleViolation("receipt.no_shipment", a.field("counterparty"), gtin=gtin, lot=lot,
                             counterparty=shipper)
+    shipped_in = open_shipments[0].unit
+    if shipped_in != unit:  # a lot is measured in one base unit, so all its shipments are too
+        raise RuleViolation("unit.mismatch", a.field("unit"), lot=lot, expected=shipped_in,
+                            got=unit)
     outstanding = sum((Decimal(s.quantity or 0) - Decimal(s.received or 0)
                        for s in open_shipments), Decimal(0))
     if amount > outstanding:

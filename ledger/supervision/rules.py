@@ -66,6 +66,9 @@ RULES: dict[str, tuple[str, str]] = {
                                "entry instead"),
     "correction.superseded": ("记录 seq {target} 已被 seq {by} 更正",
                               "record {target} was already superseded by seq {by}"),
+    "correction.key_changed": ("更正不能改变记录的 {name}（原为 {was}），请登记新记录",
+                               "a correction cannot change the record's {name} (it was {was}); "
+                               "record a new one instead"),
     "correction.already_received": ("发货 seq {target} 已有收货，不能更正，请登记反向记录",
                                     "shipment {target} was already (partly) received; record "
                                     "a compensating entry instead"),

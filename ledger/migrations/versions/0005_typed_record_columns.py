@@ -1,5 +1,9 @@
 """records: typed columns instead of one status that meant something else for each type
 
+Since this revision a correction's record carries the corrected record's type (so a correction
+can be corrected in turn); rows written before keep type ``correction`` until ``tracenet
+rebuild`` replays the ledger.
+
 Revision ID: 0005
 Revises: 0004
 """
