@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 
 from web import create_app
+from web.cli import main
+from web.settings import NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TRACENET_SHARED", REPO.parent / "shared"))
@@ -105,14 +108,22 @@ def make_app(database_url: str, instance: Path) -> Flask:
     app = create_app({"TESTING": True, "DATABASE_URL": database_url,
                       "LEDGER_KEY": str(instance / "ledger_key.pem"),
                       "SECRET_KEY": "test-secret", "LEDGER_ORIGIN": "tracenet.test/ledger"})
-    result = app.test_cli_runner().invoke(args=["init"])
+    result = run_cli(app, "init")
     assert result.exit_code == 0, result.output
     return app
 
 
+def run_cli(app: Flask, *args: str) -> Result:
+    """``tracenet ARGS`` in this process, configured (as an operator would, by ``TRACENET_*``
+    variables) to open the database and keys that ``app`` serves."""
+    env = {f"TRACENET_{name}": str(app.config[name]) for name in NAMES}
+    env["TRACENET_INSTANCE"] = app.instance_path
+    return CliRunner().invoke(main, list(args), env=env)
+
+
 def _disposed(app: Flask) -> Iterator[Flask]:
     yield app
-    app.extensions["tracenet.engine"].dispose()
+    app.extensions["tracenet.runtime"].close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ TRACENET = str(VENV_BIN / "tracenet")
 def tracenet_env(database_url: str, instance: Path) -> dict[str, str]:
     """The environment the CLI and the server read their configuration from."""
     env = dict(os.environ)
-    env.update(TRACENET_DATABASE_URL=database_url,
+    env.update(TRACENET_INSTANCE=str(instance), TRACENET_DATABASE_URL=database_url,
                TRACENET_LEDGER_KEY=str(instance / "ledger_key.pem"),
                TRACENET_SECRET_KEY="process-test-secret",
                TRACENET_LEDGER_ORIGIN="tracenet.test/ledger",

@@ -23,6 +23,7 @@ from ledger.log.entry import SignedStatement
 from ledger.log.identity import KEY_REVOKED, KeyRing
 from ledger.log.storage import node_id
 from ledger.supervision.admission import rebuild
+from tests.conftest import run_cli
 from tests.ledger.conftest import Producer, append, enrol
 from web.db import get_engine, get_ledger, get_session
 
@@ -43,7 +44,7 @@ def built(app: Flask) -> Iterator[tuple[Flask, Producer]]:
 
 
 def run_verify(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner().invoke(args=["verify", *args])
+    return run_cli(app, "verify", *args)
 
 
 def assert_fails_at(app: Flask, seq: int, kind: str, *args: str) -> None:
@@ -186,11 +187,11 @@ def test_truncated_and_re_extended(built: tuple[Flask, Producer]) -> None:
 def test_saved_checkpoint_proves_a_rewrite(built: tuple[Flask, Producer], tmp_path: Path) -> None:
     app, producer = built
     saved = tmp_path / "checkpoint-20.note"
-    assert app.test_cli_runner().invoke(args=["checkpoint", "--out", str(saved)]).exit_code == 0
+    assert run_cli(app, "checkpoint", "--out", str(saved)).exit_code == 0
     # The attacker also destroys the stored checkpoints, so only the auditor's copy is left.
     tamper(app, lambda c: _rewind(c, 15, forget_checkpoints=True))
     _re_extend(app, producer, 7)
-    result = app.test_cli_runner().invoke(args=["consistency", str(saved)])
+    result = run_cli(app, "consistency", str(saved))
     assert result.exit_code == 1
     assert "INCONSISTENT: tree 20 -> 22" in result.output
     assert_fails_at(app, 15, "checkpoint", "--checkpoint", str(saved))

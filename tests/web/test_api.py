@@ -14,6 +14,7 @@ from ledger.log import merkle
 from ledger.log.checkpoint import open_checkpoint, parse_verifier_key
 from ledger.log.entry import Statement
 from ledger.log.keys import generate_private_key, key_id_for, public_key_bytes
+from tests.conftest import run_cli
 from tests.ledger.conftest import make_uscc
 
 UTC_TIME = "2026-11-26T08:00:00+08:00"
@@ -26,7 +27,7 @@ def add_enterprise(app: Flask, serial: int, role: str = "producer",
             "--district", "福州市", "--role", role]
     if public_key:
         args += ["--public-key", public_key]
-    result = app.test_cli_runner().invoke(args=args)
+    result = run_cli(app, *args)
     assert result.exit_code == 0, result.output
     return uscc, result.output.split("shown once): ")[1].strip()
 
@@ -243,25 +244,23 @@ def test_a_rejected_request_is_not_remembered(sqlite_app: Flask, client: FlaskCl
 
 def test_revoked_token_is_refused(sqlite_app: Flask, client: FlaskClient) -> None:
     uscc, token = add_enterprise(sqlite_app, 9)
-    runner = sqlite_app.test_cli_runner()
-    extra = runner.invoke(args=["token", "add", "--enterprise", uscc]).output
+    extra = run_cli(sqlite_app, "token", "add", "--enterprise", uscc).output
     second = extra.split("shown once): ")[1].strip()
-    assert runner.invoke(args=["token", "revoke", token]).exit_code == 0
+    assert run_cli(sqlite_app, "token", "revoke", token).exit_code == 0
     refused = client.post("/api/v1/events", json=new_key_event(uscc), headers=bearer(token))
     assert refused.status_code == 401
     assert error(refused)["message"] == "unknown or revoked API token"
     assert client.post("/api/v1/events", json=new_key_event(uscc),
                        headers=bearer(second)).status_code == 201
-    unknown = runner.invoke(args=["token", "add", "--enterprise", make_uscc(999)])
+    unknown = run_cli(sqlite_app, "token", "add", "--enterprise", make_uscc(999))
     assert unknown.exit_code == 1
     assert "is not registered" in unknown.output
 
 
 def test_cli_keygen_and_sign_produce_an_accepted_event(sqlite_app: Flask, client: FlaskClient,
                                                         tmp_path: Any) -> None:
-    runner = sqlite_app.test_cli_runner()
     key_file = tmp_path / "producer.pem"
-    made = runner.invoke(args=["keygen", "--out", str(key_file)])
+    made = run_cli(sqlite_app, "keygen", "--out", str(key_file))
     assert made.exit_code == 0, made.output
     public_key = made.output.split("--public-key): ")[1].strip()
     uscc, token = add_enterprise(sqlite_app, 10, public_key=public_key)
@@ -271,9 +270,8 @@ def test_cli_keygen_and_sign_produce_an_accepted_event(sqlite_app: Flask, client
         "gtin": "6901234567892", "lot": "RM-7", "material": "生乳",
         "supplier": make_uscc(11), "quantity": "500", "unit": "kg",
         "received_at": UTC_TIME, "accepted": True}, ensure_ascii=False))
-    signed = runner.invoke(args=["sign", "--key", str(key_file), "--enterprise", uscc,
-                                 "--type", "material_intake", "--event-time", UTC_TIME,
-                                 str(payload)])
+    signed = run_cli(sqlite_app, "sign", "--key", str(key_file), "--enterprise", uscc,
+                     "--type", "material_intake", "--event-time", UTC_TIME, str(payload))
     assert signed.exit_code == 0, signed.output
     body = json.loads(signed.output)
     assert body["payload"]["gtin"] == "06901234567892"
@@ -286,7 +284,7 @@ def test_cli_keygen_and_sign_produce_an_accepted_event(sqlite_app: Flask, client
     assert refused.status_code == 422
     assert error(refused)["field"] == "payload.gtin"
     assert "normal form" in error(refused)["message"]
-    again = runner.invoke(args=["keygen", "--out", str(key_file)])
+    again = run_cli(sqlite_app, "keygen", "--out", str(key_file))
     assert again.exit_code == 1 and "refusing to overwrite" in again.output
 
 

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from schemas.records import RECORD_SCHEMAS
+from tests.conftest import run_cli
 from tests.web.test_api import add_enterprise, size
 from web.console.forms import FORM_TYPES, form_fields
 from web.console.i18n import MESSAGES
@@ -23,9 +24,8 @@ PRODUCT = {"gtin": GTIN, "name": "全脂纯牛奶", "category": "07", "standard"
 
 
 def add_user(app: Flask, uscc: str, username: str, role: str = "producer") -> None:
-    result = app.test_cli_runner().invoke(args=[
-        "user", "add", "--enterprise", uscc, "--username", username, "--password", PASSWORD,
-        "--role", role])
+    result = run_cli(app, "user", "add", "--enterprise", uscc, "--username", username,
+                     "--password", PASSWORD, "--role", role)
     assert result.exit_code == 0, result.output
 
 

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.conftest import run_cli
 from tests.ledger.conftest import make_uscc, projection_snapshot
 from tests.web.test_api import add_enterprise, bearer, size
 from web.db import get_session
@@ -334,7 +335,7 @@ def test_rebuild_replays_corrections_to_the_same_projections(app: Flask, maker: 
     test_an_intake_is_corrected_while_its_stock_is_untouched(maker)
     with app.app_context():
         live = projection_snapshot(get_session())
-    result = app.test_cli_runner().invoke(args=["rebuild"])
+    result = run_cli(app, "rebuild")
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert projection_snapshot(get_session()) == live

@@ -26,6 +26,7 @@ from schemas.spreadsheet import (
     template_csv,
     template_xlsx,
 )
+from tests.conftest import run_cli
 from tests.ledger.conftest import make_uscc
 from tests.web.test_api import add_enterprise, size
 from tests.web.test_console import csrf_token, flashes, sign_in
@@ -265,7 +266,7 @@ def test_upload_without_a_file(sqlite_app: Flask, client: FlaskClient) -> None:
 
 
 def run_import(app: Flask, *args: str) -> tuple[int, str]:
-    result = app.test_cli_runner().invoke(args=["import", *args])
+    result = run_cli(app, "import", *args)
     return result.exit_code, result.output
 
 

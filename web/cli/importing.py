@@ -1,21 +1,15 @@
-"""CLI commands for the console side: console accounts and spreadsheet import.
-
-``tracenet user add --enterprise USCC --username U --password P --role producer``
-``tracenet import FILE --enterprise USCC [--type TYPE]``
-"""
+"""``tracenet import FILE --enterprise USCC [--type TYPE]``: a sheet as one ledger batch."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
-from ledger.accounts.roles import ROLES
-from ledger.accounts.users import create_user
 from schemas.spreadsheet import (
     SPREADSHEET_TYPES,
     SpreadsheetError,
@@ -24,36 +18,16 @@ from schemas.spreadsheet import (
     row_numbers,
     rows_to_events,
 )
-from web.cli import progress_bar
+from web.cli.context import with_ledger
+from web.cli.terminal import progress_bar
 from web.console.importing import append_events
-from web.db import get_ledger, get_session, get_vault
+from web.runtime import Runtime
+from web.settings import TIME_ZONE
 
-__all__ = ["COMMANDS"]
+__all__ = ["import_command"]
 
 #: the import report printed on failure stops after this many problems
 _REPORT_LIMIT = 200
-
-
-@click.group()
-def user() -> None:
-    """Manage console accounts."""
-
-
-@user.command("add")
-@click.option("--enterprise", required=True,
-              help="USCC of the enterprise the account acts for ('operator' for ledger admins).")
-@click.option("--username", required=True, help="3-60 characters of A-Z a-z 0-9 . _ @ -")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 8 characters; prompted for (not echoed) when omitted.")
-@click.option("--role", type=click.Choice(ROLES), default="producer", show_default=True)
-@with_appcontext
-def user_add(enterprise: str, username: str, password: str, role: str) -> None:
-    """Add a console account that signs in at /console and writes as ENTERPRISE."""
-    session = get_session()
-    create_user(session, username=username, password=password, enterprise=enterprise,
-                role=role)
-    session.commit()
-    click.echo(f"added console user {username} ({role}) for {enterprise}")
 
 
 @click.command("import")
@@ -63,8 +37,9 @@ def user_add(enterprise: str, username: str, password: str, role: str) -> None:
 @click.option("--type", "record_type", type=click.Choice(SPREADSHEET_TYPES),
               help="Record type of every row; default: from the file name, e.g. "
                    "shipment-2026-11.csv.")
-@with_appcontext
-def import_command(file: Path, enterprise: str, record_type: str | None) -> None:
+@with_ledger
+def import_command(runtime: Runtime, session: Session, file: Path, enterprise: str,
+                   record_type: str | None) -> None:
     """Import a CSV or XLSX sheet of one record type as one atomic ledger batch.
 
     Every row is checked first; if any is invalid (or a ledger rule refuses one), nothing is
@@ -79,15 +54,14 @@ def import_command(file: Path, enterprise: str, record_type: str | None) -> None
             f"cannot tell the record type from the file name {file.name!r}; name the file "
             f"after its type (e.g. shipment-2026-11.csv) or give --type "
             f"({', '.join(SPREADSHEET_TYPES)})")
-    session = get_session()
     try:
         rows = read_rows(file.name, file.read_bytes())
         with progress_bar(len(rows), f"checking {record_type} rows") as progress:
             events = rows_to_events(record_type, rows, progress=progress,
                                     default_event_time=_now())
         with progress_bar(len(events), "signing and appending") as progress:
-            appended = append_events(session, get_ledger(), get_vault(), enterprise, events,
-                                     row_numbers(rows), progress=progress)
+            appended = append_events(session, runtime.ledger, runtime.vault, enterprise,
+                                     events, row_numbers(rows), progress=progress)
     except SpreadsheetError as exc:
         session.rollback()  # end the refused batch's transaction (and its write lock) now
         _report(exc)
@@ -97,12 +71,11 @@ def import_command(file: Path, enterprise: str, record_type: str | None) -> None
 
 
 def _now() -> str:
-    # China Standard Time, like the console: the network's time zone, whatever the host's.
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
-    return datetime.now(zone).isoformat(timespec="seconds")
+    # The network's time, like the console's, whatever the host's time zone.
+    return datetime.now(ZoneInfo(TIME_ZONE)).isoformat(timespec="seconds")
 
 
-def _report(error: SpreadsheetError) -> None:
+def _report(error: SpreadsheetError) -> NoReturn:
     click.secho(f"FAILED: {len(error.problems)} problem(s); nothing was imported", err=True,
                 fg="red")
     for problem in error.problems[:_REPORT_LIMIT]:
@@ -112,6 +85,3 @@ def _report(error: SpreadsheetError) -> None:
     if len(error.problems) > _REPORT_LIMIT:
         click.echo(f"  ... and {len(error.problems) - _REPORT_LIMIT} more", err=True)
     raise SystemExit(1)
-
-
-COMMANDS: tuple[click.Command, ...] = (user, import_command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import click
-from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from ledger.demo import (
     DEFAULT_SEED,
@@ -19,10 +19,11 @@ from ledger.demo import (
     load_demo,
     plan_demo,
 )
-from web.cli import progress_bar
-from web.db import get_ledger, get_session, get_vault
+from web.cli.context import with_ledger
+from web.cli.terminal import progress_bar
+from web.runtime import Runtime
 
-__all__ = ["COMMANDS"]
+__all__ = ["demo"]
 
 _ALREADY = "the demo network is already loaded on this ledger; nothing to do"
 
@@ -30,18 +31,17 @@ _ALREADY = "the demo network is already loaded on this ledger; nothing to do"
 @click.command("demo")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
               help="Seed of the demo data (quantities, test results); the network is fixed.")
-@with_appcontext
-def demo(seed: int) -> None:
+@with_ledger
+def demo(runtime: Runtime, session: Session, seed: int) -> None:
     """Load the demo supply network: a Fujian dairy chain with a melamine incident to trace,
     and a child-car-seat chain. Safe to re-run: a loaded demo is left as it is."""
-    session = get_session()
     if demo_loaded(session):
         click.echo(_ALREADY)
         return
     started = time.monotonic()
     with progress_bar(plan_demo(seed).entries, "loading the demo network") as progress:
         try:
-            summary = load_demo(session, get_ledger(), get_vault(), seed=seed,
+            summary = load_demo(session, runtime.ledger, runtime.vault, seed=seed,
                                 progress=progress)
         except DemoAlreadyLoaded:  # another process got there between the check and the load
             session.rollback()
@@ -79,5 +79,3 @@ def _report(summary: DemoSummary, users: list[DemoUser], seconds: float) -> None
         if not user.created:
             click.echo(f"  {user.username}: username already taken, left as it was")
 
-
-COMMANDS = (demo,)

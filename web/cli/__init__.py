@@ -1,0 +1,100 @@
+"""The ``tracenet`` command line: a plain click program (``tracenet = "web.cli:main"``).
+
+The commands live in the modules of this package, one per concern, and a command's module is
+imported only when that command runs: ``tracenet --help`` lists them from :data:`COMMANDS`
+without importing any (nor Flask, SQLAlchemy or the schemas), so it starts at once and writes
+nothing. No command builds the Flask app; ``serve`` execs gunicorn, which does. The others open
+the ledger through :mod:`web.settings`, which reads the configuration as the app does.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from ledger.errors import LedgerError, render_field
+
+__all__ = ["COMMANDS", "load_command", "main"]
+
+#: command -> ("module:attribute" in this package, the first sentence of its help). ``--help``
+#: shows the sentence (shortened as click would); a test holds it equal to the command's own.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "checkpoint": ("ledger:checkpoint",
+                   "Print the latest signed checkpoint (C2SP signed note)."),
+    "consistency": ("ledger:consistency",
+                    "Prove tree OLD is a prefix of tree NEW (default: current)."),
+    "demo": ("demo:demo", "Load the demo supply network: a Fujian dairy chain with a melamine "
+                          "incident to trace, and a child-car-seat chain."),
+    "enterprise": ("accounts:enterprise", "Manage enterprises."),
+    "import": ("importing:import_command",
+               "Import a CSV or XLSX sheet of one record type as one atomic ledger batch."),
+    "init": ("ledger:init",
+             "Create or upgrade the database, the ledger key and the genesis entry."),
+    "keygen": ("keygen:keygen",
+               "Make an Ed25519 key for client-side signing; prints what to register."),
+    "prove": ("ledger:prove", "Print the inclusion proof of entry SEQ, after checking it."),
+    "rebuild": ("ledger:rebuild", "Recompute every projection (lots, stock, products …) by "
+                                  "replaying the ledger."),
+    "serve": ("serve:serve", "Serve the app with gunicorn."),
+    "sign": ("sign:sign",
+             "Sign an event client side; prints the JSON body to POST to /api/v1/events."),
+    "token": ("accounts:token", "Issue and revoke API tokens."),
+    "user": ("accounts:user", "Manage console accounts."),
+    "verify": ("ledger:verify_command", "Recompute chain, tree, signatures and checkpoints; "
+                                        "exit 1 naming the first bad seq."),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """Import the command ``name`` of :data:`COMMANDS` from its module."""
+    module, _, attribute = COMMANDS[name][0].partition(":")
+    command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    return command
+
+
+class _Tracenet(click.Group):
+    """The top-level group: commands loaded on first use, domain errors as one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Stand-ins carrying each command's help sentence, listed by click's own code, so the
+        # listing reads as if the commands were loaded.
+        listing = click.Group(commands=[click.Command(name, help=help)
+                                        for name, (_, help) in COMMANDS.items()])
+        listing.format_commands(ctx, formatter)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a domain error becomes a one-line message and exit status 1."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except LedgerError as exc:
+            where = f" ({render_field(exc.field)})" if exc.field else ""
+            raise click.ClickException(f"{exc.code}{where}: {exc.message}") from None
+        except Exception as exc:
+            # Imported only once a command has failed: --help and keygen never load marshmallow.
+            from marshmallow import ValidationError
+
+            if not isinstance(exc, ValidationError):
+                raise
+            raise click.ClickException(f"invalid input: {exc.messages}") from None
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # "tracenet" in usage and error lines however it is started (python -c, a test runner).
+        if kwargs.get("prog_name") is None and len(args) < 2:
+            kwargs["prog_name"] = "tracenet"
+        return super().main(*args, **kwargs)
+
+
+@click.group("tracenet", cls=_Tracenet)
+@click.version_option(package_name="tracenet", prog_name="tracenet")
+def main() -> None:
+    """Tracenet (质监溯源网) ledger and supervision network."""

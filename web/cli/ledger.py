@@ -1,0 +1,124 @@
+"""Commands on the log itself: init, verify, checkpoint, prove, consistency, rebuild."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session
+
+from ledger import log
+from ledger.db import migrate
+from ledger.errors import ProofError, VerificationError
+from ledger.log import merkle
+from ledger.log.checkpoint import open_checkpoint, verifier_key
+from ledger.log.verify import verify
+from ledger.supervision.admission import rebuild as rebuild_projections
+from web.cli.context import with_ledger
+from web.cli.terminal import fail, print_json, progress_bar
+from web.runtime import Runtime
+
+__all__ = ["checkpoint", "consistency", "init", "prove", "rebuild", "verify_command"]
+
+
+@click.command()
+@with_ledger
+def init(runtime: Runtime, session: Session) -> None:
+    """Create or upgrade the database, the ledger key and the genesis entry."""
+    migrate(runtime.engine)
+    ledger = runtime.ledger
+    log.initialise(session, ledger)
+    session.commit()
+    click.echo(f"ledger {ledger.origin} ready: {log.ledger_size(session)} entries, "
+               f"operator key {ledger.key_id}")
+    click.echo(f"checkpoint verifier key: "
+               f"{verifier_key(ledger.origin, ledger.signing_key.public_key())}")
+
+
+@click.command("verify")
+@click.option("--checkpoint", "saved", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A signed checkpoint saved earlier; the ledger must still match it.")
+@with_ledger
+def verify_command(runtime: Runtime, session: Session, saved: tuple[str, ...]) -> None:
+    """Recompute chain, tree, signatures and checkpoints; exit 1 naming the first bad seq."""
+    ledger = runtime.ledger
+    with progress_bar(log.ledger_size(session), "verifying") as progress:
+        try:
+            report = verify(session, origin=ledger.origin,
+                            operator_key=ledger.signing_key.public_key(),
+                            saved_checkpoints=[Path(p).read_text() for p in saved],
+                            progress=progress)
+        except VerificationError as exc:
+            fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc.detail}")
+    click.echo(f"OK: {report.size} entries, root {report.root.hex()}, "
+               f"{report.checkpoints} checkpoints match")
+
+
+@click.command()
+@with_ledger
+def rebuild(runtime: Runtime, session: Session) -> None:
+    """Recompute every projection (lots, stock, products …) by replaying the ledger."""
+    with progress_bar(log.ledger_size(session), "replaying") as progress:
+        replayed = rebuild_projections(session, progress)
+        progress(replayed)
+    session.commit()
+    click.echo(f"rebuilt the projections from {replayed} entries")
+
+
+@click.command()
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the note to this file.")
+@with_ledger
+def checkpoint(runtime: Runtime, session: Session, out: str | None) -> None:
+    """Print the latest signed checkpoint (C2SP signed note)."""
+    note = log.latest_checkpoint(session, runtime.ledger)
+    session.commit()
+    if out:
+        Path(out).write_text(note)
+    click.echo(note, nl=False)
+
+
+@click.command()
+@click.argument("seq", type=int)
+@click.option("--size", type=int, help="Tree size (default: current).")
+@with_ledger
+def prove(runtime: Runtime, session: Session, seq: int, size: int | None) -> None:
+    """Print the inclusion proof of entry SEQ, after checking it."""
+    proof = log.inclusion_proof(session, seq, size)
+    merkle.verify_inclusion(leaf_hash=proof.leaf_hash, index=proof.seq, size=proof.size,
+                            proof=proof.hashes, root=proof.root)
+    print_json({"seq": proof.seq, "size": proof.size, "leaf_hash": proof.leaf_hash.hex(),
+                "root": proof.root.hex(), "proof": [h.hex() for h in proof.hashes]})
+
+
+@click.command()
+@click.argument("old")
+@click.argument("new", required=False)
+@with_ledger
+def consistency(runtime: Runtime, session: Session, old: str, new: str | None) -> None:
+    """Prove tree OLD is a prefix of tree NEW (default: current).
+
+    OLD and NEW are tree sizes, or files holding signed checkpoints saved earlier; a saved
+    checkpoint that the ledger can no longer prove consistent means history was rewritten.
+    """
+    old_size, old_root = _tree_point(runtime, old)
+    new_size, new_root = (_tree_point(runtime, new) if new
+                          else (log.ledger_size(session), None))
+    proof = log.consistency_proof(session, old_size, new_size)
+    try:
+        merkle.verify_consistency(old_size=old_size, new_size=new_size,
+                                  old_root=old_root or proof.old_root,
+                                  new_root=new_root or proof.new_root, proof=proof.hashes)
+    except ProofError as exc:
+        fail(f"INCONSISTENT: tree {old_size} -> {new_size}: {exc}")
+    print_json({"first": old_size, "second": new_size, "first_root": proof.old_root.hex(),
+                "second_root": proof.new_root.hex(), "proof": [h.hex() for h in proof.hashes]})
+
+
+def _tree_point(runtime: Runtime, arg: str) -> tuple[int, bytes | None]:
+    """A size given as a number, or (size, root) read from a signed checkpoint file."""
+    if arg.isdigit():
+        return int(arg), None
+    ledger = runtime.ledger
+    saved = open_checkpoint(Path(arg).read_text(), key_name=ledger.origin,
+                            public_key=ledger.signing_key.public_key(), origin=ledger.origin)
+    return saved.size, saved.root_hash

@@ -1,0 +1,100 @@
+"""Tracenet's configuration, read without Flask, so that the server and the CLI agree.
+
+Defaults first, then ``TRACENET_DATABASE_URL``, ``TRACENET_LEDGER_KEY``,
+``TRACENET_LEDGER_ORIGIN`` and ``TRACENET_SECRET_KEY`` from the environment. The defaults live
+in the instance folder: ``<checkout>/instance`` in a source checkout (or an editable install),
+``<sys.prefix>/var/tracenet-instance`` for an installed wheel, ``TRACENET_INSTANCE`` if set.
+
+Reading the settings creates nothing; only :meth:`Settings.secret` and the runtime built from
+the settings (:mod:`web.runtime`) write to the instance folder, when a command needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["NAMES", "TIME_ZONE", "Settings", "configuration", "instance_path"]
+
+#: what a deployment configures, each from ``TRACENET_<NAME>`` and kept in the Flask config
+#: under ``<NAME>``
+NAMES = ("DATABASE_URL", "LEDGER_KEY", "LEDGER_ORIGIN", "SECRET_KEY")
+
+#: The supervision network is national and China has one time zone: the console shows dates
+#: and reads form times in it, and imports default their event time to now in it.
+TIME_ZONE = "Asia/Shanghai"
+
+_SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the directory that holds web/
+
+
+def instance_path(environ: Mapping[str, str] = os.environ) -> Path:
+    """The instance folder: ``TRACENET_INSTANCE``, else beside the code as Flask would put it."""
+    override = environ.get("TRACENET_INSTANCE")
+    if override:
+        return Path(override).resolve()
+    if _SOURCE_ROOT.name in ("site-packages", "dist-packages"):  # an installed wheel
+        return Path(sys.prefix) / "var" / "tracenet-instance"
+    return _SOURCE_ROOT / "instance"
+
+
+def configuration(instance: Path, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The defaults for ``instance``, overridden by the non-empty ``TRACENET_*`` variables."""
+    config: dict[str, Any] = {
+        "DATABASE_URL": f"sqlite:///{instance / 'tracenet.db'}",
+        "LEDGER_KEY": str(instance / "ledger_key.pem"),
+        "LEDGER_ORIGIN": "tracenet.localhost/ledger",
+        "SECRET_KEY": None,
+    }
+    for name in NAMES:
+        value = environ.get(f"TRACENET_{name}")
+        if value:
+            config[name] = value
+    return config
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the ledger is and who signs for it."""
+
+    instance: Path
+    database_url: str
+    ledger_key: Path  # the operator's Ed25519 key (PKCS#8 PEM), created by the first use
+    ledger_origin: str  # the checkpoints' origin line
+    secret_key: str | None  # None: the instance's own, see :meth:`secret`
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """The settings a command or server started with ``environ`` uses."""
+        instance = instance_path(environ)
+        return cls.from_config(instance, configuration(instance, environ))
+
+    @classmethod
+    def from_config(cls, instance: Path, config: Mapping[str, Any]) -> Settings:
+        """The settings held in a (Flask) config mapping with the keys of :data:`NAMES`."""
+        return cls(instance=instance, database_url=str(config["DATABASE_URL"]),
+                   ledger_key=Path(config["LEDGER_KEY"]),
+                   ledger_origin=str(config["LEDGER_ORIGIN"]),
+                   secret_key=config["SECRET_KEY"] or None)
+
+    def secret(self) -> str:
+        """The configured secret key, else a per-instance one kept beside the database.
+
+        That one is created exclusively, so that gunicorn workers (or a command and a server)
+        starting together agree on one secret.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = self.instance / "secret_key"
+        self.instance.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
