@@ -77,7 +77,8 @@ def _release_writer_lock(session: Session, transaction: SessionTransaction) -> N
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema up to the newest Alembic revision."""
+    """Bring the schema up to the newest Alembic revision (of every branch: packages that add
+    tables may branch from the same revision)."""
     # Imported here: Alembic takes a third of a second to import, and only init migrates.
     from alembic import command
     from alembic.config import Config
@@ -86,4 +87,4 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
