@@ -44,6 +44,7 @@ test: install ## Run the whole suite (T=path to pick tests)
 bench: install ## Run the benchmarks and print their ratios (results: docs/BENCHMARKS.md)
 	$(PY) bench/ledger.py
 	$(PY) bench/api.py
+	$(PY) bench/startup.py
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
