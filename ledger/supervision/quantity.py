@@ -30,11 +30,14 @@ _COUNTS = frozenset({"pcs", "case"})
 _AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
-def parse_amount(text: object) -> Decimal:
-    """A plain decimal number such as ``12.5`` (as text, the way records carry it)."""
-    if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
+def parse_amount(value: object) -> Decimal:
+    """A plain decimal number such as ``"12.5"`` (as text, the way records carry it) or an
+    integer; never a float, which cannot hold 0.1 exactly."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
         raise EntryError("expected a plain decimal number", field="quantity")
-    return Decimal(text)
+    return Decimal(value)
 
 
 @dataclass(frozen=True)

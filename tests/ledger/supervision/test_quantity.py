@@ -20,8 +20,9 @@ from ledger.supervision.quantity import Quantity, format_quantity, parse_amount
     ("1.50", "L", Quantity(Decimal("1.50"), "L")),
     ("12", "pcs", Quantity(Decimal(12), "pcs")),
     ("12.00", "case", Quantity(Decimal(12), "case")),
+    (24, "pcs", Quantity(Decimal(24), "pcs")),
 ])
-def test_parse(amount: str, unit: str, expected: Quantity) -> None:
+def test_parse(amount: str | int, unit: str, expected: Quantity) -> None:
     assert Quantity.parse(amount, unit) == expected
 
 
@@ -37,7 +38,8 @@ def test_parse(amount: str, unit: str, expected: Quantity) -> None:
     ("١٢", "kg", "quantity", "plain decimal"),
     ("", "kg", "quantity", "plain decimal"),
     (1.5, "kg", "quantity", "plain decimal"),
-    (12, "kg", "quantity", "plain decimal"),
+    (True, "kg", "quantity", "plain decimal"),
+    (-3, "kg", "quantity", "^quantity must be positive, got -3$"),
     ("1.5", "pcs", "quantity", "^a count of pcs must be whole, got '1.5'$"),
     ("2.25", "case", "quantity", "whole"),
 ])
