@@ -11,7 +11,8 @@ from ledger.accounts.roles import sees_everything
 from ledger.accounts.tokens import find_token
 from web.errors import ApiError
 
-__all__ = ["Principal", "current_principal", "require_principal", "viewer_of"]
+__all__ = ["Principal", "authenticated_viewer", "current_principal", "require_principal",
+           "viewer_of"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ def viewer_of(principal: Principal | None) -> str | None:
     if principal is None:
         return ""
     return None if sees_everything(principal.role) else principal.enterprise
+
+
+def authenticated_viewer(session: Session) -> str | None:
+    """Whose records the caller, who must have presented a valid token, may read."""
+    return viewer_of(require_principal(session))
 
 
 def require_principal(session: Session) -> Principal:

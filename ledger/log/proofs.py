@@ -5,7 +5,9 @@ Every proof is read from storage in one statement (see :mod:`ledger.log.merkle`)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,6 +70,11 @@ class InclusionProof:
     root: bytes
     hashes: list[bytes]
 
+    def as_json(self, encode: Callable[[bytes], str]) -> dict[str, Any]:
+        """The proof as the API and the CLI show it, each hash written with ``encode``."""
+        return {"seq": self.seq, "size": self.size, "leaf_hash": encode(self.leaf_hash),
+                "root": encode(self.root), "proof": [encode(h) for h in self.hashes]}
+
 
 @dataclass(frozen=True)
 class ConsistencyProof:
@@ -78,6 +85,12 @@ class ConsistencyProof:
     old_root: bytes
     new_root: bytes
     hashes: list[bytes]
+
+    def as_json(self, encode: Callable[[bytes], str]) -> dict[str, Any]:
+        """The proof as the API and the CLI show it, each hash written with ``encode``."""
+        return {"first": self.old_size, "second": self.new_size,
+                "first_root": encode(self.old_root), "second_root": encode(self.new_root),
+                "proof": [encode(h) for h in self.hashes]}
 
 
 def inclusion_proof(session: Session, seq: int, size: int | None = None) -> InclusionProof:

@@ -20,7 +20,13 @@ from ledger.supervision.names import CORRECTION
 from ledger.supervision.submit import submit
 from schemas.events import PAYLOAD_SCHEMAS, EntrySchema, EventSchema, load_payload
 from web.api.pagination import PageQuery, page_body
-from web.auth import Principal, current_principal, require_principal, viewer_of
+from web.auth import (
+    Principal,
+    authenticated_viewer,
+    current_principal,
+    require_principal,
+    viewer_of,
+)
 from web.db import get_ledger, get_session, get_vault
 from web.errors import ApiError
 from web.idempotency import commit_remembering, replay
@@ -122,7 +128,7 @@ class EventQuery(PageQuery):
 def list_events(query: dict[str, Any]) -> dict[str, Any]:
     """Entries in seq order that the caller may read (its own, naming it, or public)."""
     session = get_session()
-    viewer = viewer_of(require_principal(session))
+    viewer = authenticated_viewer(session)
     return page_body(queries.list_entries(
         session, viewer=viewer, limit=query["limit"], after=query["cursor"],
         type_=query["type"], enterprise=query["enterprise"]))

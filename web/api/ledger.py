@@ -55,15 +55,11 @@ def key() -> Response:
 @blp.arguments(InclusionQuery, location="query")
 def inclusion(query: dict[str, Any]) -> dict[str, Any]:
     """Inclusion proof of entry ``seq`` in the tree of ``size`` entries (default: current)."""
-    proof = log.inclusion_proof(get_session(), query["seq"], query["size"])
-    return {"seq": proof.seq, "size": proof.size, "leaf_hash": _b64(proof.leaf_hash),
-            "root": _b64(proof.root), "proof": [_b64(h) for h in proof.hashes]}
+    return log.inclusion_proof(get_session(), query["seq"], query["size"]).as_json(_b64)
 
 
 @blp.get("/proof/consistency")
 @blp.arguments(ConsistencyQuery, location="query")
 def consistency(query: dict[str, Any]) -> dict[str, Any]:
     """Consistency proof from tree size ``first`` to ``second`` (default: current)."""
-    proof = log.consistency_proof(get_session(), query["first"], query["second"])
-    return {"first": proof.old_size, "second": proof.new_size, "first_root": _b64(proof.old_root),
-            "second_root": _b64(proof.new_root), "proof": [_b64(h) for h in proof.hashes]}
+    return log.consistency_proof(get_session(), query["first"], query["second"]).as_json(_b64)

@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 
 from ledger.supervision import queries
 from web.api.pagination import PageQuery, page_body
-from web.auth import require_principal, viewer_of
+from web.auth import authenticated_viewer
 from web.db import get_ledger, get_session
 
 blp = Blueprint("lots", __name__, url_prefix="/api/v1",
@@ -36,7 +36,7 @@ class UnreceivedQuery(PageQuery):
 def lots(query: dict[str, Any]) -> dict[str, Any]:
     """Lots the caller originated or holds (regulators: all), with stock per holder."""
     session = get_session()
-    viewer = viewer_of(require_principal(session))
+    viewer = authenticated_viewer(session)
     return page_body(queries.list_lots(
         session, viewer=viewer, limit=query["limit"], after=query["cursor"],
         gtin=query["gtin"], inspection=query["inspection"], holder=query["holder"]))
@@ -48,7 +48,7 @@ def lots(query: dict[str, Any]) -> dict[str, Any]:
 def unreceived(query: dict[str, Any]) -> dict[str, Any]:
     """Shipments not received within ``days`` (regulators: all; enterprises: their own)."""
     session = get_session()
-    viewer = viewer_of(require_principal(session))
+    viewer = authenticated_viewer(session)
     return page_body(queries.unreceived_shipments(
         session, viewer=viewer, older_than=timedelta(days=query["days"]),
         now=get_ledger().clock(), limit=query["limit"], after=query["cursor"]))

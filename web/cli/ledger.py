@@ -86,8 +86,7 @@ def prove(runtime: Runtime, session: Session, seq: int, size: int | None) -> Non
     proof = log.inclusion_proof(session, seq, size)
     merkle.verify_inclusion(leaf_hash=proof.leaf_hash, index=proof.seq, size=proof.size,
                             proof=proof.hashes, root=proof.root)
-    print_json({"seq": proof.seq, "size": proof.size, "leaf_hash": proof.leaf_hash.hex(),
-                "root": proof.root.hex(), "proof": [h.hex() for h in proof.hashes]})
+    print_json(proof.as_json(bytes.hex))
 
 
 @click.command()
@@ -110,8 +109,7 @@ def consistency(runtime: Runtime, session: Session, old: str, new: str | None) -
                                   new_root=new_root or proof.new_root, proof=proof.hashes)
     except ProofError as exc:
         fail(f"INCONSISTENT: tree {old_size} -> {new_size}: {exc}")
-    print_json({"first": old_size, "second": new_size, "first_root": proof.old_root.hex(),
-                "second_root": proof.new_root.hex(), "proof": [h.hex() for h in proof.hashes]})
+    print_json(proof.as_json(bytes.hex))
 
 
 def _tree_point(runtime: Runtime, arg: str) -> tuple[int, bytes | None]:
