@@ -15,7 +15,9 @@ __all__ = ["serve"]
 @click.option("--workers", default=2, show_default=True)
 def serve(bind: str, workers: int) -> None:
     """Serve the app with gunicorn."""
-    # gunicorn builds the app (wsgi.py), in each worker; this process builds nothing.
+    # gunicorn builds the app, in each worker; this process builds nothing. The factory is
+    # named by module (not wsgi.py, which only a source checkout has), so an installed
+    # Tracenet serves too.
     argv = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
-            "wsgi:app"]
+            "web.app:create_app()"]
     os.execvp(sys.executable, argv)  # noqa: S606 - our own interpreter, no shell involved
