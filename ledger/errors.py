@@ -9,6 +9,7 @@ The hierarchy::
     ├── IdentityError         the signing key is unknown, not the enterprise's, or revoked
     ├── EntryError            an entry or statement is malformed
     ├── NotFoundError         no entry / tree size as asked
+    ├── ForbiddenError        the caller may not read what it asked for
     └── VerificationError     `verify` found a bad seq (carries `seq` and `kind`)
 
 The web layer maps each class to an HTTP status in one place (``web/errors.py``).
@@ -20,6 +21,7 @@ __all__ = [
     "FieldPath",
     "CheckpointError",
     "EntryError",
+    "ForbiddenError",
     "IdentityError",
     "LedgerError",
     "NotFoundError",
@@ -95,6 +97,12 @@ class NotFoundError(LedgerError):
     """No entry, tree size or record as asked."""
 
     code = "not_found"
+
+
+class ForbiddenError(LedgerError):
+    """The caller may not read what it asked for (another enterprise's lot, say)."""
+
+    code = "forbidden"
 
 
 class VerificationError(LedgerError):

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from ledger.errors import (
     CheckpointError,
     EntryError,
+    ForbiddenError,
     IdentityError,
     LedgerError,
     NotFoundError,
@@ -29,6 +30,7 @@ __all__ = ["ApiError", "error_response", "init_app"]
 
 _STATUS: dict[type[LedgerError], int] = {
     NotFoundError: 404,
+    ForbiddenError: 403,
     EntryError: 422,
     SignatureError: 422,
     IdentityError: 422,

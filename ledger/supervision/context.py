@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import EntryError, FieldPath, LedgerError, render_field
 from ledger.log.entry import Entry, Statement
-from ledger.supervision.models import LotRow, ProductRow, RecordRow, StockRow, UnitRow
+from ledger.supervision.models import (
+    LotEdgeRow,
+    LotRow,
+    ProductRow,
+    RecordRow,
+    StockRow,
+    UnitRow,
+)
 from ledger.supervision.names import AGGREGATION, PRODUCTION, SERIALIZATION
 from ledger.supervision.quantity import Quantity, format_quantity
 from ledger.supervision.reference import ReferenceData
@@ -255,6 +262,16 @@ class RecordContext:
                 raise RuleViolation("unit.mismatch", self.field("unit"), lot=lot,
                                     expected=stock.unit, got=unit)
             stock.quantity = format_quantity(Decimal(stock.quantity) + amount)
+
+    def lot_edge(self, source: tuple[str, str, str], target: tuple[str, str, str],
+                 amount: Decimal, unit: str, position: int = 0) -> None:
+        """Add an edge of the lot graph (what trace walks) from ``source`` to ``target``, each
+        a lot at a holder: ``(enterprise, gtin, lot)``. Its kind is the record's type."""
+        self.rows.add(LotEdgeRow(
+            seq=self.entry.seq, position=position, kind=self.record_type,
+            from_holder=source[0], from_gtin=source[1], from_lot=source[2],
+            to_holder=target[0], to_gtin=target[1], to_lot=target[2],
+            quantity=format_quantity(amount), unit=unit, superseded_by=None))
 
     def record(self, **columns: Any) -> RecordRow:
         """Add the record row this entry makes (what listings, trace and grading read)."""

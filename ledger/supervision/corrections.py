@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 from ledger.errors import LedgerError
 from ledger.supervision.context import RecordContext
-from ledger.supervision.models import RecordRow
+from ledger.supervision.models import LotEdgeRow, RecordRow
 from ledger.supervision.rules import RuleViolation
 
 __all__ = ["Corrector", "correction"]
@@ -43,6 +43,11 @@ def correction(a: RecordContext, *, correctors: Mapping[str, Corrector]) -> None
     correct(corrected, target)
     a.notices.extend(corrected.notices)
     target.superseded_by = a.entry.seq
+    # The corrected record's lot-graph edge goes with it (the replacement made its own), so
+    # the graph is re-routed exactly as the stock was.
+    edge = a.rows.get(LotEdgeRow, (target.seq, 0))
+    if edge is not None:
+        edge.superseded_by = a.entry.seq
     # The replacement made its record under the corrected type, so it can be corrected in turn.
     replaced = a.rows.get(RecordRow, a.entry.seq)
     assert replaced is not None  # noqa: S101 - every corrector records the replacement

@@ -33,6 +33,7 @@ def material_intake(a: RecordContext) -> None:
         a.lot(gtin, lot).intake_rejected = True
     if accepted:
         a.add_stock(a.enterprise, gtin, lot, amount, unit)
+        a.lot_edge((supplier, gtin, lot), (a.enterprise, gtin, lot), amount, unit)
     a.record(gtin=gtin, lot=lot, counterparty=supplier, quantity=format_quantity(amount),
              unit=unit, accepted=accepted, document_no=a.payload.get("certificate"))
 
@@ -66,6 +67,8 @@ def production(a: RecordContext) -> None:
         a.rows.add(LotInputRow(seq=a.entry.seq, position=index, output_gtin=gtin,
                                output_lot=lot, input_gtin=in_gtin, input_lot=in_lot,
                                quantity=format_quantity(need), unit=in_unit))
+        a.lot_edge((a.enterprise, in_gtin, in_lot), (a.enterprise, gtin, lot), need, in_unit,
+                   position=index)
     a.rows.add(LotRow(gtin=gtin, lot=lot, origin=a.enterprise, origin_type=PRODUCTION,
                       origin_seq=a.entry.seq, quantity=format_quantity(amount), unit=unit,
                       produced_at=a.payload.get("produced_at"),

@@ -6,7 +6,7 @@ is the truth (the entries are), so every row can be dropped and replayed.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import Base
@@ -14,6 +14,8 @@ from ledger.db import Base
 __all__ = [
     "PROJECTIONS",
     "AdditiveFilingRow",
+    "AggregationRow",
+    "LotEdgeRow",
     "LotInputRow",
     "LotRow",
     "NoticeRow",
@@ -139,6 +141,58 @@ class UnitRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
 
 
+#: the serial units of a lot, which trace lists for the lots it reaches
+Index("ix_units_gtin_lot", UnitRow.gtin, UnitRow.lot)
+
+
+class AggregationRow(Base):
+    """A unit code packed into a parent (a case, an SSCC pallet) by the entry ``seq``.
+
+    ``units.parent`` says where a code is now; these rows keep when it got there, so a trace
+    ``as_of`` an earlier ledger size finds the parent it had then (the latest row before it).
+    """
+
+    __tablename__ = "aggregations"
+
+    child: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    parent: Mapped[str] = mapped_column(String(100), index=True)
+
+
+class LotEdgeRow(Base):
+    """An edge of the lot graph: goods of a lot at one holder passing into a lot at a holder.
+
+    A node is a lot at a holder (enterprise, GTIN, lot); ``kind`` is the type of the record
+    that made the edge. ``production``: an input lot at the producer -> the output lot at the
+    producer, with the input quantity. ``material_intake`` (accepted): the lot at its supplier
+    -> the same lot at the enterprise that took it in. ``shipment``: the lot at the shipper ->
+    the same lot at the receiver (custody moves when it is shipped); ``receipt``: the same two
+    nodes, with the quantity received against the shipment. ``seq`` is the entry
+    that made the edge (a correction's own seq for the edge it re-routes), ``position`` the
+    input's index in a production (0 otherwise), and ``superseded_by`` the correction that
+    replaced it, so the graph as it stood at ledger size N is the edges with ``seq < N`` not
+    superseded before N.
+    """
+
+    __tablename__ = "lot_edges"
+    __table_args__ = (Index("ix_lot_edges_from", "from_gtin", "from_lot"),
+                      Index("ix_lot_edges_to", "to_gtin", "to_lot"),
+                      Index("ix_lot_edges_to_holder", "to_holder"))
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(40))
+    from_holder: Mapped[str] = mapped_column(String(40))
+    from_gtin: Mapped[str] = mapped_column(String(14))
+    from_lot: Mapped[str] = mapped_column(String(20))
+    to_holder: Mapped[str] = mapped_column(String(40))
+    to_gtin: Mapped[str] = mapped_column(String(14))
+    to_lot: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str] = mapped_column(String(8))
+    superseded_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
 class NoticeRow(Base):
     """A warning or notice a rule attached to an entry when it was appended."""
 
@@ -154,4 +208,4 @@ class NoticeRow(Base):
 
 #: every supervision projection table, in an order safe to clear and refill
 PROJECTIONS = (ProductRow, LotRow, StockRow, LotInputRow, RecordRow, AdditiveFilingRow, UnitRow,
-               NoticeRow)
+               NoticeRow, LotEdgeRow, AggregationRow)

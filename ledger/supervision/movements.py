@@ -33,6 +33,7 @@ def shipment(a: RecordContext) -> None:
             raise RuleViolation("shipment.failed_inspection", a.field("lot"), gtin=gtin,
                                 lot=lot)
     a.take_stock(gtin, lot, amount, unit, a.field("quantity"))
+    a.lot_edge((a.enterprise, gtin, lot), (a.text("counterparty"), gtin, lot), amount, unit)
     a.record(gtin=gtin, lot=lot, counterparty=a.text("counterparty"),
              quantity=format_quantity(amount), unit=unit,
              document_no=a.payload.get("document_no"), fully_received=False, received="0")
@@ -73,6 +74,7 @@ def receipt(a: RecordContext) -> None:
         if remaining <= 0:
             break
     a.add_stock(a.enterprise, gtin, lot, amount, unit)
+    a.lot_edge((shipper, gtin, lot), (a.enterprise, gtin, lot), amount, unit)
     a.record(gtin=gtin, lot=lot, counterparty=shipper, quantity=format_quantity(amount),
              unit=unit, document_no=a.payload.get("document_no"))
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ledger.supervision.context import RecordContext, unit_code
-from ledger.supervision.models import UnitRow
+from ledger.supervision.models import AggregationRow, UnitRow
 from ledger.supervision.rules import RuleViolation
 
 __all__ = ["aggregation", "serialization"]
@@ -32,7 +32,11 @@ def aggregation(a: RecordContext) -> None:
                                 code=a.payload["children"][index])
     if a.rows.get(UnitRow, parent) is None:
         a.rows.add(UnitRow(code=parent, gtin=None, lot=None, parent=None, seq=a.entry.seq))
+    packed: set[str] = set()
     for child in children:
         assert child is not None  # noqa: S101 - checked above
         child.parent = parent
+        if child.code not in packed:  # a code listed twice is packed once
+            packed.add(child.code)
+            a.rows.add(AggregationRow(child=child.code, seq=a.entry.seq, parent=parent))
     a.record(document_no=parent, quantity=str(len(children)), unit="pcs")

@@ -1,0 +1,519 @@
+"""Trace downstream and upstream over the lot graph: a breadth-first walk, one level at a time.
+
+Each level reads the edges of all its lots in one batched query (:class:`LotGraph`), so the
+number of queries grows with the depth of the walk, not its width; a node is visited once, so
+returns and re-shipments (cycles) end the walk like anything else. What the answer reports
+about the nodes reached (lots, holders' names and stock, unit codes) is read afterwards, again
+one query per batch of a few hundred.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from ledger.errors import EntryError, ForbiddenError, NotFoundError
+from ledger.log import ledger_size, rfc3339
+from ledger.log.storage import EnterpriseRow, EntryRow
+from ledger.supervision.models import (
+    AggregationRow,
+    LotEdgeRow,
+    LotRow,
+    ProductRow,
+    StockRow,
+    UnitRow,
+)
+from ledger.supervision.names import MATERIAL_INTAKE, PRODUCTION, RECEIPT, SHIPMENT
+from ledger.supervision.quantity import format_quantity
+from ledger.trace.graph import WALKED, Edge, LotGraph, chunks, live
+from ledger.trace.result import (
+    AffectedLot,
+    DownstreamLots,
+    Holding,
+    LotKey,
+    Node,
+    Step,
+    Trace,
+    TraceStart,
+    UnitCode,
+)
+
+__all__ = [
+    "DEFAULT_DEPTH",
+    "DEFAULT_LIMIT",
+    "downstream_lots",
+    "ledger_size_at",
+    "parse_as_of",
+    "resolve_as_of",
+    "trace_downstream",
+    "trace_upstream",
+]
+
+#: steps from the start a trace follows unless told otherwise
+DEFAULT_DEPTH = 32
+#: holdings (lots at holders) a trace reports unless told otherwise; unit codes likewise
+DEFAULT_LIMIT = 2000
+_UNBOUNDED = 1 << 62
+
+AsOf = int | datetime | None
+
+
+# -- as of ---------------------------------------------------------------------------------------
+
+
+def parse_as_of(text: str) -> int | datetime:
+    """An ``as_of`` argument as written: a ledger size (digits) or an RFC 3339 time with an
+    offset (``2026-11-02T08:00:00+08:00``, ``…Z``). EntryError naming ``as_of`` otherwise."""
+    text = text.strip()
+    if text.isascii() and text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise EntryError("as_of must be a ledger size or an RFC 3339 time with an offset, "
+                         f"got {text!r}", field="as_of")
+    return moment
+
+
+def ledger_size_at(session: Session, moment: datetime) -> int:
+    """The ledger's size at ``moment``: how many entries were recorded at or before it.
+
+    ``recorded_at`` never decreases along the log, so a binary search over seq finds it with
+    a few primary-key reads (no index on the time is needed).
+    """
+    if moment.tzinfo is None:
+        raise EntryError("as_of needs a time with an offset", field="as_of")
+    text, low, high = rfc3339(moment), 0, ledger_size(session)
+    while low < high:
+        middle = (low + high) // 2
+        recorded = session.scalar(select(EntryRow.recorded_at).where(EntryRow.seq == middle))
+        if recorded is not None and recorded > text:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def resolve_as_of(session: Session, as_of: AsOf) -> tuple[int, bool]:
+    """The ledger size a trace answers at, and whether that is the ledger as it is now."""
+    now = ledger_size(session)
+    if as_of is None:
+        return now, True
+    size = ledger_size_at(session, as_of) if isinstance(as_of, datetime) else as_of
+    if not 0 <= size <= now:
+        raise NotFoundError(f"as_of {size} is past the ledger's size {now}", field="as_of")
+    return size, size == now
+
+
+# -- the walk ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _StepSum:
+    kind: str
+    source: Node
+    target: Node
+    depth: int
+    unit: str
+    quantity: Decimal = Decimal(0)
+    seqs: set[int] = field(default_factory=set)
+
+    def add(self, edge: Edge) -> None:
+        if (edge.seq, edge.position) in self._counted:
+            return
+        self._counted.add((edge.seq, edge.position))
+        self.quantity += edge.quantity
+        self.seqs.add(edge.seq)
+
+    def __post_init__(self) -> None:
+        self._counted: set[tuple[int, int]] = set()
+
+
+@dataclass
+class _Walk:
+    depth_of: dict[Node, int]
+    steps: dict[tuple[str, Node, Node], _StepSum]
+    truncation: set[str]
+
+
+def _walk(graph: LotGraph, start: Iterable[Node], *, downstream: bool, depth: int, limit: int,
+          viewer: str | None) -> _Walk:
+    """Breadth-first from ``start``: one batched read of the graph per level."""
+    depth_of = {node: 0 for node in sorted(start)}
+    steps: dict[tuple[str, Node, Node], _StepSum] = {}
+    truncation: set[str] = set()
+    frontier = list(depth_of)
+    level = 0
+    while frontier:
+        lots = {node.lot_key for node in frontier}
+        (graph.load_from if downstream else graph.load_to)(lots)
+        following: list[Node] = []
+        for node in frontier:
+            edges = [edge for edge in (graph.edges_from(node) if downstream
+                                       else graph.edges_to(node)) if edge.kind in WALKED]
+            if not edges:
+                continue
+            if downstream and viewer is not None and node.holder != viewer:
+                truncation.add("scope")  # an enterprise sees as far as its direct customers
+                continue
+            if level >= depth:
+                truncation.add("depth")
+                continue
+            for edge in edges:
+                other = edge.target if downstream else edge.source
+                if other not in depth_of:
+                    if len(depth_of) >= limit:
+                        truncation.add("limit")
+                        continue
+                    depth_of[other] = level + 1
+                    following.append(other)
+                key = (edge.kind, edge.source, edge.target)
+                step = steps.get(key)
+                if step is None:
+                    step = steps[key] = _StepSum(edge.kind, edge.source, edge.target,
+                                                 level + 1, edge.unit)
+                step.add(edge)
+        frontier = following
+        level += 1
+    return _Walk(depth_of, steps, truncation)
+
+
+# -- where a trace starts ------------------------------------------------------------------------
+
+
+def _lot_rows(session: Session, lots: Collection[LotKey], size: int
+              ) -> dict[LotKey, tuple[LotRow, ProductRow | None]]:
+    """The lots (and their registered products) that were on the ledger at ``size``."""
+    found: dict[LotKey, tuple[LotRow, ProductRow | None]] = {}
+    for chunk in chunks(sorted(lots)):
+        query = (select(LotRow, ProductRow)
+                 .outerjoin(ProductRow, ProductRow.gtin == LotRow.gtin)
+                 .where(tuple_(LotRow.gtin, LotRow.lot).in_(chunk), LotRow.origin_seq < size))
+        for lot, product in session.execute(query).tuples():
+            registered = product if product is not None and product.registered_seq < size \
+                else None
+            found[LotKey(lot.gtin, lot.lot)] = (lot, registered)
+    return found
+
+
+def _lot_nodes(session: Session, graph: LotGraph, lots: Collection[LotKey], size: int,
+               downstream: bool) -> set[Node]:
+    """Every holder of ``lots``: its origin and whoever a custody edge touches."""
+    rows = _lot_rows(session, lots, size)
+    missing = [lot for lot in lots if lot not in rows]
+    if missing:
+        raise NotFoundError(f"lot {missing[0].gtin}/{missing[0].lot} is not on the ledger"
+                            + ("" if graph.size == ledger_size(session)
+                               else f" at size {size}"), field="lot")
+    (graph.load_from if downstream else graph.load_to)(lots)
+    nodes: set[Node] = set()
+    for key, (lot, _) in rows.items():
+        nodes.add(Node(lot.origin, key.gtin, key.lot))
+        nodes |= graph.custody_nodes(key)
+    return nodes
+
+
+def _intake_nodes(session: Session, start: TraceStart, size: int, current: bool) -> set[Node]:
+    """The lots ``start.enterprise`` took in (accepted intakes and receipts), as it holds them."""
+    query = select(LotEdgeRow.to_gtin, LotEdgeRow.to_lot).where(
+        LotEdgeRow.to_holder == start.enterprise,
+        LotEdgeRow.kind.in_([MATERIAL_INTAKE, RECEIPT]), live(size, current))
+    if start.gtin is not None:
+        query = query.where(LotEdgeRow.to_gtin == start.gtin)
+    if start.lot is not None:
+        query = query.where(LotEdgeRow.to_lot == start.lot)
+    assert start.enterprise is not None  # noqa: S101 - of_intake sets it
+    nodes = {Node(start.enterprise, gtin, lot) for gtin, lot in session.execute(query)}
+    if not nodes:
+        raise NotFoundError(f"{start.enterprise} took in nothing"
+                            + (f" of {start.gtin or ''}/{start.lot or ''}"
+                               if start.gtin or start.lot else ""), field="enterprise")
+    return nodes
+
+
+class _Units:
+    """Unit codes and what they are packed in, at a ledger size."""
+
+    def __init__(self, session: Session, size: int, current: bool) -> None:
+        self.session, self.size, self.current = session, size, current
+
+    def get(self, code: str) -> UnitRow | None:
+        row = self.session.get(UnitRow, code)
+        return row if row is not None and row.seq < self.size else None
+
+    def parents(self, codes: Collection[str]) -> dict[str, str | None]:
+        """Each code's parent (None: not packed), as it was at the size."""
+        found: dict[str, str | None] = dict.fromkeys(codes)
+        for chunk in chunks(sorted(codes)):
+            if self.current:
+                found.update(self.session.execute(
+                    select(UnitRow.code, UnitRow.parent).where(UnitRow.code.in_(chunk))
+                ).tuples().all())
+                continue
+            latest: dict[str, int] = {}
+            for child, seq, parent in self.session.execute(
+                    select(AggregationRow.child, AggregationRow.seq, AggregationRow.parent)
+                    .where(AggregationRow.child.in_(chunk), AggregationRow.seq < self.size)):
+                if seq > latest.get(child, -1):
+                    latest[child], found[child] = seq, parent
+        return found
+
+    def ancestors(self, codes: Collection[str], limit: int) -> dict[str, str | None]:
+        """``codes`` and every parent above them, each with its own parent."""
+        known: dict[str, str | None] = {}
+        level = set(codes)
+        while level and len(known) < limit:
+            parents = self.parents(level)
+            known.update(parents)
+            level = {parent for parent in parents.values()
+                     if parent is not None and parent not in known}
+        return known
+
+    def lots_inside(self, code: str) -> set[LotKey]:
+        """The lots of the serial units packed (at any level) in the aggregate ``code``."""
+        lots: set[LotKey] = set()
+        seen, level = {code}, {code}
+        while level:
+            children = self._children(level) - seen
+            seen |= children
+            for chunk in chunks(sorted(children)):
+                lots |= {LotKey(gtin, lot) for gtin, lot in self.session.execute(
+                    select(UnitRow.gtin, UnitRow.lot).where(
+                        UnitRow.code.in_(chunk), UnitRow.gtin.is_not(None))).tuples()
+                    if gtin is not None and lot is not None}
+            level = children
+        return lots
+
+    def _children(self, parents: Collection[str]) -> set[str]:
+        children: set[str] = set()
+        for chunk in chunks(sorted(parents)):
+            if self.current:
+                children |= set(self.session.scalars(
+                    select(UnitRow.code).where(UnitRow.parent.in_(chunk))))
+            else:
+                candidates = set(self.session.scalars(
+                    select(AggregationRow.child).where(AggregationRow.parent.in_(chunk),
+                                                       AggregationRow.seq < self.size)))
+                children |= {child for child, parent in self.parents(candidates).items()
+                             if parent in parents}
+        return children
+
+    def of_lots(self, lots: Collection[LotKey], limit: int) -> tuple[list[UnitRow], bool]:
+        """The serial units of ``lots`` (at most ``limit``), and whether there were more."""
+        found: list[UnitRow] = []
+        for chunk in chunks(sorted(lots)):
+            found += self.session.scalars(
+                select(UnitRow).where(tuple_(UnitRow.gtin, UnitRow.lot).in_(chunk),
+                                      UnitRow.seq < self.size)
+                .order_by(UnitRow.code).limit(limit + 1 - len(found)))
+            if len(found) > limit:
+                return sorted(found, key=lambda unit: unit.code)[:limit], True
+        return sorted(found, key=lambda unit: unit.code), False
+
+
+# -- the answer ----------------------------------------------------------------------------------
+
+
+def _total(edges: Iterable[Edge], kind: str, source: Node | None = None) -> Decimal:
+    return sum((edge.quantity for edge in edges
+                if edge.kind == kind and (source is None or edge.source == source)), Decimal(0))
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else format_quantity(amount)
+
+
+def _stock(session: Session, nodes: Collection[Node]) -> dict[Node, Decimal]:
+    found: dict[Node, Decimal] = {}
+    for chunk in chunks(sorted(nodes)):
+        for enterprise, gtin, lot, quantity in session.execute(
+                select(StockRow.enterprise, StockRow.gtin, StockRow.lot, StockRow.quantity)
+                .where(tuple_(StockRow.enterprise, StockRow.gtin, StockRow.lot).in_(chunk))):
+            found[Node(enterprise, gtin, lot)] = Decimal(quantity)
+    return found
+
+
+def _names(session: Session, holders: Collection[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for chunk in chunks(sorted(holders)):
+        names.update(session.execute(select(EnterpriseRow.uscc, EnterpriseRow.name)
+                                     .where(EnterpriseRow.uscc.in_(chunk))).tuples().all())
+    return names
+
+
+def _holding(graph: LotGraph, node: Node, depth: int, lot: LotRow,
+             product: ProductRow | None, stock: Mapping[Node, Decimal], current: bool,
+             downstream: bool, name: str | None, shown: bool) -> Holding:
+    ins, outs = graph.edges_to(node), graph.edges_from(node)
+    produced = (Decimal(lot.quantity) if lot.origin_type == PRODUCTION
+                and lot.origin == node.holder and lot.origin_seq < graph.size else None)
+    received = _total(ins, RECEIPT) + _total(ins, MATERIAL_INTAKE)
+    shipped, supplied = _total(outs, SHIPMENT), _total(outs, MATERIAL_INTAKE)
+    used = _total(outs, PRODUCTION)
+    # A supplier off the ledger: enterprises took the lot in from it, nothing else is known.
+    off_ledger = produced is None and not ins and all(e.kind == MATERIAL_INTAKE for e in outs)
+    held: Decimal | None
+    if off_ledger:
+        held = None
+    elif current:
+        held = stock.get(node, Decimal(0))
+    else:
+        held = (produced or Decimal(0)) + received - shipped - used
+    if downstream:
+        end = product is not None and not any(edge.kind in WALKED for edge in outs)
+    else:
+        end = not any(edge.kind in WALKED for edge in ins)
+    in_transit = _total(ins, SHIPMENT) - _total(ins, RECEIPT)
+    if not shown:
+        return Holding(node.holder, name, node.gtin, node.lot, lot.unit, depth, None, None,
+                       None, None, None, None, end)
+    return Holding(node.holder, name, node.gtin, node.lot, lot.unit, depth,
+                   None if off_ledger else _text(received),
+                   None if off_ledger else _text(in_transit), _text(produced),
+                   _text(shipped + supplied), None if off_ledger else _text(used),
+                   _text(held), end)
+
+
+def _steps(graph: LotGraph, walk: _Walk) -> list[Step]:
+    steps = []
+    for summed in walk.steps.values():
+        receipts = [edge for edge in graph.edges_to(summed.target)
+                    if edge.kind == RECEIPT and edge.source == summed.source]
+        shipment = summed.kind == SHIPMENT
+        steps.append(Step(
+            summed.kind, summed.source, summed.target, format_quantity(summed.quantity),
+            format_quantity(sum((e.quantity for e in receipts), Decimal(0))) if shipment
+            else None, summed.unit, tuple(sorted(summed.seqs)),
+            tuple(sorted({edge.seq for edge in receipts})) if shipment else (), summed.depth))
+    return sorted(steps, key=lambda step: (step.depth, step.seqs, step.source, step.target))
+
+
+def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf, depth: int,
+           limit: int, viewer: str | None) -> Trace:
+    if depth < 0 or limit < 1:
+        raise EntryError("depth must be >= 0 and limit >= 1", field="depth" if depth < 0
+                         else "limit")
+    size, current = resolve_as_of(session, as_of)
+    graph = LotGraph(session, size, current)
+    units = _Units(session, size, current)
+    start_unit: tuple[UnitCode, ...] = ()
+    if start.kind == "intake":
+        if viewer is not None and viewer != start.enterprise:
+            raise ForbiddenError("an enterprise may trace only its own intake",
+                                 field="enterprise")
+        nodes = _intake_nodes(session, start, size, current)
+    else:
+        if start.kind == "unit":
+            assert start.code is not None  # noqa: S101 - of_unit sets it
+            unit = units.get(start.code)
+            if unit is None:
+                raise NotFoundError(f"unit code {start.code} is not on the ledger",
+                                    field="serial")
+            chain = units.ancestors([unit.code], _UNBOUNDED)
+            code: str | None = unit.code
+            trail = []
+            while code is not None:
+                trail.append(UnitCode(code, unit.gtin if code == unit.code else None,
+                                      unit.lot if code == unit.code else None, chain.get(code)))
+                code = chain.get(code)
+            start_unit = tuple(trail)
+            lots = ({LotKey(unit.gtin, unit.lot)} if unit.gtin is not None
+                    and unit.lot is not None else units.lots_inside(unit.code))
+        else:
+            assert start.gtin is not None and start.lot is not None  # noqa: S101
+            lots = {LotKey(start.gtin, start.lot)}
+        nodes = _lot_nodes(session, graph, lots, size, downstream) if lots else set()
+        if viewer is not None:
+            nodes = {node for node in nodes if node.holder == viewer}
+            if not nodes:
+                raise ForbiddenError("an enterprise may trace only lots it made or holds",
+                                     field="lot")
+    walk = _walk(graph, nodes, downstream=downstream, depth=depth, limit=limit, viewer=viewer)
+    reached = walk.depth_of
+    lots_reached = {node.lot_key for node in reached}
+    graph.load_from(lots_reached)  # upstream walks read edges in; holdings need edges out
+    lot_rows = _lot_rows(session, lots_reached, size)
+    stock = _stock(session, reached) if current else {}
+    names = _names(session, {node.holder for node in reached})
+    holdings = sorted(
+        (_holding(graph, node, node_depth, *lot_rows[node.lot_key], stock, current, downstream,
+                  names.get(node.holder), viewer is None or node.holder == viewer)
+         for node, node_depth in reached.items()),
+        key=lambda h: (h.depth, h.gtin, h.lot, h.holder))
+    lot_depth: dict[LotKey, int] = {}
+    for node, node_depth in reached.items():
+        lot_depth[node.lot_key] = min(node_depth, lot_depth.get(node.lot_key, node_depth))
+    affected = sorted(
+        (AffectedLot(key.gtin, key.lot, product.name if product else None,
+                     product.category if product else None, lot.origin, lot.origin_type,
+                     lot.origin_seq, lot.quantity, lot.unit, lot.produced_at, lot.expiry,
+                     lot.inspection, lot_depth[key])
+         for key, (lot, product) in lot_rows.items()),
+        key=lambda a: (a.depth, a.gtin, a.lot))
+    serials, more_units = units.of_lots(lots_reached, limit)
+    packed = units.ancestors([unit.code for unit in serials], limit)
+    aggregate_codes = sorted(set(packed) - {unit.code for unit in serials})
+    truncation = set(walk.truncation)
+    if more_units or len(packed) >= limit:
+        truncation.add("limit")
+    return Trace(
+        direction="downstream" if downstream else "upstream", start=start, size=size,
+        depth_limit=depth, limit=limit, lots=tuple(affected), holdings=tuple(holdings),
+        steps=tuple(_steps(graph, walk)),
+        units=tuple(UnitCode(u.code, u.gtin, u.lot, packed.get(u.code)) for u in serials),
+        aggregates=tuple(UnitCode(code, None, None, packed[code]) for code in aggregate_codes),
+        start_unit=start_unit, truncated=bool(truncation),
+        truncation=tuple(sorted(truncation)))
+
+
+def trace_downstream(session: Session, start: TraceStart, *, as_of: AsOf = None,
+                     depth: int = DEFAULT_DEPTH, limit: int = DEFAULT_LIMIT,
+                     viewer: str | None = None) -> Trace:
+    """Where the goods of ``start`` went: every lot made from them and every holder reached.
+
+    ``as_of`` (a ledger size, or a time: the size at that moment) answers as the ledger stood
+    then. At most ``depth`` steps from the start and ``limit`` holdings are reported, with
+    ``truncated`` set when there was more. ``viewer`` is None for a regulator (everything);
+    an enterprise starts from its own holdings of the lot, sees as far as its direct customers
+    (``truncation`` says ``scope`` when they passed goods on) and no other holder's stock.
+    NotFoundError for an unknown lot or code; ForbiddenError when the viewer holds none of it.
+    """
+    return _trace(session, start, downstream=True, as_of=as_of, depth=depth, limit=limit,
+                  viewer=viewer)
+
+
+def trace_upstream(session: Session, start: TraceStart, *, as_of: AsOf = None,
+                   depth: int = DEFAULT_DEPTH, limit: int = DEFAULT_LIMIT,
+                   viewer: str | None = None) -> Trace:
+    """Where the goods of ``start`` came from: every input lot, supplier and earlier holder.
+
+    Arguments as for :func:`trace_downstream`; an enterprise sees the whole way upstream of its
+    own holdings, but no other holder's stock.
+    """
+    return _trace(session, start, downstream=False, as_of=as_of, depth=depth, limit=limit,
+                  viewer=viewer)
+
+
+def downstream_lots(session: Session, gtin: str, lot: str,
+                    as_of: AsOf = None) -> DownstreamLots:
+    """Every lot and every holder downstream of ``gtin``/``lot``, without depth or size limit.
+
+    This is a recall's scope: the start lot and every lot made from it (at any remove), and
+    each lot at each holder reached, as the ledger stood at ``as_of`` (default: now). Raises
+    NotFoundError when the lot is not on the ledger (at that size).
+    """
+    size, current = resolve_as_of(session, as_of)
+    graph = LotGraph(session, size, current)
+    start = LotKey(gtin, lot)
+    nodes = _lot_nodes(session, graph, [start], size, downstream=True)
+    walk = _walk(graph, nodes, downstream=True, depth=_UNBOUNDED, limit=_UNBOUNDED,
+                 viewer=None)
+    lots = {node.lot_key for node in walk.depth_of} - {start}
+    return DownstreamLots(size, (start, *sorted(lots)), tuple(sorted(walk.depth_of)))
