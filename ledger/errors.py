@@ -10,6 +10,7 @@ The hierarchy::
     ├── EntryError            an entry or statement is malformed
     ├── NotFoundError         no entry / tree size as asked
     ├── ForbiddenError        the caller may not read what it asked for
+    ├── WebhookError          a webhook endpoint cannot be registered as asked
     └── VerificationError     `verify` found a bad seq (carries `seq` and `kind`)
 
 The web layer maps each class to an HTTP status in one place (``web/errors.py``).
@@ -28,6 +29,7 @@ __all__ = [
     "ProofError",
     "SignatureError",
     "VerificationError",
+    "WebhookError",
     "render_field",
 ]
 
@@ -97,6 +99,12 @@ class NotFoundError(LedgerError):
     """No entry, tree size or record as asked."""
 
     code = "not_found"
+
+
+class WebhookError(LedgerError):
+    """A webhook endpoint cannot be registered as asked (its URL is not one to deliver to)."""
+
+    code = "invalid_webhook"
 
 
 class ForbiddenError(LedgerError):

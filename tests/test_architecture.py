@@ -43,6 +43,8 @@ HOUSE_RULES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(PURE_LOG_MODULES, ("sqlalchemy",)),
     "ledger.supervision": ("web", "schemas", "ledger.demo"),
     "ledger.accounts": ("ledger.supervision", "schemas", "web", "ledger.demo"),
+    # the outbox carries other packages' notices and knows none of them
+    "ledger.outbox": ("ledger.supervision", "ledger.accounts", "schemas", "web", "ledger.demo"),
     "schemas": (*WEB_FRAMEWORK, "web", "ledger.demo"),
     "scanners": (*WEB_FRAMEWORK, "sqlalchemy", "web", "ledger.demo"),
     "wsgi": WEB_FRAMEWORK,  # it imports web.create_app, and nothing else

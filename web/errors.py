@@ -21,6 +21,7 @@ from ledger.errors import (
     NotFoundError,
     ProofError,
     SignatureError,
+    WebhookError,
     render_field,
 )
 from ledger.supervision.rules import RuleViolation
@@ -37,6 +38,7 @@ _STATUS: dict[type[LedgerError], int] = {
     ProofError: 422,
     CheckpointError: 422,
     RuleViolation: 422,
+    WebhookError: 422,
 }
 
 

@@ -21,7 +21,43 @@ claiming, sending, the worker loop), :mod:`.queries` (delivery status listings).
 
 from __future__ import annotations
 
+from ledger.outbox.delivery import (
+    Attempt,
+    Sender,
+    WebhookRequest,
+    deliver_due,
+    http_send,
+    run_worker,
+    sign_request,
+)
+from ledger.outbox.endpoints import (
+    Registration,
+    find_endpoint,
+    register_endpoint,
+    remove_endpoint,
+)
 from ledger.outbox.messages import enqueue
-from ledger.outbox.queries import deliveries_by_key
+from ledger.outbox.models import STATUSES
+from ledger.outbox.queries import DeliveryPage, deliveries_by_key, list_deliveries
+from ledger.outbox.schedule import DEFAULT_SCHEDULE, RetrySchedule
 
-__all__ = ["deliveries_by_key", "enqueue"]
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "STATUSES",
+    "Attempt",
+    "DeliveryPage",
+    "Registration",
+    "RetrySchedule",
+    "Sender",
+    "WebhookRequest",
+    "deliver_due",
+    "deliveries_by_key",
+    "enqueue",
+    "find_endpoint",
+    "http_send",
+    "list_deliveries",
+    "register_endpoint",
+    "remove_endpoint",
+    "run_worker",
+    "sign_request",
+]

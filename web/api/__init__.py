@@ -8,7 +8,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from schemas.events import EventSchema
 from schemas.records import RECORD_SCHEMAS
-from web.api import directory, events, ledger, lots
+from web.api import directory, events, ledger, lots, webhooks
 
 __all__ = ["init_app"]
 
@@ -27,3 +27,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(events.blp)
     api.register_blueprint(directory.blp)
     api.register_blueprint(lots.blp)
+    api.register_blueprint(webhooks.blp)

@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "user": ("accounts:user", "Manage console accounts."),
     "verify": ("ledger:verify_command", "Recompute chain, tree, signatures and checkpoints; "
                                         "exit 1 naming the first bad seq."),
+    "worker": ("worker:worker",
+               "Deliver queued notices as signed webhooks until stopped (SIGTERM or Ctrl-C)."),
 }
 
 

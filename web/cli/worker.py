@@ -1,0 +1,65 @@
+"""``tracenet worker``: the process that delivers the outbox's notices, beside gunicorn.
+
+Background work never runs in a thread of a gunicorn worker, which dies, or is duplicated,
+with it; this process claims due deliveries from the database, so several may run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from types import FrameType
+
+import click
+
+from ledger.outbox import DEFAULT_SCHEDULE, RetrySchedule, run_worker
+from web.runtime import Runtime
+from web.settings import Settings
+
+__all__ = ["worker"]
+
+
+def _schedule(_ctx: click.Context, _param: click.Parameter, value: str) -> RetrySchedule:
+    try:
+        return RetrySchedule.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command()
+@click.option("--poll", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+              help="Seconds between looks for due deliveries when idle.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Deliveries sent at once.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds a receiver gets to connect and to answer.")
+@click.option("--retries", default=str(DEFAULT_SCHEDULE), show_default=True,
+              envvar="TRACENET_WEBHOOK_RETRIES", callback=_schedule,
+              help="Delays before each retry, comma-separated; after the last, a delivery is "
+                   "dead-lettered. Also TRACENET_WEBHOOK_RETRIES.")
+def worker(poll: float, concurrency: int, timeout: float, retries: RetrySchedule) -> None:
+    """Deliver queued notices as signed webhooks until stopped (SIGTERM or Ctrl-C)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+
+    def stopping(signum: int, _frame: FrameType | None) -> None:
+        click.echo(f"worker: {signal.Signals(signum).name}, finishing the sends under way",
+                   err=True)
+        # Set from another thread: the handler may interrupt this thread inside the event's
+        # own lock, which setting it here would wait on forever.
+        threading.Thread(target=stop.set).start()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C ends it at once
+
+    signal.signal(signal.SIGTERM, stopping)
+    signal.signal(signal.SIGINT, stopping)
+    runtime = Runtime(Settings.from_environment())
+    click.echo(f"worker {os.getpid()}: delivering notices from {runtime.engine.url!r} "
+               f"(timeout {timeout:g} s, retries {retries or 'none'})", err=True)
+    try:
+        made = run_worker(runtime.sessions, stop=stop, poll=poll, concurrency=concurrency,
+                          timeout=timeout, schedule=retries)
+    finally:
+        runtime.close()
+    click.echo(f"worker {os.getpid()}: stopped after {made} delivery attempts", err=True)
