@@ -33,10 +33,15 @@ system: ## Install the system libraries (zbar; PostgreSQL, Chromium + a CJK font
 	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -q && apt-get install -y -q fonts-wqy-microhei; }
 
-run: install ## Initialise the SQLite database, ledger key and demo network, then serve on http://$(BIND)
+run: install ## Initialise the SQLite database, ledger key and demo network; serve on http://$(BIND) beside the webhook worker
 	$(VENV)/bin/tracenet init
 	$(VENV)/bin/tracenet demo
-	$(VENV)/bin/gunicorn --bind $(BIND) --workers $(WORKERS) wsgi:app
+	@# gunicorn and the worker that delivers the outbox's webhooks, side by side: when either
+	@# ends, or make is stopped (Ctrl-C, or a TERM that make passes on), both are stopped.
+	$(VENV)/bin/tracenet worker & worker=$$!; \
+	$(VENV)/bin/gunicorn --bind $(BIND) --workers $(WORKERS) wsgi:app & server=$$!; \
+	trap 'kill $$worker $$server 2>/dev/null; wait' EXIT INT TERM; \
+	wait -n
 
 test: install ## Run the whole suite (T=path to pick tests)
 	$(PY) -m pytest $(T) $(PYTEST_ARGS)
@@ -45,6 +50,7 @@ bench: install ## Run the benchmarks and print their ratios (results: docs/BENCH
 	$(PY) bench/ledger.py
 	$(PY) bench/api.py
 	$(PY) bench/startup.py
+	$(PY) bench/outbox.py
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -3,9 +3,9 @@
 Work that must happen *because* something was recorded, but must not hold up the recording
 (telling every holder of a recalled lot, say), goes through here:
 
-1. the cause's transaction calls :func:`enqueue`, which writes a message and a delivery row on
-   the caller's session and never commits, so a notice exists if and only if its cause
-   committed;
+1. the cause's transaction calls :func:`enqueue` (or :func:`enqueue_many`), which writes a
+   message and a delivery row on the caller's session and never commits, so a notice exists
+   if and only if its cause committed;
 2. ``tracenet worker``, a process of its own beside gunicorn, claims due deliveries
    (:func:`deliver_due`; two workers never claim the same one), POSTs each to the endpoint
    the enterprise registered (:mod:`.endpoints`), signed the Standard Webhooks way, and
@@ -36,7 +36,7 @@ from ledger.outbox.endpoints import (
     register_endpoint,
     remove_endpoint,
 )
-from ledger.outbox.messages import enqueue
+from ledger.outbox.messages import Notice, enqueue, enqueue_many
 from ledger.outbox.models import STATUSES
 from ledger.outbox.queries import DeliveryPage, deliveries_by_key, list_deliveries
 from ledger.outbox.schedule import DEFAULT_SCHEDULE, RetrySchedule
@@ -46,6 +46,7 @@ __all__ = [
     "STATUSES",
     "Attempt",
     "DeliveryPage",
+    "Notice",
     "Registration",
     "RetrySchedule",
     "Sender",
@@ -53,6 +54,7 @@ __all__ = [
     "deliver_due",
     "deliveries_by_key",
     "enqueue",
+    "enqueue_many",
     "find_endpoint",
     "http_send",
     "list_deliveries",

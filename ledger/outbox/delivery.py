@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
@@ -226,37 +226,67 @@ def _send(send: Sender, request: WebhookRequest, timeout: float) -> _Outcome:
     return _Outcome(status, error, time.monotonic() - started)
 
 
-def _record(sessions: SessionFactory, claim: _Claim, outcome: _Outcome, *, now: datetime,
-            schedule: RetrySchedule) -> Attempt | None:
-    """Write the outcome, if the claim still holds (None otherwise: another worker has it)."""
+#: one outcome written, if its claim still holds; built once, run for a batch of outcomes
+_RECORD = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("b_id"), Delivery.claimed_by == bindparam("b_token"))
+    .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+            next_attempt_at=bindparam("b_next"), last_attempt_at=bindparam("b_at"),
+            last_response_code=bindparam("b_code"), last_error=bindparam("b_error"),
+            delivered_at=bindparam("b_delivered"), claimed_by=None, claimed_until=None)
+    .execution_options(synchronize_session=False))
+
+
+def _record(sessions: SessionFactory, finished: list[tuple[_Claim, _Outcome]], *,
+            now: datetime, schedule: RetrySchedule) -> list[Attempt]:
+    """Write the outcomes, in one transaction, of the claims that still hold (another worker
+    has the others, whose lease ran out)."""
     stamp = rfc3339(now)
-    next_at: str | None = None
-    if outcome.error is None:
-        status = DELIVERED
-    else:
-        after = schedule.next_attempt(claim.attempt, now)
-        status = DEAD if after is None else FAILED
-        next_at = None if after is None else rfc3339(after)
+    attempts, rows = [], []
     with sessions() as session:
         hold_writer_lock(session)
-        recorded = session.scalar(
-            update(Delivery)
-            .where(Delivery.id == claim.delivery_id, Delivery.claimed_by == claim.token)
-            .values(status=status, attempts=claim.attempt, next_attempt_at=next_at,
-                    last_attempt_at=stamp, last_response_code=outcome.status,
-                    last_error=outcome.error,
-                    delivered_at=stamp if status == DELIVERED else None, claimed_by=None,
-                    claimed_until=None)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False))
+        held = set(session.scalars(
+            select(Delivery.id)
+            .where(Delivery.id.in_([c.delivery_id for c, _ in finished]),
+                   Delivery.claimed_by.in_({c.token for c, _ in finished}))
+            .with_for_update()))
+        for claim, outcome in finished:
+            if claim.delivery_id not in held:
+                logger.warning("delivery %d: claim lost before its outcome was recorded; "
+                               "another worker will try it again", claim.delivery_id)
+                continue
+            next_at: str | None = None
+            if outcome.error is None:
+                status = DELIVERED
+            else:
+                after = schedule.next_attempt(claim.attempt, now)
+                status = DEAD if after is None else FAILED
+                next_at = None if after is None else rfc3339(after)
+            rows.append({"b_id": claim.delivery_id, "b_token": claim.token, "b_status": status,
+                         "b_attempts": claim.attempt, "b_next": next_at, "b_at": stamp,
+                         "b_code": outcome.status, "b_error": outcome.error,
+                         "b_delivered": stamp if status == DELIVERED else None})
+            attempts.append(Attempt(
+                claim.delivery_id, claim.message_id, claim.enterprise, claim.event_type,
+                claim.url, claim.attempt, status, outcome.status, outcome.error, next_at,
+                outcome.seconds))
+        if rows:
+            session.connection().execute(_RECORD, rows)
         session.commit()
-    if recorded is None:
-        logger.warning("delivery %d: claim lost before its outcome was recorded; "
-                       "another worker will try it again", claim.delivery_id)
-        return None
-    return Attempt(claim.delivery_id, claim.message_id, claim.enterprise, claim.event_type,
-                   claim.url, claim.attempt, status, outcome.status, outcome.error, next_at,
-                   outcome.seconds)
+    return attempts
+
+
+def _release(sessions: SessionFactory, claims: list[_Claim]) -> None:
+    """Give back claims whose sends never started, for the next look to take at once."""
+    with sessions() as session:
+        hold_writer_lock(session)
+        for claim in claims:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == claim.delivery_id, Delivery.claimed_by == claim.token)
+                .values(claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session=False))
+        session.commit()
 
 
 def deliver_due(sessions: SessionFactory, *, clock: Clock = utc_now, limit: int = 1000,
@@ -266,23 +296,30 @@ def deliver_due(sessions: SessionFactory, *, clock: Clock = utc_now, limit: int 
                 ) -> list[Attempt]:
     """Deliver what is due, ``concurrency`` sends at a time, until nothing more is due (as
     ``clock`` tells), ``limit`` deliveries were claimed, or ``stop`` is set; return the
-    attempts, in the order they finished. Each claim and each outcome is its own short
-    transaction on a session from ``sessions``.
+    attempts, in the order they finished.
 
-    ``timeout`` bounds each send's connecting and each of its reads; the claim's lease is
-    long enough for a send to use it all. After ``stop`` is set nothing more is claimed and the
-    sends under way are finished and recorded.
+    Claims are taken a batch ahead (up to twice ``concurrency`` in hand) and outcomes written
+    as sends finish, each batch in one short transaction on a session from ``sessions``.
+    ``timeout`` bounds each send's connecting and each of its reads; a claim's lease covers
+    its wait in the queue and a send that uses all of it. Once ``stop`` is set nothing more is
+    claimed, the claims not yet sent are given back, and the sends under way are finished and
+    recorded.
     """
     owner = owner or default_owner()
-    lease = timedelta(seconds=2 * timeout + 30)
+    lease = timedelta(seconds=4 * timeout + 30)
     attempts: list[Attempt] = []
     claimed = 0
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbox-send") as pool:
         running: dict[Future[_Outcome], _Claim] = {}
         while True:
-            free = min(concurrency - len(running), limit - claimed)
-            if free > 0 and not (stop is not None and stop.is_set()):
-                claims = _claim(sessions, owner=owner, now=clock(), lease=lease, limit=free)
+            stopping = stop is not None and stop.is_set()
+            if stopping:
+                unsent = [running.pop(f) for f in list(running) if f.cancel()]
+                if unsent:
+                    _release(sessions, unsent)
+            elif len(running) <= concurrency and claimed < limit:
+                want = min(2 * concurrency - len(running), limit - claimed)
+                claims = _claim(sessions, owner=owner, now=clock(), lease=lease, limit=want)
                 claimed += len(claims)
                 for claim in claims:
                     request = sign_request(url=claim.url, secret=claim.secret,
@@ -291,13 +328,11 @@ def deliver_due(sessions: SessionFactory, *, clock: Clock = utc_now, limit: int 
                     running[pool.submit(_send, send, request, timeout)] = claim
             if not running:
                 return attempts
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                attempt = _record(sessions, running.pop(future), future.result(),
-                                  now=clock(), schedule=schedule)
-                if attempt is not None:
-                    logger.info("%s", attempt)
-                    attempts.append(attempt)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished = [(running.pop(future), future.result()) for future in done]
+            for attempt in _record(sessions, finished, now=clock(), schedule=schedule):
+                logger.info("%s", attempt)
+                attempts.append(attempt)
 
 
 def run_worker(sessions: SessionFactory, *, stop: threading.Event, poll: float = 1.0,

@@ -1,24 +1,45 @@
-"""Enqueueing a notice: a message row, and a delivery to the enterprise's webhook if it has one."""
+"""Enqueueing notices: message rows, and a delivery to each enterprise's webhook if it has one."""
 
 from __future__ import annotations
 
 import json
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ledger.log import rfc3339
 from ledger.outbox.models import PENDING, Delivery, OutboxMessage, WebhookEndpoint
 
-__all__ = ["enqueue", "payload_json"]
+__all__ = ["Notice", "enqueue", "enqueue_many", "payload_json"]
 
 #: dotted lower-case names, as the Standard Webhooks spec suggests: ``recall.initiated``
 _EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
+#: values bound per IN list: well under every database's limit on bound parameters
+_CHUNK = 500
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice to enqueue: see :func:`enqueue` for what each field means."""
+
+    enterprise: str
+    event_type: str
+    payload: Mapping[str, Any]
+    key: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _EVENT_TYPE.fullmatch(self.event_type) or len(self.event_type) > 100:
+            raise ValueError(f"expected a dotted lower-case event type, got {self.event_type!r}")
+        if not self.enterprise:
+            raise ValueError("expected the enterprise to notify, got an empty string")
 
 
 def payload_json(payload: Mapping[str, Any]) -> str:
@@ -36,28 +57,64 @@ def enqueue(session: Session, *, enterprise: str, event_type: str, payload: Mapp
     the enterprise has registered now, if any; without one it is kept (for the console and
     the record) and not sent.
 
-    ``event_type`` is a dotted name such as ``recall.initiated``; ``payload`` must be
-    JSON-serialisable (a TypeError otherwise) and is what the receiver gets as ``data``.
-    ``key``, when given, names the notice for the caller (e.g. ``recall/<seq>/<holder>``):
-    enqueueing the same key again returns the first message's id and queues nothing, and
-    :func:`ledger.outbox.deliveries_by_key` finds its deliveries.
+    ``event_type`` is a dotted name such as ``recall.initiated`` (ValueError otherwise);
+    ``payload`` must be JSON-serialisable (a TypeError otherwise) and is what the receiver
+    gets as ``data``. ``key``, when given, names the notice for the caller (e.g.
+    ``recall/<seq>/<holder>``): enqueueing the same key again returns the first message's id
+    and queues nothing, and :func:`ledger.outbox.deliveries_by_key` finds its deliveries.
     """
-    if not _EVENT_TYPE.fullmatch(event_type) or len(event_type) > 100:
-        raise ValueError(f"expected a dotted lower-case event type, got {event_type!r}")
-    if not enterprise:
-        raise ValueError("expected the enterprise to notify, got an empty string")
-    if key is not None:
-        first = session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key))
-        if first is not None:
-            return first
-    message = OutboxMessage(uid="msg_" + secrets.token_urlsafe(18), enterprise=enterprise,
-                            event_type=event_type, payload=payload_json(payload), key=key,
-                            created_at=rfc3339(now))
-    session.add(message)
-    endpoint_id = session.scalar(select(WebhookEndpoint.id).where(
-        WebhookEndpoint.enterprise == enterprise, WebhookEndpoint.active.is_(True)))
-    session.flush()
-    if endpoint_id is not None:
-        session.add(Delivery(message_id=message.id, endpoint_id=endpoint_id, status=PENDING,
-                             attempts=0, next_attempt_at=rfc3339(now)))
-    return message.id
+    [message_id] = enqueue_many(session, [Notice(enterprise, event_type, payload, key)], now=now)
+    return message_id
+
+
+def enqueue_many(session: Session, notices: Sequence[Notice], *, now: datetime) -> list[int]:
+    """:func:`enqueue` for many notices at once (one per holder of a recalled lot, say), in a
+    few statements whatever their number; the message ids in the order of ``notices``."""
+    keys = {n.key for n in notices if n.key is not None}
+    known: dict[str | None, int] = {}  # key -> the message enqueued with it
+    for chunk in _chunks(sorted(keys)):
+        for key, message_id in session.execute(select(OutboxMessage.key, OutboxMessage.id)
+                                               .where(OutboxMessage.key.in_(chunk))):
+            known[key] = message_id
+    fresh: list[Notice] = []
+    place: list[int | None] = []  # each notice's place in ``fresh``; None: its key is known
+    taken = set(known)
+    for notice in notices:
+        if notice.key is not None and notice.key in taken:
+            place.append(None)
+            continue
+        place.append(len(fresh))
+        fresh.append(notice)
+        if notice.key is not None:
+            taken.add(notice.key)
+    ids: list[int] = []
+    if fresh:
+        stamp = rfc3339(now)
+        ids = list(session.scalars(
+            insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
+            [{"uid": "msg_" + secrets.token_urlsafe(18), "enterprise": n.enterprise,
+              "event_type": n.event_type, "payload": payload_json(n.payload), "key": n.key,
+              "created_at": stamp} for n in fresh]))
+        endpoints: dict[str, int] = {}
+        for chunk in _chunks(sorted({n.enterprise for n in fresh})):
+            for enterprise, endpoint_id in session.execute(
+                    select(WebhookEndpoint.enterprise, WebhookEndpoint.id)
+                    .where(WebhookEndpoint.enterprise.in_(chunk),
+                           WebhookEndpoint.active.is_(True))):
+                endpoints[enterprise] = endpoint_id
+        deliveries = [{"message_id": message_id, "endpoint_id": endpoints[n.enterprise],
+                       "status": PENDING, "attempts": 0, "next_attempt_at": stamp}
+                      for n, message_id in zip(fresh, ids, strict=True)
+                      if n.enterprise in endpoints]
+        if deliveries:
+            session.execute(insert(Delivery), deliveries)
+        for notice, message_id in zip(fresh, ids, strict=True):
+            if notice.key is not None:
+                known[notice.key] = message_id
+    return [ids[at] if at is not None else known[n.key]
+            for n, at in zip(notices, place, strict=True)]
+
+
+def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]

@@ -15,10 +15,12 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from ledger.log import rfc3339
 from ledger.outbox import (
+    Notice,
     RetrySchedule,
     deliver_due,
     deliveries_by_key,
     enqueue,
+    enqueue_many,
     find_endpoint,
     list_deliveries,
     register_endpoint,
@@ -75,6 +77,29 @@ def test_a_key_is_enqueued_once(sessions: sessionmaker[Session], clock: FakeCloc
     assert first == again
     assert [d["status"] for d in found["recall/7/E1"]] == ["pending"]
     assert found["recall/7/E2"] == []
+
+
+def test_enqueue_many_queues_in_order_once_per_key(sessions: sessionmaker[Session],
+                                                   clock: FakeClock) -> None:
+    add_endpoint(sessions, "E1", URL, clock())
+    with sessions() as session:
+        [earlier] = enqueue_many(session, [Notice("E1", "recall.initiated", {}, "k1")],
+                                 now=clock())
+        ids = enqueue_many(session, [
+            Notice("E2", "recall.initiated", {"n": 1}),
+            Notice("E1", "recall.initiated", {"n": 2}, "k1"),  # enqueued before
+            Notice("E1", "recall.initiated", {"n": 3}, "k2"),
+            Notice("E1", "recall.initiated", {"n": 4}, "k2"),  # twice in one batch
+            Notice("E1", "recall.initiated", {"n": 5}),
+        ], now=clock())
+        session.commit()
+        payloads = {m.id: m.payload for m in session.scalars(select(OutboxMessage))}
+    assert ids[1] == earlier and ids[3] == ids[2]
+    assert len(set(ids)) == 4
+    assert [json.loads(payloads[i])["n"] for i in (ids[0], ids[2], ids[4])] == [1, 3, 5]
+    # E2 has no endpoint: its message is kept, not sent; E1's three new ones wait.
+    assert sorted(d.message_id for d in deliveries(sessions)) == sorted(
+        {earlier, ids[2], ids[4]})
 
 
 @pytest.mark.parametrize(("event_type", "enterprise", "message"), [
@@ -248,8 +273,8 @@ def test_a_claim_is_a_lease_that_another_worker_takes_over(sessions: sessionmake
     [attempt] = deliver_due(sessions, clock=clock, send=sender)
     assert attempt.status == "delivered"
     # Should the first worker come back, its outcome is not recorded over the second's.
-    assert _record(sessions, stale, _Outcome(500, "HTTP 500", 0.1), now=clock(),
-                   schedule=FAST) is None
+    assert _record(sessions, [(stale, _Outcome(500, "HTTP 500", 0.1))], now=clock(),
+                   schedule=FAST) == []
     [delivery] = deliveries(sessions)
     assert (delivery.status, delivery.attempts) == ("delivered", 1)
 
