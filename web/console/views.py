@@ -105,9 +105,27 @@ def login_required(view: View) -> View:
     return cast(View, wrapped)
 
 
-def _user() -> UserRow:
+def current_user() -> UserRow:
+    """The signed-in account (in a view behind :func:`login_required`)."""
     user: UserRow = g.console_user
     return user
+
+#: endpoint -> how that page shows a request the form or the ledger refused (a validation
+#: ``ValidationError`` or a ``LedgerError``): pages in other modules register theirs with
+#: :func:`error_page`; the record form and the import have theirs below
+_ERROR_PAGES: dict[str, Callable[[Exception], Any]] = {}
+
+
+def error_page(endpoint: str) -> Callable[[Callable[[Exception], Any]], Callable[[Exception],
+                                                                                  Any]]:
+    """Register the function that shows ``endpoint``'s page again with the refusal on it,
+    after this blueprint's handlers have rolled the session back."""
+
+    def register(handler: Callable[[Exception], Any]) -> Callable[[Exception], Any]:
+        _ERROR_PAGES[endpoint] = handler
+        return handler
+
+    return register
 
 
 def _zone() -> ZoneInfo:
@@ -173,7 +191,7 @@ def switch_language(code: str) -> BaseResponse:
 @login_required
 def dashboard() -> str:
     """The enterprise's lots (all lots for regulators and admins) with stock and inspection."""
-    user = _user()
+    user = current_user()
     sees_all = user.role in ("regulator", "admin")
     page = queries.list_lots(get_session(), viewer=None if sees_all else user.enterprise,
                              limit=LOT_LIMIT, newest_first=True)
@@ -199,7 +217,7 @@ def record(record_type: str) -> Any:
                                              datetime.now(UTC)))
     db = get_session()
     ledger = get_ledger()
-    statement = Statement(record_type, _user().enterprise, "", event["event_time"],
+    statement = Statement(record_type, current_user().enterprise, "", event["event_time"],
                           event["payload"])
     (appended,) = submit(db, ledger, get_vault(), [statement])
     db.commit()
@@ -221,7 +239,7 @@ def _render_record(record_type: str, values: Any, errors: dict[str, list[str]],
     fields = form_fields(record_type)
     rows = {spec.name: max(row_count(values, spec.name), _DEFAULT_ROWS)
             for spec in fields if spec.widget == "rows"}
-    gtins, lots = _suggestions(_user().enterprise)
+    gtins, lots = _suggestions(current_user().enterprise)
     page = render_template("console/record.html", record_type=record_type, fields=fields,
                            values=values, errors=errors, rows=rows, gtins=gtins, lots=lots)
     return page, status
@@ -257,7 +275,7 @@ def import_sheet() -> Any:
     rows = read_rows(upload.filename, upload.read())
     db = get_session()
     appended = import_rows(db, get_ledger(), get_vault(),
-                           _user().enterprise, record_type, rows,
+                           current_user().enterprise, record_type, rows,
                            language=i18n.current_locale(), default_event_time=_now())
     db.commit()
     flash(t("import.done", count=len(appended), first=appended[0].entry.seq,
@@ -305,6 +323,8 @@ def _form_values() -> MultiDict[str, str]:
 @bp.errorhandler(ValidationError)
 def _invalid_form(exc: ValidationError) -> Any:
     get_session().rollback()
+    if request.endpoint in _ERROR_PAGES:
+        return _ERROR_PAGES[request.endpoint](exc)
     record_type = (request.view_args or {}).get("record_type", "")
     if request.endpoint != "console.record" or record_type not in FORM_TYPES:
         flash(i18n.field_error(str(exc.messages)), "error")  # no form to show it next to
@@ -317,6 +337,8 @@ def _invalid_form(exc: ValidationError) -> Any:
 @bp.errorhandler(LedgerError)
 def _refused(exc: LedgerError) -> Any:
     get_session().rollback()
+    if request.endpoint in _ERROR_PAGES:
+        return _ERROR_PAGES[request.endpoint](exc)
     message = i18n.pick(getattr(exc, "message_zh", None), exc.message)
     if request.endpoint == "console.record":
         record_type = (request.view_args or {}).get("record_type", "")
