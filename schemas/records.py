@@ -179,6 +179,106 @@ class CorrectionSchema(Schema):
         "description": "the corrected payload, in the superseded record's own schema"})
 
 
+def _text(example: str, length: int = 2000, required: bool = True) -> fields.String:
+    """Free text that says something: not empty, not only blanks."""
+    if not required:
+        return fields.String(load_default=None, validate=validate.Length(max=length),
+                             metadata={"example": example})
+    return fields.String(required=True, validate=[
+        validate.Length(1, length), validate.Regexp(r"\S", error="must not be blank")],
+        metadata={"example": example})
+
+
+class LotRefSchema(Schema):
+    gtin = _gtin("06901234567908")
+    lot = LotField(required=True, metadata={"example": "SR20261102"})
+
+
+class HeldLotSchema(LotRefSchema):
+    held = fields.String(load_default="0", validate=validate_amount, metadata={
+        "description": "what the holder held of the lot when the scope was expanded",
+        "example": "480"})
+    unit = _unit("pcs")
+
+
+class RecallHolderSchema(Schema):
+    enterprise = USCCField(required=True, metadata={"example": "91350100MA0000002T"})
+    lots = fields.List(fields.Nested(HeldLotSchema), load_default=list)
+
+
+class RecallScopeSchema(Schema):
+    as_of = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                           metadata={"description": "the ledger size the scope was expanded "
+                                                    "at: anyone can recompute it",
+                                     "example": 5120})
+    lots = fields.List(fields.Nested(LotRefSchema), required=True,
+                       validate=validate.Length(min=1), metadata={
+                           "description": "every lot recalled: the named ones and, when "
+                                          "expanded, every lot made from them downstream"})
+    holders = fields.List(fields.Nested(RecallHolderSchema), load_default=list, metadata={
+        "description": "every enterprise the recall reaches, with what it held"})
+
+
+class RecallInitiatedSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["voluntary", "ordered"]),
+                         metadata={"description": "voluntary (主动召回, by the producer) or "
+                                                  "ordered (责令召回, by a regulator)",
+                                   "example": "ordered"})
+    level = fields.Integer(required=True, strict=True, validate=validate.OneOf([1, 2, 3]),
+                           metadata={"description": "一级 1 (24 h / 10 working days), 二级 2 "
+                                                    "(48 h / 20), 三级 3 (72 h / 30)",
+                                     "example": 1})
+    producer = USCCField(load_default=None, metadata={
+        "description": "the producer that carries the recall out (required when ordered; a "
+                       "voluntary recall's is its initiator)",
+        "example": "91350100MA0000002T"})
+    reason = _text("生乳批次三聚氰胺检出值 3.8 mg/kg，超过限量 2.5 mg/kg")
+    hazard = _text("长期食用可能导致泌尿系统结石")
+    consumer_advice = _text("立即停止食用，凭购物凭证到购买处退货", required=False)
+    lots = fields.List(fields.Nested(LotRefSchema), required=True,
+                       validate=validate.Length(min=1),
+                       metadata={"description": "the lots named as recalled"})
+    scope = fields.Nested(RecallScopeSchema, required=True)
+
+
+class ProgressLotSchema(LotRefSchema):
+    unit = _unit("pcs")
+    withdrawn = fields.String(load_default="0", validate=validate_amount, metadata={
+        "description": "taken off sale (下架)", "example": "120"})
+    retrieved = fields.String(load_default="0", validate=validate_amount, metadata={
+        "description": "taken back from consumers (追回); back into stock", "example": "8"})
+    destroyed = fields.String(load_default="0", validate=validate_amount, metadata={
+        "description": "destroyed (销毁); out of stock", "example": "128"})
+    reworked = fields.String(load_default="0", validate=validate_amount, metadata={
+        "description": "made safe or relabelled (无害化处理); out of stock", "example": "0"})
+
+
+class RecallProgressSchema(Schema):
+    recall = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                            metadata={"description": "the recall_initiated seq",
+                                      "example": 5121})
+    lots = fields.List(fields.Nested(ProgressLotSchema), load_default=list)
+    evidence = fields.List(fields.String(validate=validate.Length(1, 200)), load_default=list,
+                           metadata={"description": "references to the proof: destruction "
+                                                    "records, photos, receipts",
+                                     "example": ["XH-2026-1106-01"]})
+    complete = fields.Boolean(load_default=False, metadata={
+        "description": "this holder's part of the recall is done", "example": False})
+    note = _text("已全部下架封存", required=False)
+
+
+class RecallClosedSchema(Schema):
+    recall = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                            metadata={"example": 5121})
+    cause = _text("牧场收奶环节人为添加三聚氰胺", 4000)
+    responsibility = _text("牧场负责人移送公安机关，乳业公司质量负责人停职", 4000)
+    lessons = _text("全员培训生乳验收与快检规程", 4000)
+    corrective_actions = _text("每批生乳入厂加测三聚氰胺，停止向该牧场采购", 4000)
+    report = fields.String(load_default=None, validate=validate.Length(max=200), metadata={
+        "description": "the producer's summary report (召回总结报告), by reference",
+        "example": "ZH-2026-11-28"})
+
+
 _SCHEMAS: dict[str, type[Schema]] = {
     names.PRODUCT_REGISTERED: ProductRegisteredSchema,
     names.MATERIAL_INTAKE: MaterialIntakeSchema,
@@ -189,6 +289,9 @@ _SCHEMAS: dict[str, type[Schema]] = {
     names.RECEIPT: ReceiptSchema,
     names.SERIALIZATION: SerializationSchema,
     names.AGGREGATION: AggregationSchema,
+    names.RECALL_INITIATED: RecallInitiatedSchema,
+    names.RECALL_PROGRESS: RecallProgressSchema,
+    names.RECALL_CLOSED: RecallClosedSchema,
     names.CORRECTION: CorrectionSchema,
 }
 if set(_SCHEMAS) != {record_type.name for record_type in RECORD_TYPES}:  # pragma: no cover

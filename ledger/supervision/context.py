@@ -19,6 +19,7 @@ from ledger.errors import EntryError, FieldPath, LedgerError, render_field
 from ledger.log.entry import Entry, Statement
 from ledger.supervision.models import (
     LotEdgeRow,
+    LotRecallRow,
     LotRow,
     ProductRow,
     RecordRow,
@@ -127,6 +128,7 @@ def _rows_touched(statement: Statement) -> Iterator[tuple[type[Any], tuple[Any, 
     yield ProductRow, (gtin,)
     if isinstance(lot, str):
         yield LotRow, (gtin, lot)
+        yield LotRecallRow, (gtin, lot)
         yield StockRow, (enterprise, gtin, lot)
     if statement.type == SERIALIZATION:
         for serial in payload.get("serials", []):
@@ -134,6 +136,7 @@ def _rows_touched(statement: Statement) -> Iterator[tuple[type[Any], tuple[Any, 
     for source in payload.get("inputs", []) if statement.type == PRODUCTION else []:
         if isinstance(source, Mapping):
             yield LotRow, (source.get("gtin"), source.get("lot"))
+            yield LotRecallRow, (source.get("gtin"), source.get("lot"))
             yield StockRow, (enterprise, source.get("gtin"), source.get("lot"))
 
 

@@ -12,6 +12,7 @@ from ledger.supervision.context import RecordContext
 from ledger.supervision.models import AdditiveFilingRow, LotInputRow, LotRow, RecordRow
 from ledger.supervision.names import MATERIAL_INTAKE, PRODUCTION
 from ledger.supervision.quantity import format_quantity
+from ledger.supervision.recalls import held_by_recall, pull_in
 from ledger.supervision.rules import RuleViolation
 
 __all__ = ["correct_inspection", "correct_material_intake", "inspection", "material_intake",
@@ -52,6 +53,7 @@ def production(a: RecordContext) -> None:
             if filed is None:
                 raise RuleViolation("additive.not_filed", a.field("additives_used", index),
                                     additive=additive, gtin=gtin)
+    pulled: list[int] = []  # open recalls of inputs that this production predates
     for index, source in enumerate(a.payload.get("inputs", [])):
         at = ("inputs", index)
         in_gtin, in_lot = a.text("gtin", source, at), a.text("lot", source, at)
@@ -62,6 +64,7 @@ def production(a: RecordContext) -> None:
         if used.inspection == "fail":
             raise RuleViolation("material.failed_inspection", a.field(*at, "lot"),
                                 gtin=in_gtin, lot=in_lot)
+        pulled += held_by_recall(a, in_gtin, in_lot, a.field(*at, "lot"), "produced_at")
         need, in_unit = a.quantity(source, at)
         a.take_stock(in_gtin, in_lot, need, in_unit, a.field(*at, "quantity"))
         a.rows.add(LotInputRow(seq=a.entry.seq, position=index, output_gtin=gtin,
@@ -75,6 +78,7 @@ def production(a: RecordContext) -> None:
                       expiry=a.payload.get("expiry"), inspection="none",
                       inspection_seq=None, intake_rejected=False))
     a.add_stock(a.enterprise, gtin, lot, amount, unit)
+    pull_in(a, pulled, a.enterprise, gtin, lot, amount, unit)
     a.record(gtin=gtin, lot=lot, quantity=format_quantity(amount), unit=unit)
 
 

@@ -17,9 +17,15 @@ __all__ = [
     "AggregationRow",
     "LotEdgeRow",
     "LotInputRow",
+    "LotRecallRow",
     "LotRow",
     "NoticeRow",
     "ProductRow",
+    "RecallHolderRow",
+    "RecallHoldingRow",
+    "RecallLotRow",
+    "RecallReportRow",
+    "RecallRow",
     "RecordRow",
     "StockRow",
     "UnitRow",
@@ -206,6 +212,125 @@ class NoticeRow(Base):
     message_en: Mapped[str] = mapped_column(Text)
 
 
+class RecallRow(Base):
+    """A recall (召回), by the seq of its ``recall_initiated`` entry: what, how serious, why,
+    and its closure with the four-part review (四不放过)."""
+
+    __tablename__ = "recalls"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: who started it: the producer (voluntary, 主动召回) or a regulator (ordered, 责令召回)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    #: the producer that carries the recall out (the initiator of a voluntary one)
+    producer: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    level: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    hazard: Mapped[str] = mapped_column(Text)
+    consumer_advice: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: the entry's event time: deadlines count from it
+    initiated_at: Mapped[str] = mapped_column(String(40))
+    #: the ledger size its scope was expanded at
+    as_of: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # open / closed
+    closed_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    closed_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    cause: Mapped[str | None] = mapped_column(Text, nullable=True)
+    responsibility: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lessons: Mapped[str | None] = mapped_column(Text, nullable=True)
+    corrective_actions: Mapped[str | None] = mapped_column(Text, nullable=True)
+    report: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class RecallLotRow(Base):
+    """A lot in a recall's scope, and how it got there: ``named`` by the initiator, found
+    ``downstream`` when the scope was expanded, or ``made_from`` a recalled lot by a
+    production recorded later (``via_seq`` is that entry)."""
+
+    __tablename__ = "recall_lots"
+    __table_args__ = (Index("ix_recall_lots_lot", "gtin", "lot"),)
+
+    recall: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(20), primary_key=True)
+    via: Mapped[str] = mapped_column(String(12))
+    via_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class RecallHolderRow(Base):
+    """An enterprise a recall reaches: its notice, and how far it got.
+
+    ``notice`` is ``issued`` when the recall (or, for a holder found later, the late record
+    ``via_seq``) reached it, ``acknowledged`` once it reported progress, ``complete`` once it
+    reported its part done.
+    """
+
+    __tablename__ = "recall_holders"
+
+    recall: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    enterprise: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    via_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    notice: Mapped[str] = mapped_column(String(12))
+    reports: Mapped[int] = mapped_column(Integer)
+    first_report_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_report_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    complete: Mapped[bool] = mapped_column(default=False)
+    completed_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    completed_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class RecallHoldingRow(Base):
+    """What a holder had of a recalled lot when the recall reached it, and what it has done
+    with it since, in the lot's base unit (each a running total of its reports)."""
+
+    __tablename__ = "recall_holdings"
+
+    recall: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    enterprise: Mapped[str] = mapped_column(String(40), primary_key=True)
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(20), primary_key=True)
+    held: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str] = mapped_column(String(8))
+    withdrawn: Mapped[str] = mapped_column(String(40))
+    retrieved: Mapped[str] = mapped_column(String(40))
+    destroyed: Mapped[str] = mapped_column(String(40))
+    reworked: Mapped[str] = mapped_column(String(40))
+
+
+class RecallReportRow(Base):
+    """A holder's ``recall_progress`` entry: when, whether its part is done, the evidence."""
+
+    __tablename__ = "recall_reports"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    recall: Mapped[int] = mapped_column(BigInteger, index=True)
+    enterprise: Mapped[str] = mapped_column(String(40))
+    reported_at: Mapped[str] = mapped_column(String(40))
+    complete: Mapped[bool] = mapped_column()
+    #: the evidence references, as a JSON list of strings
+    evidence: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class LotRecallRow(Base):
+    """A lot's recall status, which the shipment and production rules read on every entry:
+    how many open recalls cover it, the most serious of them, and since when one is open."""
+
+    __tablename__ = "lot_recalls"
+
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(20), primary_key=True)
+    open_count: Mapped[int] = mapped_column(Integer)
+    #: the open recall with the most serious level (the earliest of those), or None
+    open_recall: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    open_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: the latest recall that covers it, open or closed
+    last_recall: Mapped[int] = mapped_column(BigInteger)
+
+
 #: every supervision projection table, in an order safe to clear and refill
 PROJECTIONS = (ProductRow, LotRow, StockRow, LotInputRow, RecordRow, AdditiveFilingRow, UnitRow,
-               NoticeRow, LotEdgeRow, AggregationRow)
+               NoticeRow, LotEdgeRow, AggregationRow,
+               RecallRow, RecallLotRow, RecallHolderRow, RecallHoldingRow, RecallReportRow,
+               LotRecallRow)

@@ -14,6 +14,7 @@ from ledger.supervision.context import RecordContext
 from ledger.supervision.models import ProductRow, RecordRow
 from ledger.supervision.names import SHIPMENT
 from ledger.supervision.quantity import format_quantity
+from ledger.supervision.recalls import held_by_recall, pull_in
 from ledger.supervision.rules import RuleViolation
 
 __all__ = ["correct_shipment", "receipt", "shipment"]
@@ -24,6 +25,7 @@ def shipment(a: RecordContext) -> None:
     gtin, lot = a.text("gtin"), a.text("lot")
     amount, unit = a.quantity()
     row = a.lot(gtin, lot)
+    recalls = held_by_recall(a, gtin, lot, a.field("lot"), "shipped_at")
     product = a.rows.get(ProductRow, gtin)
     if product is not None and a.reference.category(
             product.category).needs_lot_inspection_before_shipment:
@@ -37,6 +39,7 @@ def shipment(a: RecordContext) -> None:
     a.record(gtin=gtin, lot=lot, counterparty=a.text("counterparty"),
              quantity=format_quantity(amount), unit=unit,
              document_no=a.payload.get("document_no"), fully_received=False, received="0")
+    pull_in(a, recalls, a.text("counterparty"), gtin, lot, amount, unit)
 
 
 def receipt(a: RecordContext) -> None:

@@ -14,6 +14,9 @@ __all__ = [
     "MATERIAL_INTAKE",
     "PRODUCTION",
     "PRODUCT_REGISTERED",
+    "RECALL_CLOSED",
+    "RECALL_INITIATED",
+    "RECALL_PROGRESS",
     "RECEIPT",
     "SERIALIZATION",
     "SHIPMENT",
@@ -29,3 +32,6 @@ RECEIPT = "receipt"
 SERIALIZATION = "serialization"
 AGGREGATION = "aggregation"
 CORRECTION = "correction"
+RECALL_INITIATED = "recall_initiated"
+RECALL_PROGRESS = "recall_progress"
+RECALL_CLOSED = "recall_closed"

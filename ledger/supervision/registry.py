@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.supervision import corrections, lots, movements, names, products, units
+from ledger.supervision import corrections, lots, movements, names, products, recalls, units
 from ledger.supervision.context import RecordContext
 from ledger.supervision.corrections import Corrector
 
@@ -49,6 +49,12 @@ _RECORDS = (
     RecordType(names.RECEIPT, movements.receipt, time_field="received_at"),
     RecordType(names.SERIALIZATION, units.serialization, form=False),
     RecordType(names.AGGREGATION, units.aggregation, form=False),
+    # Recalls are started, reported and closed through ledger.recall (the API, the CLI), not
+    # through generic forms or sheets; none is corrected: a later entry says what changed.
+    RecordType(names.RECALL_INITIATED, recalls.recall_initiated, spreadsheet=False,
+               form=False),
+    RecordType(names.RECALL_PROGRESS, recalls.recall_progress, spreadsheet=False, form=False),
+    RecordType(names.RECALL_CLOSED, recalls.recall_closed, spreadsheet=False, form=False),
 )
 
 #: every record type, in the order a producer meets them

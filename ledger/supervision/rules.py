@@ -79,6 +79,38 @@ RULES: dict[str, tuple[str, str]] = {
     "standard.not_yet_effective": ("执行标准 {standard} 尚未实施（{effective_from} 起实施）",
                                    "standard {standard} is not in force until "
                                    "{effective_from}"),
+    "recall.active": ("批次 {gtin}/{lot} 正在{level_zh}中（召回 seq {recall}），不得发货或投产",
+                      "lot {gtin}/{lot} is under an open {level_en} (seq {recall}) and may not "
+                      "be shipped or used in production"),
+    "recall.not_regulator": ("责令召回由监管部门发起，{enterprise} 不是监管部门",
+                             "an ordered recall is started by a regulator; {enterprise} is "
+                             "not one"),
+    "recall.not_producer": ("主动召回由批次的生产者发起，批次 {gtin}/{lot} 的生产者是 {origin}",
+                            "a voluntary recall is started by the lots' producer; lot "
+                            "{gtin}/{lot} was produced by {origin}"),
+    "recall.producer_unrelated": ("{producer} 未生产召回范围内的任何批次",
+                                  "{producer} produced none of the lots in the recall's "
+                                  "scope"),
+    "recall.scope_incomplete": ("召回范围未包含点名召回的批次 {gtin}/{lot}",
+                                "the recall's scope leaves out the named lot {gtin}/{lot}"),
+    "recall.unknown": ("召回 seq {recall} 不存在", "no recall at seq {recall}"),
+    "recall.closed": ("召回 seq {recall} 已结束", "recall {recall} is already closed"),
+    "recall.not_holder": ("召回 seq {recall} 未通知 {enterprise}，无进度可报",
+                          "recall {recall} did not reach {enterprise}, so it has no progress "
+                          "to report"),
+    "recall.lot_not_in_scope": ("批次 {gtin}/{lot} 不在召回 seq {recall} 的范围内",
+                                "lot {gtin}/{lot} is not in the scope of recall {recall}"),
+    "recall.evidence_missing": ("报告了下架、追回、销毁或处理数量，须附证明材料编号",
+                                "quantities withdrawn, retrieved, destroyed or reworked need "
+                                "evidence references"),
+    "recall.approval_required": ("责令召回须经监管部门审核后结束，{enterprise} 不是监管部门",
+                                 "an ordered recall is closed by a regulator, whose entry "
+                                 "approves the closure; {enterprise} is not one"),
+    "recall.not_yours": ("只有召回企业或监管部门可以结束召回 seq {recall}",
+                         "only the recalling producer or a regulator closes recall {recall}"),
+    "recall.review_missing": ("结束召回须完成“四不放过”评估：缺少{item_zh}",
+                              "closing a recall needs the four-part review (四不放过): "
+                              "{item_en} is missing"),
 }
 
 

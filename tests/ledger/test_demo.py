@@ -265,8 +265,14 @@ def _assert_same(live: dict[str, list[tuple[Any, ...]]],
 def live_projections(demo: Demo) -> dict[str, list[tuple[Any, ...]]]:
     with demo.sessions() as session:
         snapshot = projection_snapshot(session)
-    # The comparison is only worth something if every projection has rows to compare.
-    assert all(snapshot.values()), [name for name, rows in snapshot.items() if not rows]
+    # The comparison is only worth something if every projection has rows to compare. The
+    # recall tables stay empty until the demo tells its recall story (issue 7, item 5); rebuild
+    # == live on recalls is checked in tests/ledger/recall meanwhile.
+    waiting = set() if snapshot["recalls"] else {
+        "recalls", "recall_lots", "recall_holders", "recall_holdings", "recall_reports",
+        "lot_recalls"}
+    assert all(rows for name, rows in snapshot.items() if name not in waiting), [
+        name for name, rows in snapshot.items() if not rows]
     return snapshot
 
 
