@@ -4,12 +4,14 @@ retries on the schedule, dead letters, claims by two workers, leases, endpoint c
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -25,9 +27,11 @@ from ledger.outbox import (
     list_deliveries,
     register_endpoint,
     remove_endpoint,
+    run_worker,
 )
 from ledger.outbox.delivery import _claim, _Outcome, _record
 from ledger.outbox.models import OutboxMessage
+from ledger.supervision.admission import rebuild
 from tests.ledger.outbox.conftest import (
     FakeClock,
     FakeSender,
@@ -356,3 +360,54 @@ def test_delivery_listing_filters_and_pages(sessions: sessionmaker[Session],
     assert item["url"] == URL and item["attempts"] == 1 and item["last_response_code"] == 500
     assert item["event_type"] == "recall.initiated" and item["message_id"].startswith("msg_")
     assert json.dumps(item)  # JSON-ready as it is
+
+
+def test_stopping_gives_back_the_claims_not_yet_sent(sessions: sessionmaker[Session],
+                                                    clock: FakeClock) -> None:
+    add_endpoint(sessions, "E1", URL, clock())
+    notify(sessions, "E1", clock(), count=3)
+    stop = threading.Event()
+
+    def stop_during_the_first_send(_request: object) -> None:
+        stop.set()
+        time.sleep(0.3)  # the second claim waits in the queue meanwhile
+
+    attempts = deliver_due(sessions, clock=clock, concurrency=1, stop=stop,
+                           send=FakeSender(hook=stop_during_the_first_send))
+    assert [a.status for a in attempts] == ["delivered"]
+    waiting = [d for d in deliveries(sessions) if d.status == "pending"]
+    assert len(waiting) == 2
+    assert all(d.claimed_by is None and d.claimed_until is None for d in waiting)
+
+
+def test_the_worker_outlives_a_database_error(sessions: sessionmaker[Session],
+                                              clock: FakeClock,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    add_endpoint(sessions, "E1", URL, clock())
+    notify(sessions, "E1", clock())
+    opened = []
+
+    def flaky() -> Session:
+        opened.append(1)
+        if len(opened) == 1:
+            raise OperationalError("UPDATE webhook_deliveries", {}, Exception("database is gone"))
+        return sessions()
+
+    stop = threading.Event()
+    with caplog.at_level(logging.INFO, logger="tracenet.outbox"):
+        made = run_worker(flaky, stop=stop, poll=0.01, clock=clock,
+                          send=FakeSender(hook=lambda _request: stop.set()))
+    assert made == 1
+    assert "outbox: database error, trying again in 0.01 s" in caplog.text
+    assert "delivered (attempt 1, HTTP 200" in caplog.text
+
+
+def test_rebuild_leaves_the_outbox_alone(sessions: sessionmaker[Session], session: Session,
+                                         clock: FakeClock) -> None:
+    add_endpoint(sessions, "E1", URL, clock())
+    notify(sessions, "E1", clock())
+    rebuild(session)
+    session.commit()
+    assert [(d.status, d.attempts) for d in deliveries(sessions)] == [("pending", 0)]
+    with sessions() as other:
+        assert find_endpoint(other, "E1") is not None
