@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from web import api, console, db, errors, health
+from web import api, console, db, errors, health, public
 from web.settings import TIME_ZONE, Settings, configuration, instance_path
 
 __all__ = ["create_app"]
@@ -44,5 +44,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     errors.init_app(app)  # after the API, whose own HTTP error handler it replaces
     app.register_blueprint(health.bp)
+    app.register_blueprint(public.bp)
     console.init_app(app)
     return app

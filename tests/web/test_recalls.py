@@ -1,0 +1,300 @@
+"""Recalls through HTTP: starting, listing, each caller's view, progress, closure with the
+four reviews, the public notices (HTML, JSON, Atom) and a lot's status, rule.recall.active
+with the ledger unchanged, and the demo's melamine lot end to end."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from ledger.demo import demo_enterprises
+from ledger.outbox.models import OutboxMessage
+from ledger.supervision.models import LotRow, StockRow
+from ledger.supervision.recall_levels import parse_moment
+from ledger.trace import downstream_lots
+from tests.conftest import run_cli
+from tests.web.test_api import add_enterprise, bearer, error, size
+from tests.web.test_rules import DRINK, Producer
+from web.db import get_session
+
+LATER = "2026-11-28T10:00:00+08:00"
+REVIEW = {"cause": "糖浆供应商原料污染", "responsibility": "供应商质量负责人已处理",
+          "lessons": "全员培训进货查验", "corrective_actions": "每批糖浆加测"}
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+class Party(Producer):
+    """An enterprise calling the API with its token."""
+
+    def call(self, method: str, path: str, body: Any = None,
+             headers: dict[str, str] | None = None) -> Any:
+        return self.client.open(path, method=method, json=body,
+                                headers={**bearer(self.token), **(headers or {})})
+
+
+@pytest.fixture
+def world(sqlite_app: Flask, client: FlaskClient) -> dict[str, Party]:
+    """A maker whose lot P1 went to a shop (received) and a kiosk (in transit); a regulator
+    and a stranger."""
+    parties = {}
+    for name, serial, role in (("maker", 301, "producer"), ("shop", 302, "producer"),
+                               ("kiosk", 303, "producer"), ("regulator", 304, "regulator"),
+                               ("stranger", 305, "producer")):
+        uscc, token = add_enterprise(sqlite_app, serial, role=role)
+        parties[name] = Party(client, uscc, token)
+    maker, shop = parties["maker"], parties["shop"]
+    maker.ok("product_registered", **maker.product())
+    maker.ok("material_intake", **maker.intake())
+    maker.ok("production", **maker.production())
+    maker.ok("inspection", **maker.inspection())
+    maker.ok("shipment", shipped_at="2026-11-26T14:00:00+08:00", **maker.movement(shop.uscc))
+    maker.ok("shipment", shipped_at="2026-11-26T14:00:00+08:00",
+             **maker.movement(parties["kiosk"].uscc, quantity="300", document_no="DN-2"))
+    shop.ok("receipt", received_at="2026-11-26T18:00:00+08:00", **maker.movement(maker.uscc))
+    return parties
+
+
+def start_body(**overrides: Any) -> dict[str, Any]:
+    return {"kind": "voluntary", "level": 2, "reason": "糖浆批次检出致病菌",
+            "hazard": "可能引起腹泻", "lots": [{"gtin": DRINK, "lot": "P1"}],
+            "event_time": "2026-11-27T09:00:00+08:00", **overrides}
+
+
+def test_a_recall_from_start_to_closure(world: dict[str, Party], client: FlaskClient) -> None:
+    maker, shop, kiosk = world["maker"], world["shop"], world["kiosk"]
+    regulator, stranger = world["regulator"], world["stranger"]
+    assert client.get(f"/api/v1/lots/{DRINK}/P1/status").get_json()["recall"]["status"] == \
+        "none"
+    before = size(client)
+    started = maker.call("POST", "/api/v1/recalls", start_body(),
+                         headers={"Idempotency-Key": "recall-1"})
+    assert started.status_code == 201, started.get_json()
+    recall = started.get_json()
+    seq = recall["id"]
+    assert seq == before and recall["access"] == "full"
+    assert {h["enterprise"] for h in recall["holders"]} == {maker.uscc, shop.uscc, kiosk.uscc}
+    assert recall["deadlines"] == {"start_by": "2026-11-29T09:00:00+08:00",
+                                   "complete_by": "2026-12-25"}
+    # A retry with the same key starts nothing more.
+    again = maker.call("POST", "/api/v1/recalls", start_body(),
+                       headers={"Idempotency-Key": "recall-1"})
+    assert (again.status_code, again.get_json()["id"], size(client)) == (201, seq, before + 1)
+
+    # Who sees what.
+    assert client.get("/api/v1/recalls").status_code == 401
+    assert [r["id"] for r in shop.call("GET", "/api/v1/recalls").get_json()["items"]] == [seq]
+    assert stranger.call("GET", "/api/v1/recalls").get_json()["items"] == []
+    assert len(regulator.call("GET", f"/api/v1/recalls/{seq}").get_json()["holders"]) == 3
+    own = shop.call("GET", f"/api/v1/recalls/{seq}").get_json()
+    assert own["access"] == "holder"
+    assert [(h["enterprise"], h["holdings"][0]["held"]) for h in own["holders"]] == [
+        (shop.uscc, "500")]
+    public = stranger.call("GET", f"/api/v1/recalls/{seq}").get_json()
+    assert public["access"] == "public" and "holders" not in public
+    assert stranger.call("GET", f"/api/v1/recalls/{seq + 100}").status_code == 404
+
+    # The recalled lot does not move, and the refusal appends nothing.
+    before = size(client)
+    shop.rejected("recall.active", "payload.lot", "shipment", shipped_at=LATER,
+                  **maker.movement(stranger.uscc, quantity="10", document_no="DN-9"))
+    assert size(client) == before
+
+    # Progress.
+    refused = shop.call("POST", f"/api/v1/recalls/{seq}/progress", {
+        "lots": [{"gtin": DRINK, "lot": "P1", "unit": "pcs", "withdrawn": "500"}]})
+    assert (refused.status_code, error(refused)["code"]) == (422, "rule.recall.evidence_missing")
+    assert stranger.call("POST", f"/api/v1/recalls/{seq}/progress", {}).status_code == 422
+    assert shop.call("POST", f"/api/v1/recalls/{seq + 100}/progress", {}).status_code == 404
+    reported = shop.call("POST", f"/api/v1/recalls/{seq}/progress", {
+        "lots": [{"gtin": DRINK, "lot": "P1", "unit": "pcs", "withdrawn": "500",
+                  "destroyed": "500"}], "evidence": ["XH-2026-1128-01"], "complete": True,
+        "event_time": LATER})
+    assert reported.status_code == 201, reported.get_json()
+    (mine,) = reported.get_json()["holders"]
+    assert (mine["notice"], mine["complete"], mine["reports"][0]["evidence"]) == (
+        "complete", True, ["XH-2026-1128-01"])
+    progress = maker.call("GET", f"/api/v1/recalls/{seq}").get_json()["progress"]
+    assert (progress["holders"], progress["complete"], progress["percent_complete"]) == (
+        3, 1, 33.3)
+
+    # Closure: by the producer, with every one of the four reviews.
+    assert error(shop.call("POST", f"/api/v1/recalls/{seq}/close", REVIEW))["code"] == \
+        "rule.recall.not_yours"
+    for missing in REVIEW:
+        for body in ({k: v for k, v in REVIEW.items() if k != missing},
+                     {**REVIEW, missing: "   "}):
+            refused = maker.call("POST", f"/api/v1/recalls/{seq}/close", body)
+            assert refused.status_code == 422
+            assert (error(refused)["code"], error(refused)["field"]) == (
+                "validation_error", missing)
+    closed = maker.call("POST", f"/api/v1/recalls/{seq}/close",
+                        {**REVIEW, "report": "ZH-1", "event_time": LATER})
+    assert closed.status_code == 200, closed.get_json()
+    assert closed.get_json()["status"] == "closed"
+    assert closed.get_json()["closure"]["cause"] == REVIEW["cause"]
+    assert maker.call("GET", "/api/v1/recalls?status=open").get_json()["items"] == []
+
+    status = client.get(f"/api/v1/lots/{DRINK}/P1/status").get_json()
+    assert (status["product"]["name"], status["recall"]["status"], status["recall"]["id"]) == (
+        "橙汁饮料", "closed", seq)
+
+
+def test_an_ordered_recall_is_closed_by_a_regulator(world: dict[str, Party],
+                                                    client: FlaskClient) -> None:
+    maker, regulator = world["maker"], world["regulator"]
+    refused = maker.call("POST", "/api/v1/recalls", start_body(kind="ordered"))
+    assert error(refused)["code"] == "rule.recall.not_regulator"
+    started = regulator.call("POST", "/api/v1/recalls", start_body(
+        kind="ordered", level=1, lots=[{"gtin": "06901234567908", "lot": "RM1"}],
+        producer=maker.uscc))
+    assert started.status_code == 201, started.get_json()
+    seq = started.get_json()["id"]
+    assert {lot["lot"] for lot in started.get_json()["scope"]} == {"RM1", "P1"}
+    status = client.get(f"/api/v1/lots/{DRINK}/P1/status").get_json()["recall"]
+    assert (status["status"], status["level"], status["level_name_en"]) == (
+        "open", 1, "Class I recall")
+    assert error(maker.call("POST", f"/api/v1/recalls/{seq}/close", REVIEW))["code"] == \
+        "rule.recall.approval_required"
+    approved = regulator.call("POST", f"/api/v1/recalls/{seq}/close", REVIEW)
+    assert approved.status_code == 200, approved.get_json()
+    assert approved.get_json()["closure"]["closed_by"]["uscc"] == regulator.uscc
+
+
+def test_bad_input_is_refused_before_the_ledger(world: dict[str, Party],
+                                                client: FlaskClient) -> None:
+    maker = world["maker"]
+    before = size(client)
+    for body, field in ((start_body(level=4), "level"), (start_body(lots=[]), "lots"),
+                        (start_body(kind="forced"), "kind"),
+                        (start_body(lots=[{"gtin": "123", "lot": "P1"}]), "lots[0].gtin")):
+        response = maker.call("POST", "/api/v1/recalls", body)
+        assert response.status_code == 422, body
+        assert error(response)["field"] == field
+    unknown = maker.call("POST", "/api/v1/recalls", start_body(
+        lots=[{"gtin": DRINK, "lot": "NOPE"}]))
+    assert (unknown.status_code, error(unknown)["code"]) == (404, "not_found")
+    assert size(client) == before
+    assert client.get("/api/v1/lots/123/P1/status").status_code == 422
+    assert client.get(f"/api/v1/lots/{DRINK}/NOPE/status").status_code == 404
+
+
+def test_the_public_recall_notices(world: dict[str, Party], client: FlaskClient) -> None:
+    maker, shop = world["maker"], world["shop"]
+    # The feed parsed is this app's own output, not untrusted XML.
+    empty = ElementTree.fromstring(client.get("/recalls.atom").data)  # noqa: S314
+    assert empty.findall(f"{ATOM}entry") == []
+    seq = maker.call("POST", "/api/v1/recalls", start_body(
+        consumer_advice="请停止饮用并退货")).get_json()["id"]
+
+    listing = client.get("/recalls.json")
+    assert listing.status_code == 200
+    (notice,) = listing.get_json()["items"]
+    assert (notice["id"], notice["level_name_zh"], notice["products"][0]["name"],
+            notice["lots"][0]["lot"], notice["consumer_advice"]) == (
+        seq, "二级召回", "橙汁饮料", "P1", "请停止饮用并退货")
+    text = listing.get_data(as_text=True)
+    for secret in (shop.uscc, world["kiosk"].uscc, "1200", '"500"', "held", "price"):
+        assert secret not in text
+    assert client.get("/recalls.json?limit=0").status_code == 422
+
+    page = client.get("/recalls")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'lang="zh-CN"' in html
+    assert "产品召回公告" in html and "请停止饮用并退货" in html and f"recall-{seq}" in html
+    assert shop.uscc not in html
+    switched = client.get("/console/lang/en?next=/recalls")
+    assert switched.headers["Location"].endswith("/recalls")
+    english = client.get("/recalls").get_data(as_text=True)
+    assert 'lang="en"' in english and "Product recall notices" in english
+
+    feed = client.get("/recalls.atom")
+    assert feed.mimetype == "application/atom+xml"
+    root = ElementTree.fromstring(feed.data)  # noqa: S314 - the app's own feed
+    assert root.tag == f"{ATOM}feed"
+    for required in ("id", "title", "updated", "author"):
+        assert root.find(f"{ATOM}{required}") is not None, required
+    assert root.find(f"{ATOM}author/{ATOM}name") is not None
+    assert root.find(f"{ATOM}link[@rel='self']") is not None
+    (entry,) = root.findall(f"{ATOM}entry")
+    for required in ("id", "title", "updated", "summary"):
+        assert (entry.findtext(f"{ATOM}{required}") or "").strip(), required
+    assert entry.findtext(f"{ATOM}id", "").endswith(f":recall/{seq}")
+    assert entry.find(f"{ATOM}link[@rel='alternate']").get("href", "").endswith(  # type: ignore[union-attr]
+        f"/recalls#recall-{seq}")
+    assert "橙汁饮料" in entry.findtext(f"{ATOM}title", "")
+    assert shop.uscc not in feed.get_data(as_text=True)
+
+
+# -- the demo's melamine lot, end to end ------------------------------------------------------
+
+def _token(app: Flask, enterprise: str, role: str = "producer") -> str:
+    issued = run_cli(app, "token", "add", "--enterprise", enterprise, "--role", role)
+    assert issued.exit_code == 0, issued.output
+    return issued.output.split("shown once): ")[1].strip()
+
+
+@pytest.mark.slow
+def test_the_melamine_recall_reaches_every_holder(sqlite_app: Flask,
+                                                  client: FlaskClient) -> None:
+    """The failed raw-milk lot of the demo: an ordered recall reaches every enterprise trace
+    finds downstream, each with a notice queued; a distributor's shipment of a recalled lot
+    is refused; progress is reported; the recall is in the public feed."""
+    assert run_cli(sqlite_app, "demo").exit_code == 0
+    network = {enterprise.key: enterprise for enterprise in demo_enterprises()}
+    with sqlite_app.app_context():
+        session = get_session()
+        gtin, lot = session.execute(select(LotRow.gtin, LotRow.lot)
+                                    .where(LotRow.inspection == "fail")).one()
+        reach = downstream_lots(session, gtin, lot)
+    regulator = Party(client, network["regulator"].uscc,
+                      _token(sqlite_app, network["regulator"].uscc, "regulator"))
+    started = regulator.call("POST", "/api/v1/recalls", {
+        "kind": "ordered", "level": 1, "lots": [{"gtin": gtin, "lot": lot}],
+        "reason": "生乳三聚氰胺 3.8 mg/kg，超过 2.5 mg/kg 限量",
+        "hazard": "长期食用可能导致泌尿系统结石"})
+    assert started.status_code == 201, started.get_json()
+    recall = started.get_json()
+    seq = recall["id"]
+    assert recall["producer"]["uscc"] == network["ranch_c"].uscc
+    assert {(item["gtin"], item["lot"]) for item in recall["scope"]} == set(reach.lots)
+    holders = {holder["enterprise"] for holder in recall["holders"]}
+    assert holders == {node.holder for node in reach.holders}
+    supermarkets = {e.uscc for e in network.values() if e.kind == "超市"}
+    assert supermarkets <= holders
+    with sqlite_app.app_context():
+        session = get_session()
+        keys = set(session.scalars(select(OutboxMessage.key)
+                                   .where(OutboxMessage.key.like(f"recall/{seq}/%"))))
+        assert keys == {f"recall/{seq}/{holder}" for holder in holders}
+        scope = [(item["gtin"], item["lot"]) for item in recall["scope"]]
+        held = session.scalars(select(StockRow).where(
+            StockRow.enterprise.in_([e.uscc for e in network.values() if e.kind == "经销商"]),
+            StockRow.quantity != "0")).all()
+        (stock, *_) = [row for row in held if (row.gtin, row.lot) in scope]
+    distributor = Party(client, stock.enterprise, _token(sqlite_app, stock.enterprise))
+    before = size(client)
+    # Shipped after the recall started (one dated before it would be a late record of goods
+    # already gone, admitted and pulled into the recall).
+    after = parse_moment(recall["initiated_at"]) + timedelta(hours=1)
+    distributor.rejected("recall.active", "payload.lot", "shipment",
+                         shipped_at=after.isoformat(), gtin=stock.gtin,
+                         lot=stock.lot, quantity="1", unit=stock.unit,
+                         counterparty=next(iter(supermarkets)), document_no="DN-X")
+    assert size(client) == before
+    reported = distributor.call("POST", f"/api/v1/recalls/{seq}/progress", {
+        "lots": [{"gtin": stock.gtin, "lot": stock.lot, "unit": stock.unit,
+                  "withdrawn": stock.quantity, "destroyed": stock.quantity}],
+        "evidence": ["销毁记录 XH-001"], "complete": True})
+    assert reported.status_code == 201, reported.get_json()
+    assert reported.get_json()["progress"]["complete"] == 1
+    overview = regulator.call("GET", f"/api/v1/recalls/{seq}").get_json()["progress"]
+    assert (overview["holders"], overview["complete"]) == (len(holders), 1)
+    status = client.get(f"/api/v1/lots/{stock.gtin}/{stock.lot}/status").get_json()
+    assert (status["recall"]["status"], status["recall"]["level"]) == ("open", 1)
+    assert [item["id"] for item in client.get("/recalls.json").get_json()["items"]] == [seq]
