@@ -4,6 +4,7 @@ with the ledger unchanged, and the demo's melamine lot end to end."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 from xml.etree import ElementTree
@@ -229,6 +230,35 @@ def test_the_public_recall_notices(world: dict[str, Party], client: FlaskClient)
         f"/recalls#recall-{seq}")
     assert "橙汁饮料" in entry.findtext(f"{ATOM}title", "")
     assert shop.uscc not in feed.get_data(as_text=True)
+
+
+def test_the_recall_command(sqlite_app: Flask, world: dict[str, Party]) -> None:
+    maker, shop = world["maker"], world["shop"]
+    started = run_cli(sqlite_app, "recall", "start", "--enterprise", maker.uscc, "--level", "2",
+                      "--lot", f"{DRINK}/P1", "--reason", "糖浆批次检出致病菌",
+                      "--hazard", "可能引起腹泻")
+    assert started.exit_code == 0, started.output
+    seq = int(started.output.split()[1])
+    assert f"recall {seq} started: 1 lots, 3 holders notified" in started.output
+    shown = run_cli(sqlite_app, "recall", "show", str(seq))
+    assert shown.exit_code == 0, shown.output
+    assert "二级召回" in shown.output and shop.uscc in shown.output
+    as_json = run_cli(sqlite_app, "recall", "show", str(seq), "--json")
+    assert json.loads(as_json.output)["id"] == seq
+    review = ["--cause", "c", "--responsibility", "r", "--lessons", "l",
+              "--corrective-actions", "a"]
+    refused = run_cli(sqlite_app, "recall", "close", str(seq), "--enterprise", shop.uscc,
+                      *review)
+    assert refused.exit_code == 1 and "rule.recall.not_yours" in refused.output
+    blank = run_cli(sqlite_app, "recall", "close", str(seq), "--enterprise", maker.uscc,
+                    *review[:-1], " ")
+    assert blank.exit_code == 1 and "corrective_actions" in blank.output
+    closed = run_cli(sqlite_app, "recall", "close", str(seq), "--enterprise", maker.uscc,
+                     *review)
+    assert closed.exit_code == 0, closed.output
+    assert run_cli(sqlite_app, "recall", "show", "999").exit_code == 1
+    assert run_cli(sqlite_app, "recall", "start", "--enterprise", maker.uscc, "--level", "1",
+                   "--lot", "P1", "--reason", "r", "--hazard", "h").exit_code == 2
 
 
 # -- the demo's melamine lot, end to end ------------------------------------------------------

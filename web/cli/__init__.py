@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prove": ("ledger:prove", "Print the inclusion proof of entry SEQ, after checking it."),
     "rebuild": ("ledger:rebuild", "Recompute every projection (lots, stock, products …) by "
                                   "replaying the ledger."),
+    "recall": ("recall:recall", "Start, show and close recalls (缺陷产品召回)."),
     "serve": ("serve:serve", "Serve the app with gunicorn."),
     "sign": ("sign:sign",
              "Sign an event client side; prints the JSON body to POST to /api/v1/events."),
