@@ -10,7 +10,7 @@ Claiming is safe with several workers. A claim is one statement,
 ``UPDATE webhook_deliveries SET claimed_by, claimed_until WHERE id IN (due ids) RETURNING id``:
 on PostgreSQL the due ids are selected ``FOR UPDATE SKIP LOCKED``, so two workers pass each
 other's rows by; on SQLite the statement takes the database's write lock, so the second
-worker's sees the first's claims. The claim is a lease, committed before sending: no
+worker's statement sees the first's claims. The claim is a lease, committed before sending: no
 transaction stays open across the network, and a worker that dies mid-send only delays its
 deliveries until the lease runs out. Each outcome is recorded only if the claim still holds.
 Delivery is therefore at least once; receivers drop repeats by their ``webhook-id``.
@@ -188,14 +188,16 @@ def _claim(sessions: SessionFactory, *, owner: str, now: datetime, lease: timede
     due = (select(Delivery.id)
            .where(Delivery.next_attempt_at <= stamp,
                   or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= stamp))
-           .order_by(Delivery.next_attempt_at, Delivery.id)
-           .limit(limit)
-           .with_for_update(skip_locked=True))  # rendered on PostgreSQL only
+           .order_by(Delivery.next_attempt_at, Delivery.id))
     with sessions() as session:
+        # Most looks find nothing: a read says so without taking the write lock.
+        if session.scalar(due.limit(1)) is None:
+            return []
         hold_writer_lock(session)
+        claimable = due.limit(limit).with_for_update(skip_locked=True)  # PostgreSQL only
         ids = session.scalars(
             update(Delivery)
-            .where(Delivery.id.in_(due.scalar_subquery()))
+            .where(Delivery.id.in_(claimable.scalar_subquery()))
             .values(claimed_by=token, claimed_until=rfc3339(now + lease))
             .returning(Delivery.id)
             .execution_options(synchronize_session=False)).all()
