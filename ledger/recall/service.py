@@ -32,8 +32,8 @@ from ledger.supervision.recall_levels import CHINA, LEVELS, deadlines, parse_mom
 from ledger.supervision.recalls import ACTIVITIES, ORDERED, REVIEW
 from ledger.supervision.submit import Appended, submit
 
-__all__ = ["NOTICE_EVENT", "StartedRecall", "close_recall", "notice_key", "queue_notices",
-           "record_progress", "start_recall"]
+__all__ = ["NOTICE_EVENT", "StartedRecall", "close_recall", "notice_key",
+           "queue_late_notices", "queue_notices", "record_progress", "start_recall"]
 
 #: the outbox event type of a holder's recall notice
 NOTICE_EVENT = "recall.initiated"
@@ -122,6 +122,19 @@ def queue_notices(session: Session, now: datetime, recall: int,
                  "your_lots": holdings.get(holder.enterprise, []),
                  "progress_url": f"/api/v1/recalls/{recall}/progress"})
         for holder in holders}
+
+
+def queue_late_notices(session: Session, now: datetime, seqs: Sequence[int]) -> int:
+    """Queue the notices of the holders that the entries ``seqs`` made: a shipment or a
+    production recorded after a recall started but dated before it pulls its receiver or
+    producer into the recall (a recall started through the plain events API reaches all its
+    holders this way too). Call it after ``submit``, in the same transaction; returns how
+    many notices were queued."""
+    if not seqs:
+        return 0
+    recalls = session.scalars(select(RecallHolderRow.recall).distinct().where(
+        RecallHolderRow.via_seq.in_(list(seqs)))).all()
+    return sum(len(queue_notices(session, now, recall, via=seqs)) for recall in recalls)
 
 
 def record_progress(session: Session, ledger: Ledger, vault: KeyVault, *, enterprise: str,

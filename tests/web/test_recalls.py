@@ -167,6 +167,22 @@ def test_an_ordered_recall_is_closed_by_a_regulator(world: dict[str, Party],
     assert approved.get_json()["closure"]["closed_by"]["uscc"] == regulator.uscc
 
 
+def test_goods_recorded_late_bring_their_receiver_into_the_recall(
+        sqlite_app: Flask, world: dict[str, Party]) -> None:
+    maker, stranger = world["maker"], world["stranger"]
+    seq = maker.call("POST", "/api/v1/recalls", start_body()).get_json()["id"]
+    assert stranger.call("GET", f"/api/v1/recalls/{seq}").get_json()["access"] == "public"
+    # Shipped the evening before the recall, recorded only now: admitted, and followed.
+    maker.ok("shipment", shipped_at="2026-11-26T20:00:00+08:00",
+             **maker.movement(stranger.uscc, quantity="10", document_no="DN-LATE"))
+    mine = stranger.call("GET", f"/api/v1/recalls/{seq}").get_json()
+    assert mine["access"] == "holder"
+    assert mine["holders"][0]["holdings"][0]["held"] == "10"
+    with sqlite_app.app_context():
+        keys = set(get_session().scalars(select(OutboxMessage.key)))
+    assert f"recall/{seq}/{stranger.uscc}" in keys
+
+
 def test_bad_input_is_refused_before_the_ledger(world: dict[str, Party],
                                                 client: FlaskClient) -> None:
     maker = world["maker"]

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields
 from sqlalchemy.orm import Session
 
-from ledger import log
+from ledger import log, recall
 from ledger.accounts.roles import ADMIN
 from ledger.log.entry import SignedStatement, Statement
 from ledger.log.identity import OPERATOR
@@ -62,6 +62,8 @@ def post_events() -> Any:
     for index, event in enumerate(events):
         _load_replacement(session, event, index if isinstance(body, list) else None)
     appended = submit(session, get_ledger(), get_vault(), _statements(principal, events))
+    # A late record of goods a recall now covers (or a recall itself) notifies its holders.
+    recall.queue_late_notices(session, get_ledger().clock(), [a.entry.seq for a in appended])
     result = [{**a.entry.as_json(), "notices": [vars(n) for n in a.notices]} for a in appended]
     if key is None:
         session.commit()
