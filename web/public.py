@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
+from ledger.log import rfc3339
 from ledger.recall import public_recalls
 from ledger.supervision.recall_levels import parse_moment
 from schemas.recalls import PublicRecallPageSchema
@@ -127,7 +128,7 @@ def recalls_atom() -> Response:
     add(feed, "title", "质监溯源网 产品召回公告 / Tracenet product recall notices")
     updated = [_updated(item) for item in items]
     add(feed, "updated", max(updated, key=parse_moment) if updated
-        else "2026-01-01T00:00:00+08:00")
+        else rfc3339(get_ledger().clock()))
     author = add(feed, "author")
     add(author, "name", "质监溯源网 Tracenet")
     add(feed, "link", rel="self", type="application/atom+xml",

@@ -75,8 +75,7 @@ def start(body: dict[str, Any]) -> Any:
         lots=[(lot["gtin"], lot["lot"]) for lot in body["lots"]], expand=body["expand"],
         producer=body["producer"], consumer_advice=body["consumer_advice"],
         event_time=body["event_time"])
-    session.flush()
-    view = RecallSchema().dump(_view(principal, started.seq))
+    view = _view(principal, started.seq)
     if key is None:
         session.commit()
         return view
