@@ -41,7 +41,10 @@ HOUSE_RULES: dict[str, tuple[str, ...]] = {
     "ledger": (*WEB_FRAMEWORK, "web", "schemas", "ledger.demo"),
     "ledger.log": ("ledger.supervision", "ledger.accounts", "ledger.demo", "schemas", "web"),
     **dict.fromkeys(PURE_LOG_MODULES, ("sqlalchemy",)),
-    "ledger.supervision": ("web", "schemas", "ledger.demo"),
+    "ledger.supervision": ("web", "schemas", "ledger.demo", "ledger.trace"),
+    # trace reads the supervision projections; recall builds on it, never the reverse
+    "ledger.trace": ("ledger.accounts", "ledger.recall", "ledger.outbox", "schemas", "web",
+                     "ledger.demo"),
     "ledger.accounts": ("ledger.supervision", "schemas", "web", "ledger.demo"),
     # the outbox carries other packages' notices and knows none of them
     "ledger.outbox": ("ledger.supervision", "ledger.accounts", "schemas", "web", "ledger.demo"),

@@ -174,6 +174,8 @@ class Trace:
 
     direction: str  # downstream / upstream
     start: TraceStart
+    #: whom it was computed for: None for everything (a regulator), else that enterprise
+    viewer: str | None
     size: int
     depth_limit: int
     limit: int

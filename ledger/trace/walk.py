@@ -196,7 +196,7 @@ def _lot_rows(session: Session, lots: Collection[LotKey], size: int
         query = (select(LotRow, ProductRow)
                  .outerjoin(ProductRow, ProductRow.gtin == LotRow.gtin)
                  .where(tuple_(LotRow.gtin, LotRow.lot).in_(chunk), LotRow.origin_seq < size))
-        for lot, product in session.execute(query).tuples():
+        for lot, product in session.execute(query):
             registered = product if product is not None and product.registered_seq < size \
                 else None
             found[LotKey(lot.gtin, lot.lot)] = (lot, registered)
@@ -253,9 +253,8 @@ class _Units:
         found: dict[str, str | None] = dict.fromkeys(codes)
         for chunk in chunks(sorted(codes)):
             if self.current:
-                found.update(self.session.execute(
-                    select(UnitRow.code, UnitRow.parent).where(UnitRow.code.in_(chunk))
-                ).tuples().all())
+                found.update((code, parent) for code, parent in self.session.execute(
+                    select(UnitRow.code, UnitRow.parent).where(UnitRow.code.in_(chunk))))
                 continue
             latest: dict[str, int] = {}
             for child, seq, parent in self.session.execute(
@@ -286,7 +285,7 @@ class _Units:
             for chunk in chunks(sorted(children)):
                 lots |= {LotKey(gtin, lot) for gtin, lot in self.session.execute(
                     select(UnitRow.gtin, UnitRow.lot).where(
-                        UnitRow.code.in_(chunk), UnitRow.gtin.is_not(None))).tuples()
+                        UnitRow.code.in_(chunk), UnitRow.gtin.is_not(None)))
                     if gtin is not None and lot is not None}
             level = children
         return lots
@@ -343,8 +342,8 @@ def _stock(session: Session, nodes: Collection[Node]) -> dict[Node, Decimal]:
 def _names(session: Session, holders: Collection[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for chunk in chunks(sorted(holders)):
-        names.update(session.execute(select(EnterpriseRow.uscc, EnterpriseRow.name)
-                                     .where(EnterpriseRow.uscc.in_(chunk))).tuples().all())
+        names.update((uscc, name) for uscc, name in session.execute(
+            select(EnterpriseRow.uscc, EnterpriseRow.name).where(EnterpriseRow.uscc.in_(chunk))))
     return names
 
 
@@ -415,7 +414,7 @@ def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf
             unit = units.get(start.code)
             if unit is None:
                 raise NotFoundError(f"unit code {start.code} is not on the ledger",
-                                    field="serial")
+                                    field="code")
             chain = units.ancestors([unit.code], _UNBOUNDED)
             code: str | None = unit.code
             trail = []
@@ -464,7 +463,8 @@ def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf
     if more_units or len(packed) >= limit:
         truncation.add("limit")
     return Trace(
-        direction="downstream" if downstream else "upstream", start=start, size=size,
+        direction="downstream" if downstream else "upstream", start=start, viewer=viewer,
+        size=size,
         depth_limit=depth, limit=limit, lots=tuple(affected), holdings=tuple(holdings),
         steps=tuple(_steps(graph, walk)),
         units=tuple(UnitCode(u.code, u.gtin, u.lot, packed.get(u.code)) for u in serials),
