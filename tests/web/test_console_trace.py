@@ -3,6 +3,7 @@ each direction, who sees what, and refusals shown in the form in both languages.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -251,9 +252,14 @@ def _step(source: Node, target: Node, seq: int, depth: int, kind: str = "shipmen
 
 
 def _trace(direction: str, depths: dict[Node, int], steps: list[Step]) -> Trace:
-    return Trace(direction, TraceStart.of_lot("g", "l"), 10, 32, 2000, (),
-                 tuple(_holding(node, depth) for node, depth in depths.items()), tuple(steps),
-                 (), (), (), False, ())
+    holdings = tuple(_holding(node, depth) for node, depth in depths.items())
+    values: dict[str, Any] = {
+        "direction": direction, "start": TraceStart.of_lot("g", "l"), "viewer": None,
+        "size": 10, "depth_limit": 32, "limit": 2000, "lots": (), "holdings": holdings,
+        "steps": tuple(steps), "units": (), "aggregates": (), "start_unit": (),
+        "truncated": False, "truncation": ()}
+    # by name, so a field the tree does not read may come or go
+    return Trace(**{field.name: values[field.name] for field in dataclasses.fields(Trace)})
 
 
 def test_a_diamond_shows_each_link_once_and_no_subtree_twice() -> None:

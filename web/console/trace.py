@@ -20,6 +20,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ledger.accounts.roles import REGULATOR, sees_everything
 from ledger.errors import EntryError, ForbiddenError, LedgerError, NotFoundError
+from ledger.recall import lot_status
 from ledger.trace import (
     AffectedLot,
     Holding,
@@ -34,6 +35,7 @@ from ledger.trace import (
 from schemas.codes import GTINField, LotField
 from web.console import i18n
 from web.console.i18n import t
+from web.console.recalls import start_fields
 from web.console.views import bp, current_user, error_page, login_required
 from web.db import get_session
 
@@ -166,7 +168,22 @@ def trace_page() -> Any:
     viewer = _viewer()
     traces = [trace_downstream(session, start, as_of=as_of, viewer=viewer),
               trace_upstream(session, start, as_of=as_of, viewer=viewer)]
-    return _render(query, {}, traces=traces)
+    lot = _traced_lot(form, traces[0])
+    # Whether the lot is under recall now (a public fact: the consumer scan shows it too).
+    recall = lot_status(session, lot["gtin"], lot["lot"])["recall"] if lot else None
+    return _render(query, {}, traces=traces, traced_lot=lot, recall=recall,
+                   recall_lot=None if form["as_of"] else lot)
+
+
+def _traced_lot(form: Mapping[str, Any], trace: Trace) -> dict[str, str] | None:
+    """The one lot the page traced: the lot searched, or a serial unit's lot; None for an
+    aggregate, which may hold several. A regulator may order it recalled from here."""
+    if form["gtin"] and form["lot"]:
+        return {"gtin": form["gtin"], "lot": form["lot"]}
+    unit = trace.start_unit[0] if trace.start_unit else None
+    if unit is not None and unit.gtin and unit.lot:
+        return {"gtin": unit.gtin, "lot": unit.lot}
+    return None
 
 
 def _render(query: Mapping[str, str], errors: Mapping[str, list[str]], *,
@@ -179,7 +196,7 @@ def _render(query: Mapping[str, str], errors: Mapping[str, list[str]], *,
     page = render_template(
         "console/trace.html", query=query, errors=errors, sections=sections,
         sees_all=sees_everything(user.role), may_recall=user.role == REGULATOR,
-        units_shown=UNITS_SHOWN, **extra)
+        units_shown=UNITS_SHOWN, levels=start_fields(), **extra)
     return page, status
 
 
@@ -213,7 +230,7 @@ def trace_error(exc: LedgerError, query: Mapping[str, str]) -> str:
     field = exc.field[-1] if exc.field else None
     if isinstance(exc, ForbiddenError):
         return t("trace.forbidden")
-    if isinstance(exc, NotFoundError) and field == "serial":
+    if isinstance(exc, NotFoundError) and field in ("code", "serial"):
         return t("trace.unit_not_found", code=query.get("code", ""))
     if isinstance(exc, NotFoundError) and field == "lot":
         return t("trace.lot_not_found", gtin=query.get("gtin", ""), lot=query.get("lot", ""))

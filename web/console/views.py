@@ -39,9 +39,11 @@ from ledger.accounts.users import authenticate
 from ledger.errors import LedgerError
 from ledger.log.entry import Statement
 from ledger.log.storage import EnterpriseRow
+from ledger.recall import list_recalls
 from ledger.supervision import queries
 from ledger.supervision.models import ProductRow, StockRow
 from ledger.supervision.names import MATERIAL_INTAKE
+from ledger.supervision.recalls import OPEN
 from ledger.supervision.submit import submit
 from schemas.events import EventSchema
 from schemas.spreadsheet import SPREADSHEET_TYPES, SpreadsheetError, read_rows
@@ -64,6 +66,8 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 #: the dashboard lists at most this many lots, newest first
 LOT_LIMIT = 500
+#: the dashboard heads with at most this many open recalls, newest first
+NOTICE_LIMIT = 5
 #: the import report shows at most this many problems (the count says how many there are)
 REPORT_LIMIT = 500
 _DEFAULT_ROWS = 3
@@ -198,8 +202,12 @@ def dashboard() -> str:
                              limit=LOT_LIMIT, newest_first=True)
     for lot in page.items:  # what is held here, or by everyone for regulators
         lot["held"] = sum((Decimal(q) for q in lot["stock"].values()), Decimal(0))
+    # The open recalls the enterprise takes part in (regulators: all) head the page.
+    notices = list_recalls(get_session(), viewer=None if sees_all else user.enterprise,
+                           now=get_ledger().clock(), limit=NOTICE_LIMIT, status=OPEN).items
     return render_template("console/dashboard.html", lots=page.items, sees_all=sees_all,
-                           truncated=page.after is not None, limit=LOT_LIMIT)
+                           truncated=page.after is not None, limit=LOT_LIMIT,
+                           recall_notices=notices)
 
 
 # --- record forms ---------------------------------------------------------------------------
