@@ -4,6 +4,7 @@ input, as_of, unit codes, and a JSON shape that is exactly what the OpenAPI docu
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -229,3 +230,58 @@ def test_the_openapi_document_describes_the_trace(client: FlaskClient) -> None:
         assert {"401", "403", "404", "422"} <= set(operation["responses"])
     trace = spec["components"]["schemas"]["Trace"]
     assert set(trace["properties"]) == set(TraceSchema().fields)
+
+
+# -- tracenet trace ------------------------------------------------------------------------------
+
+
+def test_the_trace_command(demo_app: Flask, client: FlaskClient, tokens: dict[str, str],
+                           melamine: tuple[str, str]) -> None:
+    gtin, lot = melamine
+    tree = run_cli(demo_app, "trace", "--gtin", gtin, "--lot", lot)
+    assert tree.exit_code == 0, tree.output
+    lines = tree.output.splitlines()
+    assert lines[0].startswith(f"下游 downstream of {gtin}/{lot}, ledger size ")
+    assert f"{gtin}/{lot}" in lines[1] and "[fail]" in lines[1]
+    shelves = [line for line in lines if line.endswith("◀ end")]
+    assert {e.name for e in NETWORK.values() if e.kind == "超市"} == {
+        name for name in (e.name for e in NETWORK.values()) if any(name in s for s in shelves)}
+    assert all(line.lstrip().startswith("└─ shipment #") for line in shelves)
+    assert lines[-1].endswith(f"{len(shelves)} consumer-facing, 0 unit codes")
+    # --json prints what the API answers a regulator
+    printed = run_cli(demo_app, "trace", "--gtin", gtin, "--lot", lot, "--json")
+    assert printed.exit_code == 0, printed.output
+    api = get(client, DOWN, tokens["regulator"], gtin=gtin, lot=lot).get_json()
+    assert json.loads(printed.output) == api
+    up = run_cli(demo_app, "trace", "--gtin", gtin, "--lot", lot, "--up", "--depth", "0")
+    assert up.exit_code == 0, up.output
+    assert up.output.splitlines()[0].startswith("上游 upstream of")
+    assert "truncated (depth)" in up.output
+    before = run_cli(demo_app, "trace", "--gtin", gtin, "--lot", lot, "--as-of",
+                     str(api["steps"][0]["seqs"][0]), "--json")
+    assert json.loads(before.output)["size"] == api["steps"][0]["seqs"][0]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--gtin", "06941203000012"], "invalid input: {'lot': ['give gtin with either lot or "
+                                   "serial']}"),
+    (["--gtin", "06941203000012", "--lot", "NOPE"],
+     "not_found (lot): lot 06941203000012/NOPE is not on the ledger"),
+    (["--gtin", "06941203000012", "--lot", "X", "--as-of", "soon"], "invalid_entry (as_of)"),
+])
+def test_the_trace_command_refuses_bad_input(demo_app: Flask, args: list[str],
+                                             message: str) -> None:
+    result = run_cli(demo_app, "trace", *args)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_the_trace_command_from_a_serial_unit(demo_app: Flask) -> None:
+    with demo_app.app_context():
+        unit = get_session().scalars(select(UnitRow).where(UnitRow.gtin.is_not(None),
+                                                           UnitRow.parent.is_not(None))).first()
+        assert unit is not None and unit.gtin is not None
+    result = run_cli(demo_app, "trace", "--gtin", unit.gtin, "--serial",
+                     unit.code.split("(21)")[1])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].startswith(f"  packed: {unit.code} ⊂ {unit.parent}")

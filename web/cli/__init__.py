@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sign": ("sign:sign",
              "Sign an event client side; prints the JSON body to POST to /api/v1/events."),
     "token": ("accounts:token", "Issue and revoke API tokens."),
+    "trace": ("trace:trace",
+              "Trace a lot downstream (--down) or upstream (--up), as a tree or as JSON."),
     "user": ("accounts:user", "Manage console accounts."),
     "verify": ("ledger:verify_command", "Recompute chain, tree, signatures and checkpoints; "
                                         "exit 1 naming the first bad seq."),
