@@ -2,6 +2,7 @@
 benchmarks. Only the CLI (and tests and benchmarks) import it; the domain never does."""
 
 from ledger.demo.load import (
+    DemoRecallSummary,
     DemoSummary,
     DemoUser,
     MelamineIncident,
@@ -20,6 +21,8 @@ from ledger.demo.network import (
     DemoAlreadyLoaded,
     DemoEnterprise,
     DemoPlan,
+    DemoProgress,
+    DemoRecall,
     demo_enterprises,
     plan_demo,
 )
@@ -35,6 +38,9 @@ __all__ = [
     "DemoAlreadyLoaded",
     "DemoEnterprise",
     "DemoPlan",
+    "DemoProgress",
+    "DemoRecall",
+    "DemoRecallSummary",
     "DemoSummary",
     "DemoUser",
     "MelamineIncident",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,16 +22,20 @@ from ledger.demo.network import (
     DemoAlreadyLoaded,
     DemoEnterprise,
     DemoPlan,
+    DemoProgress,
     demo_enterprises,
     plan_demo,
 )
+from ledger.errors import LedgerError
 from ledger.log import Ledger, ledger_size
 from ledger.log.storage import EnterpriseRow
+from ledger.recall import StartedRecall, record_progress, start_recall
 from ledger.supervision.names import INSPECTION, PRODUCT_REGISTERED, PRODUCTION
+from ledger.supervision.recalls import ORDERED
 from ledger.supervision.submit import Appended, submit
 
-__all__ = ["DemoSummary", "DemoUser", "MelamineIncident", "create_demo_users", "demo_loaded",
-           "load_demo"]
+__all__ = ["DemoRecallSummary", "DemoSummary", "DemoUser", "MelamineIncident",
+           "create_demo_users", "demo_loaded", "load_demo"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,17 @@ class MelamineIncident:
     inspection_seq: int
     #: the production entries that consumed it: (output GTIN, output lot, seq)
     consumed_by: tuple[tuple[str, str, int], ...]
+
+
+@dataclass(frozen=True)
+class DemoRecallSummary:
+    """The recall the demo ordered: its id (the seq of its entry), the holders it reached and
+    the seqs of the progress reports filed."""
+
+    seq: int
+    level: int
+    holders: tuple[str, ...]
+    progress: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,7 @@ class DemoSummary:
     last_seq: int
     period: tuple[date, date]
     melamine: MelamineIncident
+    recall: DemoRecallSummary
     by_type: Mapping[str, int]
 
 
@@ -71,7 +88,9 @@ def demo_loaded(session: Session) -> bool:
 
 def load_demo(session: Session, ledger: Ledger, vault: KeyVault, *, seed: int = DEFAULT_SEED,
               progress: Callable[[int], None] | None = None) -> DemoSummary:
-    """Enrol the demo enterprises (custodial keys) and append their sixty days of records.
+    """Enrol the demo enterprises (custodial keys) and append their sixty days of records,
+    with the recall of the melamine lot started (and reported on) as the plan says, after
+    the day it happens.
 
     Raises :class:`DemoAlreadyLoaded` when the demo is already on the ledger. The caller owns
     the transaction: nothing is committed here, so a failure leaves the ledger as it was once
@@ -88,11 +107,26 @@ def load_demo(session: Session, ledger: Ledger, vault: KeyVault, *, seed: int = 
     if progress is not None:
         progress(done)
     appended: list[Appended] = []
-    for batch in plan.batches:
+    network = {enterprise.key: enterprise for enterprise in plan.enterprises}
+    recall: StartedRecall | None = None
+    reports: list[Appended] = []
+    for index, batch in enumerate(plan.batches):
         appended += submit(session, ledger, vault, batch)
         done += len(batch)
+        if index == plan.recall.after_batch:
+            recall = _order_recall(session, ledger, vault, plan, network)
+            appended.append(recall.appended)
+            done += 1
+        for report in plan.progress:
+            if report.after_batch == index:
+                assert recall is not None  # noqa: S101 - the plan reports after ordering
+                reports.append(_report(session, ledger, vault, report, network, recall))
+                done += 1
         if progress is not None:
             progress(done)
+    if recall is None:
+        raise LedgerError("the demo plan never ordered its recall")
+    appended += reports
     by_type: dict[str, int] = {}
     for item in appended:
         by_type[item.entry.statement.type] = by_type.get(item.entry.statement.type, 0) + 1
@@ -101,7 +135,36 @@ def load_demo(session: Session, ledger: Ledger, vault: KeyVault, *, seed: int = 
         lots=plan.lots, units=plan.units, entries=done, first_seq=first_seq,
         last_seq=first_seq + done - 1,
         period=(DEMO_START, DEMO_START + timedelta(days=DEMO_DAYS - 1)),
-        melamine=_incident(plan, appended), by_type=by_type)
+        melamine=_incident(plan, appended),
+        recall=DemoRecallSummary(recall.seq, plan.recall.level, tuple(sorted(recall.notices)),
+                                 tuple(item.entry.seq for item in reports)),
+        by_type=by_type)
+
+
+def _order_recall(session: Session, ledger: Ledger, vault: KeyVault, plan: DemoPlan,
+                  network: Mapping[str, DemoEnterprise]) -> StartedRecall:
+    """The regulator orders the recall of the melamine lot, expanded downstream."""
+    order = plan.recall
+    return start_recall(
+        session, ledger, vault, enterprise=network[order.regulator].uscc, kind=ORDERED,
+        level=order.level, reason=order.reason, hazard=order.hazard, lots=[plan.melamine],
+        producer=network[order.producer].uscc, consumer_advice=order.consumer_advice,
+        event_time=order.moment.isoformat())
+
+
+def _report(session: Session, ledger: Ledger, vault: KeyVault, report: DemoProgress,
+            network: Mapping[str, DemoEnterprise], recall: StartedRecall) -> Appended:
+    """A holder reports the whole of what it held under each of the report's activities."""
+    enterprise = network[report.enterprise].uscc
+    scope = recall.appended.entry.statement.payload["scope"]
+    (holder,) = [h for h in scope["holders"] if h["enterprise"] == enterprise]
+    lots = [{"gtin": lot["gtin"], "lot": lot["lot"], "unit": lot["unit"],
+             **dict.fromkeys(report.activities, lot["held"])}
+            for lot in holder["lots"] if Decimal(lot["held"]) > 0]
+    return record_progress(
+        session, ledger, vault, enterprise=enterprise, recall=recall.seq, lots=lots,
+        evidence=report.evidence, complete=report.complete, note=report.note,
+        event_time=report.moment.isoformat())
 
 
 def _incident(plan: DemoPlan, appended: Sequence[Appended]) -> MelamineIncident:

@@ -10,6 +10,11 @@ its material intake ledger, 3C-type tests and retailers. Every record goes throu
 One raw-milk lot carries the incident regulators are meant to trace: ranch C's milk of
 2026-11-02 passed the ranch's and the dairy's checks, was made into 鲜牛奶 and 酸奶 and reached
 the shelves, and only then did a supervisory spot check find melamine (三聚氰胺) above its limit.
+That evening the provincial bureau orders a class I recall (一级召回, 责令召回) of the lot and
+everything made from it, carried out by the dairy; the next two days two holders in Xiamen
+report what they took off the shelves and destroyed, and the rest have not reported by the
+end of the period, so the recall is open, with holders past its deadline, when the demo is
+served.
 
 The data are deterministic for a seed: :func:`plan_demo` builds every statement (unsigned)
 without touching the database, and :func:`load_demo` enrols the enterprises with custodial keys
@@ -47,6 +52,8 @@ __all__ = [
     "DemoAlreadyLoaded",
     "DemoEnterprise",
     "DemoPlan",
+    "DemoProgress",
+    "DemoRecall",
     "demo_enterprises",
     "plan_demo",
 ]
@@ -63,6 +70,14 @@ _INCIDENT_RESULT_DAY = 40
 #: what the spot check found (mg/kg) against the 2.5 mg/kg limit for milk
 MELAMINE_FOUND = "3.8"
 MELAMINE_LIMIT = "≤2.5"
+#: the recall the bureau orders once the result is known (texts in zh-CN, as filed); the
+#: limit is the one the 2011 announcement of the Ministry of Health and four other
+#: departments (卫生部等五部门公告 2011年第10号) sets for milk and other foods
+_RECALL_LEVEL = 1
+_RECALL_REASON = (f"监督抽检发现生乳三聚氰胺检出值 {MELAMINE_FOUND} mg/kg，超过限量值 "
+                  f"{MELAMINE_LIMIT.lstrip('≤')} mg/kg（卫生部等五部门公告 2011年第10号）；"
+                  "用该批生乳生产的产品已销往福州、厦门、泉州超市")
+_RECALL_HAZARD = "三聚氰胺可导致泌尿系统结石，婴幼儿、孕妇及肾功能不全者风险尤高"
 #: one simulated day per batch, split so no batch grows unwieldy
 _BATCH_LIMIT = 300
 #: the console accounts the demo creates: (username, enterprise key, role), all with
@@ -462,6 +477,39 @@ def _seat_items(rng: random.Random, product: str, *, full: bool) -> list[dict[st
 
 
 @dataclass(frozen=True)
+class DemoRecall:
+    """The ordered recall (责令召回) a regulator starts once the melamine result is known.
+
+    Its scope is computed from the ledger when the loader starts it (every lot made from the
+    melamine lot and every holder of any), so the plan holds only what the regulator decides.
+    """
+
+    moment: datetime
+    regulator: str  #: enterprise key of the regulator ordering it
+    producer: str  #: enterprise key of the producer ordered to carry it out
+    level: int
+    reason: str
+    hazard: str
+    consumer_advice: str
+    #: the loader starts it after appending ``batches[after_batch]``
+    after_batch: int
+
+
+@dataclass(frozen=True)
+class DemoProgress:
+    """A holder's report on the demo recall: for each lot it held when the recall reached it,
+    the whole quantity counted under each of ``activities`` (withdrawn, destroyed …)."""
+
+    moment: datetime
+    enterprise: str  #: enterprise key of the holder reporting
+    activities: tuple[str, ...]
+    evidence: tuple[str, ...]
+    note: str
+    complete: bool
+    after_batch: int
+
+
+@dataclass(frozen=True)
 class DemoPlan:
     """Everything the demo appends, built without the database.
 
@@ -476,10 +524,14 @@ class DemoPlan:
     lots: int
     units: int
     melamine: tuple[str, str]
+    #: the recall the loader starts, and the holders' reports after it, in time order
+    recall: DemoRecall
+    progress: tuple[DemoProgress, ...]
 
     @property
     def entries(self) -> int:
-        return 2 * len(self.enterprises) + sum(len(batch) for batch in self.batches)
+        return (2 * len(self.enterprises) + sum(len(batch) for batch in self.batches)
+                + 1 + len(self.progress))
 
 
 @dataclass
@@ -565,8 +617,42 @@ class _Planner:
             current.append(statement)
         if current:
             batches.append(tuple(current))
+        recall, progress = self.recall_story(batches)
         return DemoPlan(self.seed, self.enterprises, tuple(batches), self.lots, self.units,
-                        self.melamine)
+                        self.melamine, recall, progress)
+
+    def recall_story(self, batches: Sequence[tuple[Statement, ...]]
+                     ) -> tuple[DemoRecall, tuple[DemoProgress, ...]]:
+        """The recall ordered the evening the result is known, and two holders' reports.
+
+        Each step runs after the last batch of its day, so it sees every record of that day:
+        the recall reaches whoever received goods of the lots by then.
+        """
+        days = [datetime.fromisoformat(batch[0].event_time).date() for batch in batches]
+
+        def after(moment: datetime) -> int:
+            return max(index for index, day in enumerate(days) if day <= moment.date())
+
+        ordered = _at(_INCIDENT_RESULT_DAY, 17, 30)
+        names_by_gtin = {product.gtin: product.name for product in self.products.values()}
+        made = "、".join(f"{names_by_gtin[gtin]}（批号 {lot}）"
+                        for gtin, lot in sorted(self.tainted))
+        advice = (f"请立即停止食用{made}，凭购物凭证或产品包装到购买超市退货退款；"
+                  "已食用并出现不适者请及时就医。")
+        recall = DemoRecall(ordered, "regulator", "dairy", _RECALL_LEVEL, _RECALL_REASON,
+                            _RECALL_HAZARD, advice, after(ordered))
+        reports = []
+        for moment, key, activities, evidence, note, complete in (
+                (_at(_INCIDENT_RESULT_DAY + 1, 11), "market_sm", ("withdrawn",), "XJ",
+                 "已全部下架封存，张贴召回公告，开始受理消费者退货", False),
+                (_at(_INCIDENT_RESULT_DAY + 1, 15), "dist_xm", ("withdrawn",), "XJ",
+                 "库存已全部封存，停止配送", False),
+                (_at(_INCIDENT_RESULT_DAY + 2, 10), "dist_xm", ("destroyed",), "XH",
+                 "封存产品在市场监管人员见证下无害化销毁", True)):
+            reports.append(DemoProgress(
+                moment, key, activities, (self.document(key, evidence, moment),), note,
+                complete, after(moment)))
+        return recall, tuple(reports)
 
     # -- set-up ----------------------------------------------------------------------------------
 

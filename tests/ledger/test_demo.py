@@ -3,6 +3,7 @@ and its projections are exactly what replaying the ledger recomputes."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -11,9 +12,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import log
@@ -26,6 +28,7 @@ from ledger.demo import (
     DEMO_PASSWORD,
     DEMO_START,
     DEMO_USERS,
+    MELAMINE_FOUND,
     DemoAlreadyLoaded,
     DemoSummary,
     create_demo_users,
@@ -39,6 +42,8 @@ from ledger.log.identity import OPERATOR
 from ledger.log.keys import generate_private_key
 from ledger.log.storage import IDENTITY_TABLES, EnterpriseRow, EntryRow, KeyRow
 from ledger.log.verify import verify
+from ledger.outbox.models import OutboxMessage
+from ledger.recall import recall_view
 from ledger.supervision.admission import rebuild
 from ledger.supervision.models import (
     PROJECTIONS,
@@ -51,7 +56,9 @@ from ledger.supervision.models import (
     StockRow,
     UnitRow,
 )
+from ledger.supervision.names import RECALL_CLOSED, RECALL_INITIATED, RECALL_PROGRESS
 from ledger.supervision.reference import load_reference
+from ledger.trace import downstream_lots
 from schemas.codes import gs1_check_digit, validate_sc_licence
 from schemas.events import PAYLOAD_SCHEMAS
 from tests.ledger.conftest import ORIGIN, projection_snapshot
@@ -59,6 +66,7 @@ from tests.ledger.conftest import ORIGIN, projection_snapshot
 SECRET = "demo-test-secret"
 NETWORK = {enterprise.key: enterprise for enterprise in demo_enterprises()}
 SUPERMARKETS = {e.uscc for e in NETWORK.values() if e.kind == "超市"}
+RECALL_TYPES = {RECALL_INITIATED, RECALL_PROGRESS, RECALL_CLOSED}
 
 
 @dataclass
@@ -128,19 +136,36 @@ def test_every_planned_entry_is_appended(demo: Demo, session: Session) -> None:
     assert demo.summary.entries == plan.entries == size - 1  # all but the genesis entry
     assert (demo.summary.first_seq, demo.summary.last_seq) == (1, size - 1)
     assert sum(demo.summary.by_type.values()) == plan.entries - 2 * len(plan.enterprises)
+    entries = [e for e in _entries(session) if e.statement.enterprise != OPERATOR]
     recorded = [(e.statement.type, e.statement.enterprise, e.statement.event_time, _payload(e))
-                for e in _entries(session) if e.statement.enterprise != OPERATOR]
+                for e in entries if e.statement.type not in RECALL_TYPES]
     planned = [(s.type, s.enterprise, s.event_time, dict(s.payload))
                for batch in plan.batches for s in batch]
     assert recorded == planned
+    # The recall and the reports on it, each right after the last batch of its day: their
+    # payloads hold what the ledger said then (the scope), so only who and when are planned.
+    story = [(e.seq, e.statement.type, e.statement.enterprise, e.statement.event_time)
+             for e in entries if e.statement.type in RECALL_TYPES]
+    assert [entry[1:] for entry in story] == [
+        (RECALL_INITIATED, NETWORK["regulator"].uscc, plan.recall.moment.isoformat()),
+        *[(RECALL_PROGRESS, NETWORK[report.enterprise].uscc, report.moment.isoformat())
+          for report in plan.progress]]
+    ends = list(itertools.accumulate(len(batch) for batch in plan.batches))
+    first = 1 + 2 * len(NETWORK)
+    batch_end = {index: first + ends[index] - 1 for index in range(len(ends))}
+    assert story[0][0] == batch_end[plan.recall.after_batch] + 1
+    assert story[0][0] == demo.summary.recall.seq
+    assert [entry[0] for entry in story[1:]] == list(demo.summary.recall.progress)
 
 
 def test_the_ledger_verifies(demo: Demo, session: Session) -> None:
     report = verify(session, origin=ORIGIN,
                     operator_key=demo.ledger.signing_key.public_key())
     assert report.size == log.ledger_size(session)
-    # one checkpoint per batch: genesis, one per enrolment, one per simulated day (or part)
-    assert report.checkpoints == 1 + len(NETWORK) + len(plan_demo(demo.summary.seed).batches)
+    # one checkpoint per batch: genesis, one per enrolment, one per simulated day (or part),
+    # the recall and each report on it
+    plan = plan_demo(demo.summary.seed)
+    assert report.checkpoints == 1 + len(NETWORK) + len(plan.batches) + 1 + len(plan.progress)
 
 
 def test_the_network_has_the_promised_size(demo: Demo, session: Session) -> None:
@@ -248,6 +273,61 @@ def test_what_was_made_from_it_reached_supermarket_shelves_first(demo: Demo,
     assert {(gtin, lot) for _enterprise, gtin, lot in shelves} == made
 
 
+# --- the recall --------------------------------------------------------------------------------
+
+
+def test_the_regulator_ordered_the_recall_of_everything_downstream(demo: Demo,
+                                                                   session: Session) -> None:
+    incident, recall = demo.summary.melamine, demo.summary.recall
+    entry = log.get_entry(session, recall.seq)
+    payload = entry.statement.payload
+    assert entry.seq == incident.inspection_seq + 1  # the evening the result came in
+    assert (payload["kind"], payload["level"]) == ("ordered", 1)
+    assert payload["producer"] == NETWORK["dairy"].uscc
+    assert payload["lots"] == [{"gtin": incident.gtin, "lot": incident.lot}]
+    assert "三聚氰胺" in payload["reason"] and MELAMINE_FOUND in payload["reason"]
+    for _gtin, lot, _seq in incident.consumed_by:
+        assert lot in payload["consumer_advice"]
+    # The stored scope is the lot's downstream as the ledger stood; every holder of it, and
+    # only they, got a notice in the outbox.
+    reach = downstream_lots(session, incident.gtin, incident.lot, as_of=payload["scope"]["as_of"])
+    assert reach.size == payload["scope"]["as_of"] == recall.seq
+    assert [(lot["gtin"], lot["lot"]) for lot in payload["scope"]["lots"]] == list(reach.lots)
+    assert {(gtin, lot) for gtin, lot, _seq in incident.consumed_by} < set(reach.lots)
+    holders = {node.holder for node in reach.holders}
+    assert set(recall.holders) == holders | {NETWORK["dairy"].uscc}
+    assert SUPERMARKETS < holders and NETWORK["ranch_c"].uscc in holders
+    keys = set(session.scalars(select(OutboxMessage.key).where(
+        OutboxMessage.key.like(f"recall/{recall.seq}/%"))))
+    assert keys == {f"recall/{recall.seq}/{holder}" for holder in recall.holders}
+
+
+def test_two_holders_reported_and_the_rest_are_overdue(demo: Demo, session: Session) -> None:
+    recall = demo.summary.recall
+    end = datetime.combine(DEMO_START + timedelta(days=DEMO_DAYS), datetime.min.time(),
+                           ZoneInfo("Asia/Shanghai"))
+    view = recall_view(session, recall.seq, viewer=None, now=end)
+    assert view["status"] == "open" and view["overdue"]
+    by_holder = {holder["enterprise"]: holder for holder in view["holders"]}
+    xiamen, shop = by_holder[NETWORK["dist_xm"].uscc], by_holder[NETWORK["market_sm"].uscc]
+    assert xiamen["complete"] and not xiamen["overdue"] and len(xiamen["reports"]) == 2
+    assert not shop["complete"] and shop["overdue"] and len(shop["reports"]) == 1
+    for holding in xiamen["holdings"]:
+        assert holding["withdrawn"] == holding["destroyed"] == holding["held"] != "0"
+    for holding in shop["holdings"]:
+        assert holding["withdrawn"] == holding["held"] and holding["destroyed"] == "0"
+    assert all(report["evidence"] for report in xiamen["reports"] + shop["reports"])
+    silent = [h for h in view["holders"] if not h["reports"]]
+    assert len(silent) == len(view["holders"]) - 2 and all(h["overdue"] for h in silent)
+    assert view["progress"]["complete"] == 1 and view["progress"]["acknowledged"] == 2
+    # what was destroyed left the distributor's stock
+    destroyed = {(h["gtin"], h["lot"]) for h in xiamen["holdings"]}
+    stock = session.scalars(select(StockRow.quantity).where(
+        StockRow.enterprise == NETWORK["dist_xm"].uscc,
+        tuple_(StockRow.gtin, StockRow.lot).in_(destroyed))).all()
+    assert stock and all(Decimal(quantity) == 0 for quantity in stock)
+
+
 # --- rebuild == live ---------------------------------------------------------------------------
 
 
@@ -265,14 +345,9 @@ def _assert_same(live: dict[str, list[tuple[Any, ...]]],
 def live_projections(demo: Demo) -> dict[str, list[tuple[Any, ...]]]:
     with demo.sessions() as session:
         snapshot = projection_snapshot(session)
-    # The comparison is only worth something if every projection has rows to compare. The
-    # recall tables stay empty until the demo tells its recall story (issue 7, item 5); rebuild
-    # == live on recalls is checked in tests/ledger/recall meanwhile.
-    waiting = set() if snapshot["recalls"] else {
-        "recalls", "recall_lots", "recall_holders", "recall_holdings", "recall_reports",
-        "lot_recalls"}
-    assert all(rows for name, rows in snapshot.items() if name not in waiting), [
-        name for name, rows in snapshot.items() if not rows]
+    # The comparison is only worth something if every projection has rows to compare (the
+    # recall tables too: the demo orders a recall and two holders report on it).
+    assert all(snapshot.values()), [name for name, rows in snapshot.items() if not rows]
     return snapshot
 
 

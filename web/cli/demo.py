@@ -19,6 +19,7 @@ from ledger.demo import (
     load_demo,
     plan_demo,
 )
+from ledger.supervision.recall_levels import LEVELS
 from web.cli.context import with_ledger
 from web.cli.terminal import progress_bar
 from web.runtime import Runtime
@@ -70,6 +71,12 @@ def _report(summary: DemoSummary, users: list[DemoUser], seconds: float) -> None
                "used in:")
     for gtin, lot, seq in incident.consumed_by:
         click.echo(f"  {gtin} / {lot} (production at seq {seq})")
+    recall = summary.recall
+    grade = LEVELS[recall.level]
+    click.echo(f"recall ordered by the regulator the evening the result came in: "
+               f"{grade.name_zh} ({grade.name_en}) at seq {recall.seq}, the lot and every lot "
+               f"made from it, {len(recall.holders)} enterprises notified; progress reported at "
+               f"seq {', '.join(map(str, recall.progress))}; see /console/recalls/{recall.seq}")
     created = [user for user in users if user.created]
     if created:
         click.echo(f"console users (password {created[0].password}):")
