@@ -152,8 +152,8 @@ def _gtin(company: int, item: int) -> str:
 
 
 def _sscc(company: int, reference: int) -> str:
-    body = f"3{company:07d}{reference:09d}"
-    return f"(00)0{body}{gs1_check_digit('0' + body)}"
+    digits = f"3{company:07d}{reference:09d}"  # extension digit, company prefix, reference
+    return f"(00){digits}{gs1_check_digit(digits)}"
 
 
 def _time(day: int, minute: int) -> str:

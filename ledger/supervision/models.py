@@ -149,6 +149,8 @@ class UnitRow(Base):
 
 #: the serial units of a lot, which trace lists for the lots it reaches
 Index("ix_units_gtin_lot", UnitRow.gtin, UnitRow.lot)
+#: a lot's records with a counterparty: the receipt rule's open shipments to the receiver
+Index("ix_records_gtin_lot_counterparty", RecordRow.gtin, RecordRow.lot, RecordRow.counterparty)
 
 
 class AggregationRow(Base):
