@@ -125,15 +125,17 @@ def _render_recall(seq: int, values: Mapping[str, Any], errors: Mapping[str, lis
                 None)
     is_open = view["status"] == OPEN
     regulator = user.role == REGULATOR
+    involved = view["access"] in (FULL, HOLDER)
+    # Whom the closing form is offered to; the rules (ledger.supervision.recalls) decide.
     may_close = is_open and (regulator or (view["kind"] != ORDERED
                                            and user.enterprise == view["producer"]["uscc"]))
     page = render_template(
         "console/recall.html", recall=view, mine=mine, headline=_headline(view),
-        full=view["access"] == FULL,
-        holder=view["access"] in (FULL, HOLDER), may_report=is_open and mine is not None,
-        may_close=may_close, needs_regulator=is_open and view["kind"] == ORDERED
-        and not regulator, values=values, errors=errors, form=form,
-        activities=ACTIVITIES, review=REVIEW, level=LEVELS[view["level"]])
+        full=view["access"] == FULL, holder=involved,
+        may_report=is_open and mine is not None, may_close=may_close,
+        needs_regulator=is_open and involved and view["kind"] == ORDERED and not regulator,
+        values=values, errors=errors, form=form, activities=ACTIVITIES, review=REVIEW,
+        level=LEVELS[view["level"]])
     return page, status
 
 
