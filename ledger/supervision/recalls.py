@@ -157,9 +157,9 @@ def recall_initiated(a: RecordContext) -> None:
         for (gtin, lot), (held, unit) in holdings.items():
             _hold(a, recall, enterprise, gtin, lot, held, unit)
     _reach(a, recall, producer)  # the producer carries it out, whether or not it holds any
+    # The record names the producer, so the entry is readable by it as well as by regulators.
     first_gtin, first_lot = named[0]
-    a.record(gtin=first_gtin, lot=first_lot, counterparty=producer,
-             quantity=str(len(in_scope)), document_no=str(level))
+    a.record(gtin=first_gtin, lot=first_lot, counterparty=producer)
 
 
 def _lot_keys(a: RecordContext, value: object, at: FieldPath) -> list[LotKey]:
@@ -349,7 +349,7 @@ def recall_progress(a: RecordContext) -> None:
                                reported_at=moment, complete=complete,
                                evidence=json.dumps(evidence, ensure_ascii=False),
                                note=note if isinstance(note, str) else None))
-    a.record(counterparty=recall.producer, document_no=str(recall.seq))
+    a.record(counterparty=recall.producer)
 
 
 def _open_recall(a: RecordContext) -> RecallRow:
@@ -392,7 +392,7 @@ def recall_closed(a: RecordContext) -> None:
     for gtin, lot in a.session.execute(select(RecallLotRow.gtin, RecallLotRow.lot)
                                        .where(RecallLotRow.recall == recall.seq)).all():
         _uncover(a, gtin, lot, recall)
-    a.record(counterparty=recall.producer, document_no=str(recall.seq))
+    a.record(counterparty=recall.producer)
 
 
 def _uncover(a: RecordContext, gtin: str, lot: str, recall: RecallRow) -> None:
