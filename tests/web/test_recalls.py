@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -20,6 +21,7 @@ from ledger.supervision.models import LotRow, StockRow
 from ledger.supervision.recall_levels import parse_moment
 from ledger.trace import downstream_lots
 from tests.conftest import run_cli
+from tests.ledger.conftest import make_uscc
 from tests.web.test_api import add_enterprise, bearer, error, size
 from tests.web.test_rules import DRINK, Producer
 from web.db import get_session
@@ -168,7 +170,7 @@ def test_an_ordered_recall_is_closed_by_a_regulator(world: dict[str, Party],
 
 
 def test_goods_recorded_late_bring_their_receiver_into_the_recall(
-        sqlite_app: Flask, world: dict[str, Party]) -> None:
+        sqlite_app: Flask, world: dict[str, Party], tmp_path: Path) -> None:
     maker, stranger = world["maker"], world["stranger"]
     seq = maker.call("POST", "/api/v1/recalls", start_body()).get_json()["id"]
     assert stranger.call("GET", f"/api/v1/recalls/{seq}").get_json()["access"] == "public"
@@ -178,9 +180,16 @@ def test_goods_recorded_late_bring_their_receiver_into_the_recall(
     mine = stranger.call("GET", f"/api/v1/recalls/{seq}").get_json()
     assert mine["access"] == "holder"
     assert mine["holders"][0]["holdings"][0]["held"] == "10"
+    # The same through a spreadsheet import (the console's and tracenet import's door).
+    buyer = make_uscc(999)
+    sheet = tmp_path / "shipment.csv"
+    sheet.write_text("gtin,lot,quantity,unit,counterparty,document_no,shipped_at,event_time\n"
+                     f"{DRINK},P1,5,pcs,{buyer},DN-SHEET,2026-11-26T21:00:00+08:00,\n")
+    imported = run_cli(sqlite_app, "import", str(sheet), "--enterprise", world["shop"].uscc)
+    assert imported.exit_code == 0, imported.output
     with sqlite_app.app_context():
         keys = set(get_session().scalars(select(OutboxMessage.key)))
-    assert f"recall/{seq}/{stranger.uscc}" in keys
+    assert {f"recall/{seq}/{stranger.uscc}", f"recall/{seq}/{buyer}"} <= keys
 
 
 def test_bad_input_is_refused_before_the_ledger(world: dict[str, Party],

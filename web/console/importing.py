@@ -11,6 +11,7 @@ from ledger.accounts.custodial import KeyVault
 from ledger.errors import LedgerError
 from ledger.log import Ledger
 from ledger.log.entry import Statement
+from ledger.recall import queue_late_notices
 from ledger.supervision.submit import Appended, submit
 from schemas.spreadsheet import SpreadsheetError, ledger_problem, row_numbers, rows_to_events
 
@@ -50,6 +51,8 @@ def append_events(session: Session, ledger: Ledger, vault: KeyVault, enterprise:
         # Translated here, at the boundary between the ledger's batch and the user's sheet:
         # "item 516 of the batch" means nothing to someone looking at a spreadsheet.
         raise SpreadsheetError([ledger_problem(exc, rows, language=language)]) from exc
+    # A late record of goods a recall now covers notifies the holders it adds.
+    queue_late_notices(session, ledger.clock(), [item.entry.seq for item in appended])
     if progress is not None:
         progress(len(events))
     return appended

@@ -39,7 +39,7 @@ from ledger.accounts.users import authenticate
 from ledger.errors import LedgerError
 from ledger.log.entry import Statement
 from ledger.log.storage import EnterpriseRow
-from ledger.recall import list_recalls
+from ledger.recall import list_recalls, queue_late_notices
 from ledger.supervision import queries
 from ledger.supervision.models import ProductRow, StockRow
 from ledger.supervision.names import MATERIAL_INTAKE
@@ -229,6 +229,8 @@ def record(record_type: str) -> Any:
     statement = Statement(record_type, current_user().enterprise, "", event["event_time"],
                           event["payload"])
     (appended,) = submit(db, ledger, get_vault(), [statement])
+    # A late record of goods a recall now covers notifies the holders it adds.
+    queue_late_notices(db, ledger.clock(), [appended.entry.seq])
     db.commit()
     flash(t("form.recorded", seq=appended.entry.seq), "success")
     for notice in appended.notices:
