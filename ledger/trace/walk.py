@@ -2,35 +2,33 @@
 
 Each level reads the edges of all its lots in one batched query (:class:`LotGraph`), so the
 number of queries grows with the depth of the walk, not its width; a node is visited once, so
-returns and re-shipments (cycles) end the walk like anything else. What the answer reports
-about the nodes reached (lots, holders' names and stock, unit codes) is read afterwards, again
+returns and re-shipments (cycles) end the walk like anything else. The holders' names and
+stock come with the edges; the lots reached and their unit codes are read afterwards, again
 one query per batch of a few hundred.
 """
 
+# The SQL below is this module's own text, assembled from fixed fragments and placeholders;
+# every value is a bound parameter.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.errors import EntryError, ForbiddenError, NotFoundError
 from ledger.log import ledger_size, rfc3339
-from ledger.log.storage import EnterpriseRow, EntryRow
-from ledger.supervision.models import (
-    AggregationRow,
-    LotEdgeRow,
-    LotRow,
-    ProductRow,
-    StockRow,
-    UnitRow,
-)
+from ledger.log.storage import EntryRow
+from ledger.supervision.models import UnitRow
 from ledger.supervision.names import MATERIAL_INTAKE, PRODUCTION, RECEIPT, SHIPMENT
 from ledger.supervision.quantity import format_quantity
-from ledger.trace.graph import WALKED, Edge, LotGraph, chunks, live
+from ledger.trace.graph import WALKED, Edge, LotGraph, LotInfo, chunks
 from ledger.trace.result import (
     AffectedLot,
     DownstreamLots,
@@ -152,8 +150,9 @@ def _walk(graph: LotGraph, start: Iterable[Node], *, downstream: bool, depth: in
     frontier = list(depth_of)
     level = 0
     while frontier:
-        lots = {node.lot_key for node in frontier}
-        (graph.load_from if downstream else graph.load_to)(lots)
+        # Upstream, the edges out of a lot are read with the edges into it, in the same
+        # statement: the holdings' quantities need them.
+        graph.load({node.lot_key for node in frontier}, incoming=not downstream)
         following: list[Node] = []
         for node in frontier:
             edges = [edge for edge in (graph.edges_from(node) if downstream
@@ -188,49 +187,35 @@ def _walk(graph: LotGraph, start: Iterable[Node], *, downstream: bool, depth: in
 # -- where a trace starts ------------------------------------------------------------------------
 
 
-def _lot_rows(session: Session, lots: Collection[LotKey], size: int
-              ) -> dict[LotKey, tuple[LotRow, ProductRow | None]]:
-    """The lots (and their registered products) that were on the ledger at ``size``."""
-    found: dict[LotKey, tuple[LotRow, ProductRow | None]] = {}
-    for chunk in chunks(sorted(lots)):
-        query = (select(LotRow, ProductRow)
-                 .outerjoin(ProductRow, ProductRow.gtin == LotRow.gtin)
-                 .where(tuple_(LotRow.gtin, LotRow.lot).in_(chunk), LotRow.origin_seq < size))
-        for lot, product in session.execute(query):
-            registered = product if product is not None and product.registered_seq < size \
-                else None
-            found[LotKey(lot.gtin, lot.lot)] = (lot, registered)
-    return found
-
-
-def _lot_nodes(session: Session, graph: LotGraph, lots: Collection[LotKey], size: int,
-               downstream: bool) -> set[Node]:
+def _lot_nodes(graph: LotGraph, lots: Collection[LotKey], downstream: bool) -> set[Node]:
     """Every holder of ``lots``: its origin and whoever a custody edge touches."""
-    rows = _lot_rows(session, lots, size)
-    missing = [lot for lot in lots if lot not in rows]
+    graph.load_lots(lots)
+    missing = sorted(lot for lot in lots if lot not in graph.lots)
     if missing:
         raise NotFoundError(f"lot {missing[0].gtin}/{missing[0].lot} is not on the ledger"
-                            + ("" if graph.size == ledger_size(session)
-                               else f" at size {size}"), field="lot")
-    (graph.load_from if downstream else graph.load_to)(lots)
+                            + ("" if graph.current else f" at size {graph.size}"),
+                            field="lot")
+    graph.load(lots, incoming=not downstream)
     nodes: set[Node] = set()
-    for key, (lot, _) in rows.items():
-        nodes.add(Node(lot.origin, key.gtin, key.lot))
+    for key in lots:
+        nodes.add(Node(graph.lots[key].origin, key.gtin, key.lot))
         nodes |= graph.custody_nodes(key)
     return nodes
 
 
-def _intake_nodes(session: Session, start: TraceStart, size: int, current: bool) -> set[Node]:
+def _intake_nodes(graph: LotGraph, start: TraceStart) -> set[Node]:
     """The lots ``start.enterprise`` took in (accepted intakes and receipts), as it holds them."""
-    query = select(LotEdgeRow.to_gtin, LotEdgeRow.to_lot).where(
-        LotEdgeRow.to_holder == start.enterprise,
-        LotEdgeRow.kind.in_([MATERIAL_INTAKE, RECEIPT]), live(size, current))
-    if start.gtin is not None:
-        query = query.where(LotEdgeRow.to_gtin == start.gtin)
-    if start.lot is not None:
-        query = query.where(LotEdgeRow.to_lot == start.lot)
     assert start.enterprise is not None  # noqa: S101 - of_intake sets it
-    nodes = {Node(start.enterprise, gtin, lot) for gtin, lot in session.execute(query)}
+    reader, mark = graph.reader, graph.reader.mark
+    live, params = reader.live(graph.size, graph.current)
+    sql = (f"SELECT DISTINCT e.to_gtin, e.to_lot FROM lot_edges e WHERE e.to_holder = {mark} "
+           f"AND e.kind IN ({mark}, {mark}) AND {live}")
+    params = [start.enterprise, MATERIAL_INTAKE, RECEIPT, *params]
+    for name in ("gtin", "lot"):
+        if getattr(start, name) is not None:
+            sql += f" AND e.to_{name} = {mark}"
+            params.append(getattr(start, name))
+    nodes = {Node(start.enterprise, gtin, lot) for gtin, lot in reader.rows(sql, params)}
     if not nodes:
         raise NotFoundError(f"{start.enterprise} took in nothing"
                             + (f" of {start.gtin or ''}/{start.lot or ''}"
@@ -238,36 +223,52 @@ def _intake_nodes(session: Session, start: TraceStart, size: int, current: bool)
     return nodes
 
 
-class _Units:
-    """Unit codes and what they are packed in, at a ledger size."""
+def _code(unit: UnitCode) -> str:
+    return unit.code
 
-    def __init__(self, session: Session, size: int, current: bool) -> None:
-        self.session, self.size, self.current = session, size, current
+
+class _Units:
+    """Unit codes and what they are packed in, at the graph's ledger size."""
+
+    def __init__(self, session: Session, graph: LotGraph) -> None:
+        self.session, self.reader = session, graph.reader
+        self.size, self.current = graph.size, graph.current
 
     def get(self, code: str) -> UnitRow | None:
         row = self.session.get(UnitRow, code)
         return row if row is not None and row.seq < self.size else None
 
+    def _codes(self, sql: str, column: str, codes: Collection[str]) -> list[Any]:
+        """``sql`` (which ends in ``WHERE``) for ``column IN codes``, a chunk at a time."""
+        rows: list[Any] = []
+        mark = self.reader.mark
+        for chunk in chunks(sorted(codes)):
+            rows += self.reader.rows(
+                f"{sql} {column} IN ({', '.join([mark] * len(chunk))}) AND seq < {mark}",
+                [*chunk, self.size])
+        return rows
+
     def parents(self, codes: Collection[str]) -> dict[str, str | None]:
         """Each code's parent (None: not packed), as it was at the size."""
         found: dict[str, str | None] = dict.fromkeys(codes)
-        for chunk in chunks(sorted(codes)):
-            if self.current:
-                found.update((code, parent) for code, parent in self.session.execute(
-                    select(UnitRow.code, UnitRow.parent).where(UnitRow.code.in_(chunk))))
-                continue
-            latest: dict[str, int] = {}
-            for child, seq, parent in self.session.execute(
-                    select(AggregationRow.child, AggregationRow.seq, AggregationRow.parent)
-                    .where(AggregationRow.child.in_(chunk), AggregationRow.seq < self.size)):
-                if seq > latest.get(child, -1):
-                    latest[child], found[child] = seq, parent
+        if self.current:
+            found.update((code, parent) for code, parent in self._codes(
+                "SELECT code, parent FROM units WHERE", "code", codes))
+            return found
+        latest: dict[str, int] = {}
+        for child, seq, parent in self._codes(
+                "SELECT child, seq, parent FROM aggregations WHERE", "child", codes):
+            if seq > latest.get(child, -1):
+                latest[child], found[child] = seq, parent
         return found
 
-    def ancestors(self, codes: Collection[str], limit: int) -> dict[str, str | None]:
-        """``codes`` and every parent above them, each with its own parent."""
-        known: dict[str, str | None] = {}
-        level = set(codes)
+    def ancestors(self, codes: Collection[str], limit: int,
+                  known: dict[str, str | None] | None = None) -> dict[str, str | None]:
+        """``codes`` and every parent above them, each with its own parent (``known``: the
+        parents of some already)."""
+        known = dict(known or {})
+        level = set(codes) - set(known)
+        level |= {parent for parent in known.values() if parent is not None} - set(known)
         while level and len(known) < limit:
             parents = self.parents(level)
             known.update(parents)
@@ -282,39 +283,35 @@ class _Units:
         while level:
             children = self._children(level) - seen
             seen |= children
-            for chunk in chunks(sorted(children)):
-                lots |= {LotKey(gtin, lot) for gtin, lot in self.session.execute(
-                    select(UnitRow.gtin, UnitRow.lot).where(
-                        UnitRow.code.in_(chunk), UnitRow.gtin.is_not(None)))
-                    if gtin is not None and lot is not None}
+            lots |= {LotKey(gtin, lot) for gtin, lot in self._codes(
+                "SELECT gtin, lot FROM units WHERE gtin IS NOT NULL AND", "code", children)}
             level = children
         return lots
 
     def _children(self, parents: Collection[str]) -> set[str]:
-        children: set[str] = set()
-        for chunk in chunks(sorted(parents)):
-            if self.current:
-                children |= set(self.session.scalars(
-                    select(UnitRow.code).where(UnitRow.parent.in_(chunk))))
-            else:
-                candidates = set(self.session.scalars(
-                    select(AggregationRow.child).where(AggregationRow.parent.in_(chunk),
-                                                       AggregationRow.seq < self.size)))
-                children |= {child for child, parent in self.parents(candidates).items()
-                             if parent in parents}
-        return children
+        if self.current:
+            return {code for (code,) in self._codes("SELECT code FROM units WHERE", "parent",
+                                                    parents)}
+        candidates = {child for (child,) in self._codes(
+            "SELECT child FROM aggregations WHERE", "parent", parents)}
+        return {child for child, parent in self.parents(candidates).items()
+                if parent in parents}
 
-    def of_lots(self, lots: Collection[LotKey], limit: int) -> tuple[list[UnitRow], bool]:
-        """The serial units of ``lots`` (at most ``limit``), and whether there were more."""
-        found: list[UnitRow] = []
+    def of_lots(self, lots: Collection[LotKey], limit: int) -> tuple[list[UnitCode], bool]:
+        """The serial units of ``lots`` (at most ``limit``, each with the parent it has now),
+        and whether there were more."""
+        found: list[UnitCode] = []
+        reader = self.reader
         for chunk in chunks(sorted(lots)):
-            found += self.session.scalars(
-                select(UnitRow).where(tuple_(UnitRow.gtin, UnitRow.lot).in_(chunk),
-                                      UnitRow.seq < self.size)
-                .order_by(UnitRow.code).limit(limit + 1 - len(found)))
+            with_, params = reader.wanted(chunk, "gtin", "lot")
+            found += (UnitCode(*row) for row in reader.rows(
+                with_ + "SELECT u.code, u.gtin, u.lot, u.parent FROM wanted w JOIN units u "
+                f"ON u.gtin = w.gtin AND u.lot = w.lot WHERE u.seq < {reader.mark} "
+                f"ORDER BY u.code LIMIT {reader.mark}",
+                [*params, self.size, limit + 1 - len(found)]))
             if len(found) > limit:
-                return sorted(found, key=lambda unit: unit.code)[:limit], True
-        return sorted(found, key=lambda unit: unit.code), False
+                return sorted(found, key=_code)[:limit], True
+        return sorted(found, key=_code), False
 
 
 # -- the answer ----------------------------------------------------------------------------------
@@ -329,30 +326,11 @@ def _text(amount: Decimal | None) -> str | None:
     return None if amount is None else format_quantity(amount)
 
 
-def _stock(session: Session, nodes: Collection[Node]) -> dict[Node, Decimal]:
-    found: dict[Node, Decimal] = {}
-    for chunk in chunks(sorted(nodes)):
-        for enterprise, gtin, lot, quantity in session.execute(
-                select(StockRow.enterprise, StockRow.gtin, StockRow.lot, StockRow.quantity)
-                .where(tuple_(StockRow.enterprise, StockRow.gtin, StockRow.lot).in_(chunk))):
-            found[Node(enterprise, gtin, lot)] = Decimal(quantity)
-    return found
-
-
-def _names(session: Session, holders: Collection[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for chunk in chunks(sorted(holders)):
-        names.update((uscc, name) for uscc, name in session.execute(
-            select(EnterpriseRow.uscc, EnterpriseRow.name).where(EnterpriseRow.uscc.in_(chunk))))
-    return names
-
-
-def _holding(graph: LotGraph, node: Node, depth: int, lot: LotRow,
-             product: ProductRow | None, stock: Mapping[Node, Decimal], current: bool,
-             downstream: bool, name: str | None, shown: bool) -> Holding:
+def _holding(graph: LotGraph, node: Node, depth: int, lot: LotInfo, downstream: bool,
+             shown: bool) -> Holding:
     ins, outs = graph.edges_to(node), graph.edges_from(node)
     produced = (Decimal(lot.quantity) if lot.origin_type == PRODUCTION
-                and lot.origin == node.holder and lot.origin_seq < graph.size else None)
+                and lot.origin == node.holder else None)
     received = _total(ins, RECEIPT) + _total(ins, MATERIAL_INTAKE)
     shipped, supplied = _total(outs, SHIPMENT), _total(outs, MATERIAL_INTAKE)
     used = _total(outs, PRODUCTION)
@@ -361,15 +339,16 @@ def _holding(graph: LotGraph, node: Node, depth: int, lot: LotRow,
     held: Decimal | None
     if off_ledger:
         held = None
-    elif current:
-        held = stock.get(node, Decimal(0))
+    elif graph.current:
+        held = graph.stock.get(node, Decimal(0))
     else:
         held = (produced or Decimal(0)) + received - shipped - used
     if downstream:
-        end = product is not None and not any(edge.kind in WALKED for edge in outs)
+        end = lot.product is not None and not any(edge.kind in WALKED for edge in outs)
     else:
         end = not any(edge.kind in WALKED for edge in ins)
     in_transit = _total(ins, SHIPMENT) - _total(ins, RECEIPT)
+    name = graph.names.get(node.holder)
     if not shown:
         return Holding(node.holder, name, node.gtin, node.lot, lot.unit, depth, None, None,
                        None, None, None, None, end)
@@ -401,13 +380,13 @@ def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf
                          else "limit")
     size, current = resolve_as_of(session, as_of)
     graph = LotGraph(session, size, current)
-    units = _Units(session, size, current)
+    units = _Units(session, graph)
     start_unit: tuple[UnitCode, ...] = ()
     if start.kind == "intake":
         if viewer is not None and viewer != start.enterprise:
             raise ForbiddenError("an enterprise may trace only its own intake",
                                  field="enterprise")
-        nodes = _intake_nodes(session, start, size, current)
+        nodes = _intake_nodes(graph, start)
     else:
         if start.kind == "unit":
             assert start.code is not None  # noqa: S101 - of_unit sets it
@@ -428,7 +407,7 @@ def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf
         else:
             assert start.gtin is not None and start.lot is not None  # noqa: S101
             lots = {LotKey(start.gtin, start.lot)}
-        nodes = _lot_nodes(session, graph, lots, size, downstream) if lots else set()
+        nodes = _lot_nodes(graph, lots, downstream) if lots else set()
         if viewer is not None:
             nodes = {node for node in nodes if node.holder == viewer}
             if not nodes:
@@ -437,36 +416,34 @@ def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf
     walk = _walk(graph, nodes, downstream=downstream, depth=depth, limit=limit, viewer=viewer)
     reached = walk.depth_of
     lots_reached = {node.lot_key for node in reached}
-    graph.load_from(lots_reached)  # upstream walks read edges in; holdings need edges out
-    lot_rows = _lot_rows(session, lots_reached, size)
-    stock = _stock(session, reached) if current else {}
-    names = _names(session, {node.holder for node in reached})
+    graph.load(lots_reached)  # read already, unless the walk stopped at a limit
+    graph.load_lots(lots_reached)
     holdings = sorted(
-        (_holding(graph, node, node_depth, *lot_rows[node.lot_key], stock, current, downstream,
-                  names.get(node.holder), viewer is None or node.holder == viewer)
+        (_holding(graph, node, node_depth, graph.lots[node.lot_key], downstream,
+                  viewer is None or node.holder == viewer)
          for node, node_depth in reached.items()),
         key=lambda h: (h.depth, h.gtin, h.lot, h.holder))
     lot_depth: dict[LotKey, int] = {}
     for node, node_depth in reached.items():
         lot_depth[node.lot_key] = min(node_depth, lot_depth.get(node.lot_key, node_depth))
     affected = sorted(
-        (AffectedLot(key.gtin, key.lot, product.name if product else None,
-                     product.category if product else None, lot.origin, lot.origin_type,
-                     lot.origin_seq, lot.quantity, lot.unit, lot.produced_at, lot.expiry,
-                     lot.inspection, lot_depth[key])
-         for key, (lot, product) in lot_rows.items()),
+        (AffectedLot(key.gtin, key.lot, lot.product, lot.category, lot.origin,
+                     lot.origin_type, lot.origin_seq, lot.quantity, lot.unit, lot.produced_at,
+                     lot.expiry, lot.inspection, lot_depth[key])
+         for key, lot in graph.lots.items() if key in lot_depth),
         key=lambda a: (a.depth, a.gtin, a.lot))
-    serials, more_units = units.of_lots(lots_reached, limit)
-    packed = units.ancestors([unit.code for unit in serials], limit)
+    serials, more_units = units.of_lots(
+        [key for key in lots_reached if graph.lots[key].serialised], limit)
+    packed = units.ancestors([unit.code for unit in serials], limit,
+                             known={u.code: u.parent for u in serials} if current else None)
     aggregate_codes = sorted(set(packed) - {unit.code for unit in serials})
     truncation = set(walk.truncation)
     if more_units or len(packed) >= limit:
         truncation.add("limit")
     return Trace(
         direction="downstream" if downstream else "upstream", start=start, viewer=viewer,
-        size=size,
-        depth_limit=depth, limit=limit, lots=tuple(affected), holdings=tuple(holdings),
-        steps=tuple(_steps(graph, walk)),
+        size=size, depth_limit=depth, limit=limit, lots=tuple(affected),
+        holdings=tuple(holdings), steps=tuple(_steps(graph, walk)),
         units=tuple(UnitCode(u.code, u.gtin, u.lot, packed.get(u.code)) for u in serials),
         aggregates=tuple(UnitCode(code, None, None, packed[code]) for code in aggregate_codes),
         start_unit=start_unit, truncated=bool(truncation),
@@ -512,7 +489,7 @@ def downstream_lots(session: Session, gtin: str, lot: str,
     size, current = resolve_as_of(session, as_of)
     graph = LotGraph(session, size, current)
     start = LotKey(gtin, lot)
-    nodes = _lot_nodes(session, graph, [start], size, downstream=True)
+    nodes = _lot_nodes(graph, [start], downstream=True)
     walk = _walk(graph, nodes, downstream=True, depth=_UNBOUNDED, limit=_UNBOUNDED,
                  viewer=None)
     lots = {node.lot_key for node in walk.depth_of} - {start}
