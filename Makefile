@@ -50,6 +50,7 @@ bench: install ## Run the benchmarks and print their ratios (results: docs/BENCH
 	$(PY) bench/ledger.py
 	$(PY) bench/api.py
 	$(PY) bench/startup.py
+	$(PY) bench/trace.py
 	$(PY) bench/outbox.py
 
 lint: install ## ruff and mypy
