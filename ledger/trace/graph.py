@@ -92,11 +92,11 @@ class Reader:
         return (f"WITH wanted({', '.join(names)}) AS (VALUES {', '.join([row] * len(keys))}) ",
                 [value for key in keys for value in key])
 
-    def live(self, size: int, current: bool) -> tuple[str, list[Any]]:
+    def live(self, size: int) -> tuple[str, list[Any]]:
         """The edges of the graph as it stood at ledger size ``size``: made before it and not
-        yet superseded by then (``current``: the size is the ledger's now, none is later)."""
-        if current:
-            return "e.superseded_by IS NULL", []
+        yet superseded by then. Bounded by the size even for the ledger as it is now, so
+        entries appended while a trace runs (PostgreSQL reads each statement afresh) never
+        mix into its answer."""
         return (f"e.seq < {self.mark} AND (e.superseded_by IS NULL OR e.superseded_by >= "
                 f"{self.mark})", [size, size])
 
@@ -148,7 +148,7 @@ class LotGraph:
             return
         columns = _EDGE_COLUMNS + (", fs.quantity, ts.quantity" if self.current else "")
         joins = _NAMES + (" " + _STOCK if self.current else "")
-        live, live_params = self.reader.live(self.size, self.current)
+        live, live_params = self.reader.live(self.size)
         for chunk in chunks(sorted(set(leaving) | set(entering))):
             with_, params = self.reader.wanted(chunk, "gtin", "lot")
             sides = [side for side, lots_of_side in (("from", leaving), ("to", entering))

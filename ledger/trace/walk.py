@@ -207,7 +207,7 @@ def _intake_nodes(graph: LotGraph, start: TraceStart) -> set[Node]:
     """The lots ``start.enterprise`` took in (accepted intakes and receipts), as it holds them."""
     assert start.enterprise is not None  # noqa: S101 - of_intake sets it
     reader, mark = graph.reader, graph.reader.mark
-    live, params = reader.live(graph.size, graph.current)
+    live, params = reader.live(graph.size)
     sql = (f"SELECT DISTINCT e.to_gtin, e.to_lot FROM lot_edges e WHERE e.to_holder = {mark} "
            f"AND e.kind IN ({mark}, {mark}) AND {live}")
     params = [start.enterprise, MATERIAL_INTAKE, RECEIPT, *params]
