@@ -23,18 +23,15 @@ from ledger.accounts.custodial import KeyVault
 from ledger.accounts.models import CustodialKey
 from ledger.accounts.users import authenticate
 from ledger.db import create_ledger_engine, migrate
-from ledger.demo import (
+from ledger.demo.load import DemoSummary, create_demo_users, demo_loaded, load_demo
+from ledger.demo.network import (
     DEMO_DAYS,
     DEMO_PASSWORD,
     DEMO_START,
     DEMO_USERS,
     MELAMINE_FOUND,
     DemoAlreadyLoaded,
-    DemoSummary,
-    create_demo_users,
     demo_enterprises,
-    demo_loaded,
-    load_demo,
     plan_demo,
 )
 from ledger.log.entry import Entry

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ledger.demo import demo_enterprises
+from ledger.demo.network import demo_enterprises
 from ledger.outbox.models import OutboxMessage
 from ledger.supervision.models import LotRow, StockRow
 from ledger.supervision.recall_levels import parse_moment

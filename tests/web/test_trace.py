@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from ledger.demo import demo_enterprises
+from ledger.demo.network import demo_enterprises
 from ledger.supervision.models import LotRow, UnitRow
 from schemas.trace import TraceSchema
 from tests.conftest import make_app, run_cli

@@ -7,16 +7,12 @@ import time
 import click
 from sqlalchemy.orm import Session
 
-from ledger.demo import (
+from ledger.demo.load import DemoSummary, DemoUser, create_demo_users, demo_loaded, load_demo
+from ledger.demo.network import (
     DEFAULT_SEED,
     MELAMINE_FOUND,
     MELAMINE_LIMIT,
     DemoAlreadyLoaded,
-    DemoSummary,
-    DemoUser,
-    create_demo_users,
-    demo_loaded,
-    load_demo,
     plan_demo,
 )
 from ledger.supervision.recall_levels import LEVELS
