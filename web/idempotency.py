@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.db import Base
+from ledger.log.sequencer import Clock, rfc3339
 from web.errors import ApiError
 
 __all__ = ["IdempotentResponse", "commit_remembering", "replay"]
@@ -34,11 +35,43 @@ def _request_hash() -> bytes:
     return hashlib.sha256(request.get_data()).digest()
 
 
-def replay(session: Session, enterprise: str, key: str) -> Response | None:
-    """The stored response to the request made with ``key``, or None when there is none.
+def _key() -> str | None:
+    return request.headers.get("Idempotency-Key")
+
+
+def replay(session: Session, enterprise: str) -> Response | None:
+    """The stored response when this request retries one made with the same
+    ``Idempotency-Key``, or None (no key, or its first use).
 
     The key may not be reused for a different request (422).
     """
+    key = _key()
+    return None if key is None else _stored(session, enterprise, key)
+
+
+def commit_remembering(session: Session, enterprise: str, status: int, body: Any,
+                       clock: Clock) -> Response | Any:
+    """Commit the request's work; with an ``Idempotency-Key``, together with its response.
+
+    Both land or neither. When the same key was committed concurrently, the first response
+    is answered instead.
+    """
+    key = _key()
+    if key is None:
+        session.commit()
+        return body
+    session.add(IdempotentResponse(
+        enterprise=enterprise, key=key, request_hash=_request_hash(), status=status,
+        body=json.dumps(body, ensure_ascii=False), created_at=rfc3339(clock())))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return _stored(session, enterprise, key)
+    return body
+
+
+def _stored(session: Session, enterprise: str, key: str) -> Response | None:
     if not 1 <= len(key) <= 200:
         raise ApiError(400, "bad_request", "Idempotency-Key must have 1 to 200 characters",
                        "Idempotency-Key")
@@ -51,21 +84,3 @@ def replay(session: Session, enterprise: str, key: str) -> Response | None:
     response = Response(stored.body, status=stored.status, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response
-
-
-def commit_remembering(session: Session, enterprise: str, key: str, status: int, body: Any,
-                       now: str) -> Response | Any:
-    """Commit the request's work together with its response, kept under ``key``.
-
-    Both land or neither. When the same key was committed concurrently, the first response
-    is answered instead.
-    """
-    session.add(IdempotentResponse(
-        enterprise=enterprise, key=key, request_hash=_request_hash(), status=status,
-        body=json.dumps(body, ensure_ascii=False), created_at=now))
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return replay(session, enterprise, key)
-    return body

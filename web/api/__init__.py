@@ -9,6 +9,7 @@ from swagger_ui_bundle import swagger_ui_path
 from schemas.events import EventSchema
 from schemas.records import RECORD_SCHEMAS
 from web.api import directory, events, ledger, lots, recalls, trace, webhooks
+from web.api.security import BEARER_SCHEME
 
 __all__ = ["init_app"]
 
@@ -22,7 +23,7 @@ def init_app(app: Flask) -> None:
         api.spec.components.schema("".join(w.title() for w in type_.split("_")),
                                    schema=schema)
     api.spec.components.schema("Event", schema=EventSchema)
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme(BEARER_SCHEME, {"type": "http", "scheme": "bearer"})
     api.register_blueprint(ledger.blp)
     api.register_blueprint(events.blp)
     api.register_blueprint(directory.blp)

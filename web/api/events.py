@@ -20,6 +20,7 @@ from ledger.supervision.names import CORRECTION
 from ledger.supervision.submit import submit
 from schemas.events import PAYLOAD_SCHEMAS, EntrySchema, EventSchema, load_payload
 from web.api.pagination import PageQuery, page_body
+from web.api.security import BEARER
 from web.auth import (
     Principal,
     authenticated_viewer,
@@ -39,7 +40,7 @@ blp = Blueprint("events", __name__, url_prefix="/api/v1/events",
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
     "oneOf": [{"$ref": "#/components/schemas/Event"},
               {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}]}}}},
-         security=[{"bearerAuth": []}])
+         security=BEARER)
 @blp.response(201, EntrySchema(many=True))
 def post_events() -> Any:
     """Append one event or a list of events; all are appended or none is.
@@ -49,11 +50,9 @@ def post_events() -> Any:
     """
     session = get_session()
     principal = require_principal(session)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        replayed = replay(session, principal.enterprise, key)
-        if replayed is not None:
-            return replayed
+    replayed = replay(session, principal.enterprise)
+    if replayed is not None:
+        return replayed
     body = request.get_json(silent=True)
     if not isinstance(body, dict | list) or body == []:
         raise ApiError(400, "bad_request", "expected a JSON event object or a non-empty list",
@@ -65,11 +64,7 @@ def post_events() -> Any:
     # A late record of goods a recall now covers (or a recall itself) notifies its holders.
     recall.queue_late_notices(session, get_ledger().clock(), [a.entry.seq for a in appended])
     result = [{**a.entry.as_json(), "notices": [vars(n) for n in a.notices]} for a in appended]
-    if key is None:
-        session.commit()
-        return result
-    return commit_remembering(session, principal.enterprise, key, 201, result,
-                              log.rfc3339(get_ledger().clock()))
+    return commit_remembering(session, principal.enterprise, 201, result, get_ledger().clock)
 
 
 def _load_events(body: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
@@ -126,7 +121,7 @@ class EventQuery(PageQuery):
 
 @blp.get("")
 @blp.arguments(EventQuery, location="query")
-@blp.doc(security=[{"bearerAuth": []}])
+@blp.doc(security=BEARER)
 def list_events(query: dict[str, Any]) -> dict[str, Any]:
     """Entries in seq order that the caller may read (its own, naming it, or public)."""
     session = get_session()

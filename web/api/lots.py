@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 
 from ledger.supervision import queries
 from web.api.pagination import PageQuery, page_body
+from web.api.security import BEARER
 from web.auth import authenticated_viewer
 from web.db import get_ledger, get_session
 
@@ -32,7 +33,7 @@ class UnreceivedQuery(PageQuery):
 
 @blp.get("/lots")
 @blp.arguments(LotQuery, location="query")
-@blp.doc(security=[{"bearerAuth": []}])
+@blp.doc(security=BEARER)
 def lots(query: dict[str, Any]) -> dict[str, Any]:
     """Lots the caller originated or holds (regulators: all), with stock per holder."""
     session = get_session()
@@ -44,7 +45,7 @@ def lots(query: dict[str, Any]) -> dict[str, Any]:
 
 @blp.get("/shipments/unreceived")
 @blp.arguments(UnreceivedQuery, location="query")
-@blp.doc(security=[{"bearerAuth": []}])
+@blp.doc(security=BEARER)
 def unreceived(query: dict[str, Any]) -> dict[str, Any]:
     """Shipments not received within ``days`` (regulators: all; enterprises: their own)."""
     session = get_session()

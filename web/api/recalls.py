@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate
 
 from ledger import recall
 from ledger.errors import NotFoundError
-from ledger.log import rfc3339
 from ledger.supervision.models import RecallRow
 from schemas.codes import GTINField, LotField
 from schemas.recalls import (
@@ -28,14 +26,13 @@ from schemas.recalls import (
     RecallStartSchema,
 )
 from web.api.pagination import PageQuery, page_body
+from web.api.security import BEARER
 from web.auth import Principal, require_principal, viewer_of
 from web.db import get_ledger, get_session, get_vault
 from web.idempotency import commit_remembering, replay
 
 blp = Blueprint("recalls", __name__, url_prefix="/api/v1",
                 description="Recalls from start to closure, and a lot's recall status")
-
-_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 class RecallListQuery(PageQuery):
@@ -56,18 +53,16 @@ def _existing(seq: int) -> int:
 @blp.post("/recalls")
 @blp.arguments(RecallStartSchema)
 @blp.response(201, RecallSchema)
-@blp.doc(security=_SECURITY)
+@blp.doc(security=BEARER)
 def start(body: dict[str, Any]) -> Any:
     """Start a recall: voluntary (主动召回) by the producer of the lots, ordered (责令召回) by a
     regulator. With ``expand`` (the default) every lot made from the named ones joins the
     scope; every holder gets a notice. ``Idempotency-Key`` makes a retry safe."""
     session = get_session()
     principal = require_principal(session)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        replayed = replay(session, principal.enterprise, key)
-        if replayed is not None:
-            return replayed
+    replayed = replay(session, principal.enterprise)
+    if replayed is not None:
+        return replayed
     ledger = get_ledger()
     started = recall.start_recall(
         session, ledger, get_vault(), enterprise=principal.enterprise, kind=body["kind"],
@@ -75,18 +70,14 @@ def start(body: dict[str, Any]) -> Any:
         lots=[(lot["gtin"], lot["lot"]) for lot in body["lots"]], expand=body["expand"],
         producer=body["producer"], consumer_advice=body["consumer_advice"],
         event_time=body["event_time"])
-    view = _view(principal, started.seq)
-    if key is None:
-        session.commit()
-        return view
-    return commit_remembering(session, principal.enterprise, key, 201, view,
-                              rfc3339(ledger.clock()))
+    return commit_remembering(session, principal.enterprise, 201,
+                              _view(principal, started.seq), ledger.clock)
 
 
 @blp.get("/recalls")
 @blp.arguments(RecallListQuery, location="query")
 @blp.response(200, RecallPageSchema)
-@blp.doc(security=_SECURITY)
+@blp.doc(security=BEARER)
 def list_recalls(query: dict[str, Any]) -> dict[str, Any]:
     """Recalls the caller takes part in (regulators: all), newest first, with completion and
     deadlines."""
@@ -99,7 +90,7 @@ def list_recalls(query: dict[str, Any]) -> dict[str, Any]:
 
 @blp.get("/recalls/<int:seq>")
 @blp.response(200, RecallSchema)
-@blp.doc(security=_SECURITY)
+@blp.doc(security=BEARER)
 def show(seq: int) -> dict[str, Any]:
     """One recall: regulators and the recalling producer see its scope, every holder with its
     progress, deadlines and notice deliveries; a holder sees its own part; anyone else the
@@ -110,7 +101,7 @@ def show(seq: int) -> dict[str, Any]:
 @blp.post("/recalls/<int:seq>/progress")
 @blp.arguments(RecallProgressBodySchema)
 @blp.response(201, RecallSchema)
-@blp.doc(security=_SECURITY)
+@blp.doc(security=BEARER)
 def progress(body: dict[str, Any], seq: int) -> dict[str, Any]:
     """Report, as a holder, what was withdrawn from sale, retrieved from consumers, destroyed
     or reworked, with evidence; ``complete`` when the caller's part is done."""
@@ -127,7 +118,7 @@ def progress(body: dict[str, Any], seq: int) -> dict[str, Any]:
 @blp.post("/recalls/<int:seq>/close")
 @blp.arguments(RecallCloseSchema)
 @blp.response(200, RecallSchema)
-@blp.doc(security=_SECURITY)
+@blp.doc(security=BEARER)
 def close(body: dict[str, Any], seq: int) -> dict[str, Any]:
     """Close a recall with the four-part review (四不放过): cause, responsibility, lessons and
     corrective actions, each required. An ordered recall is closed by a regulator, whose

@@ -13,13 +13,13 @@ from flask_smorest import Blueprint
 from ledger.supervision.context import unit_code
 from ledger.trace import Trace, TraceStart, parse_as_of, trace_downstream, trace_upstream
 from schemas.trace import TraceQuerySchema, TraceSchema
+from web.api.security import BEARER
 from web.auth import authenticated_viewer
 from web.db import get_session
 
 blp = Blueprint("trace", __name__, url_prefix="/api/v1/trace",
                 description="Trace a lot, unit or intake downstream and upstream")
 
-_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 _ERRORS = {"401": {"description": "no or an unknown API token"},
            "403": {"description": "an enterprise may trace only lots it made or holds"},
            "404": {"description": "no such lot or unit code (at as_of)"}}
@@ -46,7 +46,7 @@ def _trace(query: dict[str, Any], walk: Callable[..., Trace]) -> Trace:
 @blp.get("/downstream")
 @blp.arguments(TraceQuerySchema, location="query")
 @blp.response(200, TraceSchema)
-@blp.doc(security=_SECURITY, responses=_ERRORS)
+@blp.doc(security=BEARER, responses=_ERRORS)
 def downstream(query: dict[str, Any]) -> Trace:
     """Where the goods went: every lot made from them, every holder reached, with what each
     received, still holds and passed on, the steps (entries by seq) linking them, the unit
@@ -57,7 +57,7 @@ def downstream(query: dict[str, Any]) -> Trace:
 @blp.get("/upstream")
 @blp.arguments(TraceQuerySchema, location="query")
 @blp.response(200, TraceSchema)
-@blp.doc(security=_SECURITY, responses=_ERRORS)
+@blp.doc(security=BEARER, responses=_ERRORS)
 def upstream(query: dict[str, Any]) -> Trace:
     """Where the goods came from: every input lot, supplier and earlier holder, back to the
     origins (lots made from nothing on the ledger, suppliers off it)."""

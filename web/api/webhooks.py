@@ -22,13 +22,12 @@ from schemas.webhooks import (
     EnqueuedSchema,
 )
 from web.api.pagination import PageQuery, page_body
+from web.api.security import BEARER
 from web.auth import require_principal, viewer_of
 from web.db import get_ledger, get_session
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
                 description="Where an enterprise receives its notices, and their delivery")
-
-_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 class DeliveryQuery(PageQuery):
@@ -56,7 +55,7 @@ def _own_endpoint() -> WebhookEndpoint:
 @blp.put("")
 @blp.arguments(EndpointBodySchema)
 @blp.response(200, EndpointSchema)
-@blp.doc(security=_SECURITY)
+@blp.doc(security=BEARER)
 def put_endpoint(body: dict[str, Any]) -> dict[str, Any]:
     """Register the caller's webhook URL, or move it.
 
@@ -74,7 +73,7 @@ def put_endpoint(body: dict[str, Any]) -> dict[str, Any]:
 
 @blp.get("")
 @blp.response(200, EndpointSchema)
-@blp.doc(security=_SECURITY)
+@blp.doc(security=BEARER)
 def get_endpoint() -> dict[str, Any]:
     """The caller's webhook endpoint (without its secret)."""
     return _endpoint(_own_endpoint())
@@ -82,7 +81,7 @@ def get_endpoint() -> dict[str, Any]:
 
 @blp.delete("")
 @blp.response(204)
-@blp.doc(security=_SECURITY)
+@blp.doc(security=BEARER)
 def delete_endpoint() -> None:
     """Stop sending the caller notices; deliveries still waiting are dead-lettered."""
     session = get_session()
@@ -93,7 +92,7 @@ def delete_endpoint() -> None:
 
 @blp.post("/test")
 @blp.response(202, EnqueuedSchema)
-@blp.doc(security=_SECURITY)
+@blp.doc(security=BEARER)
 def test_endpoint() -> dict[str, Any]:
     """Queue a ``webhook.test`` notice to the caller's endpoint, to check its receiver."""
     session = get_session()
@@ -109,7 +108,7 @@ def test_endpoint() -> dict[str, Any]:
 @blp.get("/deliveries")
 @blp.arguments(DeliveryQuery, location="query")
 @blp.response(200, DeliveryPageSchema)
-@blp.doc(security=_SECURITY)
+@blp.doc(security=BEARER)
 def deliveries(query: dict[str, Any]) -> dict[str, Any]:
     """Deliveries of notices, newest first (regulators: all; an enterprise: its own)."""
     session = get_session()
