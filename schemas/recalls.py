@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from schemas.codes import GTINField, LotField, RFC3339Field, USCCField
-from schemas.records import ProgressLotSchema
+from schemas.codes import RFC3339Field, USCCField
+from schemas.records import LotRefSchema, ProgressLotSchema, free_text
 from schemas.webhooks import DeliverySchema
 
 __all__ = [
@@ -21,20 +21,13 @@ __all__ = [
 ]
 
 
-def _text(example: str, length: int = 2000) -> fields.String:
-    return fields.String(required=True, validate=[
-        validate.Length(1, length), validate.Regexp(r"\S", error="must not be blank")],
-        metadata={"example": example})
-
-
 def _event_time() -> RFC3339Field:
     return RFC3339Field(load_default=None, metadata={
         "description": "when it happened; default: now (China time)"})
 
 
-class RecalledLotSchema(Schema):
-    gtin = GTINField(required=True, metadata={"example": "06901234567908"})
-    lot = LotField(required=True, metadata={"example": "SR20261102"})
+class RecalledLotSchema(LotRefSchema):
+    """A lot named in the body: the reference its ``recall_initiated`` entry stores."""
 
 
 class RecallStartSchema(Schema):
@@ -46,10 +39,9 @@ class RecallStartSchema(Schema):
                            metadata={"description": "1 一级 (24 h / 10 working days), 2 二级 "
                                                     "(48 h / 20), 3 三级 (72 h / 30)",
                                      "example": 1})
-    reason = _text("生乳批次三聚氰胺检出值 3.8 mg/kg，超过限量 2.5 mg/kg")
-    hazard = _text("长期食用可能导致泌尿系统结石")
-    consumer_advice = fields.String(load_default=None, validate=validate.Length(max=2000),
-                                    metadata={"example": "立即停止食用，凭购物凭证到购买处退货"})
+    reason = free_text("生乳批次三聚氰胺检出值 3.8 mg/kg，超过限量 2.5 mg/kg")
+    hazard = free_text("长期食用可能导致泌尿系统结石")
+    consumer_advice = free_text("立即停止食用，凭购物凭证到购买处退货", required=False)
     lots = fields.List(fields.Nested(RecalledLotSchema), required=True,
                        validate=validate.Length(1, 1000))
     expand = fields.Boolean(load_default=True, metadata={
@@ -75,10 +67,10 @@ class RecallProgressBodySchema(Schema):
 class RecallCloseSchema(Schema):
     """The four-part review (四不放过) a recall is closed with; every part is required."""
 
-    cause = _text("牧场收奶环节人为添加三聚氰胺", 4000)
-    responsibility = _text("牧场负责人移送公安机关", 4000)
-    lessons = _text("全员培训生乳验收与快检规程", 4000)
-    corrective_actions = _text("每批生乳入厂加测三聚氰胺", 4000)
+    cause = free_text("牧场收奶环节人为添加三聚氰胺", 4000)
+    responsibility = free_text("牧场负责人移送公安机关", 4000)
+    lessons = free_text("全员培训生乳验收与快检规程", 4000)
+    corrective_actions = free_text("每批生乳入厂加测三聚氰胺", 4000)
     report = fields.String(load_default=None, validate=validate.Length(max=200),
                            metadata={"description": "the summary report, by reference"})
     event_time = _event_time()

@@ -179,7 +179,7 @@ class CorrectionSchema(Schema):
         "description": "the corrected payload, in the superseded record's own schema"})
 
 
-def _text(example: str, length: int = 2000, required: bool = True) -> fields.String:
+def free_text(example: str, length: int = 2000, required: bool = True) -> fields.String:
     """Free text that says something: not empty, not only blanks."""
     if not required:
         return fields.String(load_default=None, validate=validate.Length(max=length),
@@ -232,9 +232,9 @@ class RecallInitiatedSchema(Schema):
         "description": "the producer that carries the recall out (required when ordered; a "
                        "voluntary recall's is its initiator)",
         "example": "91350100MA0000002T"})
-    reason = _text("生乳批次三聚氰胺检出值 3.8 mg/kg，超过限量 2.5 mg/kg")
-    hazard = _text("长期食用可能导致泌尿系统结石")
-    consumer_advice = _text("立即停止食用，凭购物凭证到购买处退货", required=False)
+    reason = free_text("生乳批次三聚氰胺检出值 3.8 mg/kg，超过限量 2.5 mg/kg")
+    hazard = free_text("长期食用可能导致泌尿系统结石")
+    consumer_advice = free_text("立即停止食用，凭购物凭证到购买处退货", required=False)
     lots = fields.List(fields.Nested(LotRefSchema), required=True,
                        validate=validate.Length(min=1),
                        metadata={"description": "the lots named as recalled"})
@@ -264,16 +264,16 @@ class RecallProgressSchema(Schema):
                                      "example": ["XH-2026-1106-01"]})
     complete = fields.Boolean(load_default=False, metadata={
         "description": "this holder's part of the recall is done", "example": False})
-    note = _text("已全部下架封存", required=False)
+    note = free_text("已全部下架封存", required=False)
 
 
 class RecallClosedSchema(Schema):
     recall = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
                             metadata={"example": 5121})
-    cause = _text("牧场收奶环节人为添加三聚氰胺", 4000)
-    responsibility = _text("牧场负责人移送公安机关，乳业公司质量负责人停职", 4000)
-    lessons = _text("全员培训生乳验收与快检规程", 4000)
-    corrective_actions = _text("每批生乳入厂加测三聚氰胺，停止向该牧场采购", 4000)
+    cause = free_text("牧场收奶环节人为添加三聚氰胺", 4000)
+    responsibility = free_text("牧场负责人移送公安机关，乳业公司质量负责人停职", 4000)
+    lessons = free_text("全员培训生乳验收与快检规程", 4000)
+    corrective_actions = free_text("每批生乳入厂加测三聚氰胺，停止向该牧场采购", 4000)
     report = fields.String(load_default=None, validate=validate.Length(max=200), metadata={
         "description": "the producer's summary report (召回总结报告), by reference",
         "example": "ZH-2026-11-28"})
