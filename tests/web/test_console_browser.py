@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO
 from tests.ledger.conftest import make_uscc
+from tests.web.conftest import served
 
 pytestmark = pytest.mark.slow
 
@@ -62,28 +60,8 @@ def server(tmp_path: Path) -> Iterator[str]:
                           f"{GTIN},{LOT},4000,pcs,2026-11-26T10:00:00+08:00,2027-05-26\n")
     tracenet(env, "import", str(production), "--enterprise", PRODUCER)
 
-    port = free_port()
-    log = (tmp_path / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "wsgi:app"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not come up:\n{(tmp_path / 'gunicorn.log').read_text()}")
-            try:
-                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or a worker still booting
-                time.sleep(0.2)
+    with served(env, tmp_path) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
-    assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
 
 
 def test_producer_records_imports_and_switches_language(server: str, tmp_path: Path) -> None:

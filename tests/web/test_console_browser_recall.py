@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from ledger.supervision.check_digits import gs1_check_digit
-from tests.conftest import REPO, free_port, make_app, run_cli
+from tests.conftest import make_app, run_cli
 from tests.ledger.conftest import make_uscc
+from tests.web.conftest import served
 from tests.web.test_console import PASSWORD, add_user
 from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.web.test_rules import Producer
@@ -101,28 +97,8 @@ def server(tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, **{f"TRACENET_{name}": str(app.config[name]) for name in NAMES},
            "TRACENET_INSTANCE": str(tmp_path)}
     app.extensions["tracenet.runtime"].close()
-    port = free_port()
-    log = (tmp_path / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "wsgi:app"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not come up:\n{(tmp_path / 'gunicorn.log').read_text()}")
-            try:
-                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or a worker still booting
-                time.sleep(0.2)
+    with served(env, tmp_path) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
-    assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
 
 
 def sign_in(page: Any, url: str, username: str) -> None:
