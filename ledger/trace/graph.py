@@ -102,18 +102,12 @@ class Reader:
 
 
 _EDGE_COLUMNS = ("e.seq, e.position, e.kind, e.from_holder, e.from_gtin, e.from_lot, "
-                 "e.to_holder, e.to_gtin, e.to_lot, e.quantity, e.unit, fe.name, te.name")
-_NAMES = ("LEFT JOIN enterprises fe ON fe.uscc = e.from_holder "
-          "LEFT JOIN enterprises te ON te.uscc = e.to_holder")
-_STOCK = ("LEFT JOIN stock fs ON fs.enterprise = e.from_holder AND fs.gtin = e.from_gtin "
-          "AND fs.lot = e.from_lot "
-          "LEFT JOIN stock ts ON ts.enterprise = e.to_holder AND ts.gtin = e.to_gtin "
-          "AND ts.lot = e.to_lot")
+                 "e.to_holder, e.to_gtin, e.to_lot, e.quantity, e.unit")
 
 
 class LotGraph:
-    """The edges read so far, indexed by node both ways, with the holders' names and (for
-    the ledger as it is now) their stock; lots are read on demand, in batches.
+    """The edges read so far, indexed by node both ways; lots are read on demand, in batches,
+    and so are the holders' names and (for the ledger as it is now) their stock.
 
     After :meth:`load` of a lot, every edge *out of* its nodes is known, and so is every
     custody edge *into* them (a custody edge has the same lot at both ends); with
@@ -146,16 +140,16 @@ class LotGraph:
         self.loaded_to.update(entering)
         if not (leaving or entering):
             return
-        columns = _EDGE_COLUMNS + (", fs.quantity, ts.quantity" if self.current else "")
-        joins = _NAMES + (" " + _STOCK if self.current else "")
         live, live_params = self.reader.live(self.size)
+        # Kept to the one table: PostgreSQL took milliseconds to plan this statement with the
+        # holders' names and stock joined in, which the end of the walk reads in one go.
         for chunk in chunks(sorted(set(leaving) | set(entering))):
             with_, params = self.reader.wanted(chunk, "gtin", "lot")
             sides = [side for side, lots_of_side in (("from", leaving), ("to", entering))
                      if lots_of_side]
-            branches = [f"SELECT {columns} FROM wanted w JOIN lot_edges e ON "
-                        f"e.{side}_gtin = w.gtin AND e.{side}_lot = w.lot {joins} "
-                        f"WHERE {live}" for side in sides]
+            branches = [f"SELECT {_EDGE_COLUMNS} FROM wanted w JOIN lot_edges e ON "
+                        f"e.{side}_gtin = w.gtin AND e.{side}_lot = w.lot WHERE {live}"
+                        for side in sides]
             self._add(self.reader.rows(with_ + " UNION ".join(branches),
                                        params + live_params * len(branches)))
 
@@ -171,46 +165,44 @@ class LotGraph:
             self._in.setdefault(target, []).append(edge)
             if kind in CUSTODY:
                 self._custody.setdefault(source.lot_key, set()).update((source, target))
-            for holder, name in ((source.holder, row[11]), (target.holder, row[12])):
-                if name is not None:
-                    self.names[holder] = name
-            if self.current:
-                for node, stock in ((source, row[13]), (target, row[14])):
-                    if stock is not None:
-                        self.stock[node] = Decimal(stock)
 
     def load_lots(self, lots: Iterable[LotKey]) -> None:
-        """Read the lots (with their products, and their origin's name and stock) that were on
-        the ledger at the size; a lot not found then stays out of :attr:`lots`."""
+        """Read the lots (with their products) that were on the ledger at the size; a lot not
+        found then stays out of :attr:`lots`."""
         wanted = sorted(set(lots) - set(self.lots))
-        stock = ", s.quantity" if self.current else ""
-        stock_join = (" LEFT JOIN stock s ON s.enterprise = l.origin AND s.gtin = l.gtin "
-                      "AND s.lot = l.lot") if self.current else ""
         mark = self.reader.mark
         for chunk in chunks(wanted):
             with_, params = self.reader.wanted(chunk, "gtin", "lot")
             rows = self.reader.rows(
                 with_ + "SELECT l.gtin, l.lot, l.origin, l.origin_type, l.origin_seq, "
                 "l.quantity, l.unit, l.produced_at, l.expiry, l.inspection, p.name, "
-                "p.category, p.registered_seq, o.name, CASE WHEN EXISTS (SELECT 1 FROM "
-                "units u WHERE u.gtin = l.gtin AND u.lot = l.lot AND u.seq < "
-                f"{mark}) THEN 1 ELSE 0 END{stock} FROM wanted w JOIN lots l "
-                "ON l.gtin = w.gtin AND l.lot = w.lot "
-                "LEFT JOIN products p ON p.gtin = l.gtin "
-                f"LEFT JOIN enterprises o ON o.uscc = l.origin{stock_join} "
-                f"WHERE l.origin_seq < {mark}", [*params, self.size, self.size])
+                "p.category, p.registered_seq, CASE WHEN EXISTS (SELECT 1 FROM units u "
+                f"WHERE u.gtin = l.gtin AND u.lot = l.lot AND u.seq < {mark}) THEN 1 ELSE 0 "
+                "END FROM wanted w JOIN lots l ON l.gtin = w.gtin AND l.lot = w.lot "
+                f"LEFT JOIN products p ON p.gtin = l.gtin WHERE l.origin_seq < {mark}",
+                [*params, self.size, self.size])
             for row in rows:
                 registered = row[12] is not None and row[12] < self.size
                 info = LotInfo(
                     gtin=row[0], lot=row[1], origin=row[2], origin_type=row[3],
                     origin_seq=row[4], quantity=row[5], unit=row[6], produced_at=row[7],
                     expiry=row[8], inspection=row[9], product=row[10] if registered else None,
-                    category=row[11] if registered else None, serialised=bool(row[14]))
+                    category=row[11] if registered else None, serialised=bool(row[13]))
                 self.lots[LotKey(info.gtin, info.lot)] = info
-                if row[13] is not None:
-                    self.names[info.origin] = row[13]
-                if self.current and row[15] is not None:
-                    self.stock[Node(info.origin, info.gtin, info.lot)] = Decimal(row[15])
+
+    def load_holders(self, nodes: Iterable[Node]) -> None:
+        """Read the holders' registered names and (when ``current``) their stock of ``nodes``."""
+        stock = ("s.quantity", " LEFT JOIN stock s ON s.enterprise = w.holder AND "
+                 "s.gtin = w.gtin AND s.lot = w.lot") if self.current else ("NULL", "")
+        for chunk in chunks(sorted(set(nodes))):
+            with_, params = self.reader.wanted(chunk, "holder", "gtin", "lot")
+            for holder, gtin, lot, name, quantity in self.reader.rows(
+                    with_ + f"SELECT w.holder, w.gtin, w.lot, o.name, {stock[0]} FROM wanted w "
+                    f"LEFT JOIN enterprises o ON o.uscc = w.holder{stock[1]}", params):
+                if name is not None:
+                    self.names[holder] = name
+                if quantity is not None:
+                    self.stock[Node(holder, gtin, lot)] = Decimal(quantity)
 
     def edges_from(self, node: Node) -> list[Edge]:
         """The edges read so far that leave ``node``."""

@@ -2,9 +2,9 @@
 
 Each level reads the edges of all its lots in one batched query (:class:`LotGraph`), so the
 number of queries grows with the depth of the walk, not its width; a node is visited once, so
-returns and re-shipments (cycles) end the walk like anything else. The holders' names and
-stock come with the edges; the lots reached and their unit codes are read afterwards, again
-one query per batch of a few hundred.
+returns and re-shipments (cycles) end the walk like anything else. The lots reached, the
+holders' names and stock, and the unit codes are read afterwards, again one query per batch
+of a few hundred.
 """
 
 # The SQL below is this module's own text, assembled from fixed fragments and placeholders;
@@ -418,6 +418,7 @@ def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf
     lots_reached = {node.lot_key for node in reached}
     graph.load(lots_reached)  # read already, unless the walk stopped at a limit
     graph.load_lots(lots_reached)
+    graph.load_holders(reached)
     holdings = sorted(
         (_holding(graph, node, node_depth, graph.lots[node.lot_key], downstream,
                   viewer is None or node.holder == viewer)
