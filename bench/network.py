@@ -487,6 +487,8 @@ def cached_network(shape: Shape, directory: Path | None = None,
     finally:
         engine.dispose()
     os.replace(building, path)
+    for left in directory.glob(f"{shape.slug}.building.db*"):  # the writer's lock file
+        left.unlink()
     seconds = (datetime.now(UTC) - started).total_seconds()
     note.write_text(json.dumps({"shape": asdict(shape), "entries": size,
                                 "raw_lots": len(plan.raw_lots), "seconds": round(seconds, 1),
