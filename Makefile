@@ -51,6 +51,7 @@ bench: install ## Run the benchmarks and print their ratios (results: docs/BENCH
 	$(PY) bench/api.py
 	$(PY) bench/startup.py
 	$(PY) bench/trace.py
+	$(PY) bench/recall.py
 	$(PY) bench/outbox.py
 
 lint: install ## ruff and mypy
