@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect, select, tuple_
+from sqlalchemy import and_, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.errors import EntryError, FieldPath, LedgerError, render_field
@@ -79,8 +79,9 @@ class RowCache:
             for chunk in _chunks(sorted(keys), 500):
                 if len(columns) == 1:
                     where = columns[0].in_([key[0] for key in chunk])
-                else:
-                    where = tuple_(*columns).in_(chunk)
+                else:  # not a row-value IN, which SQLite answers by scanning the whole table
+                    where = or_(*(and_(*(column == value for column, value
+                                         in zip(columns, key, strict=True))) for key in chunk))
                 for row in self.session.scalars(select(model).where(where)):
                     self._rows[(model, tuple(inspect(model).primary_key_from_instance(row)))] \
                         = row
