@@ -31,6 +31,8 @@ _ATOM = "http://www.w3.org/2005/Atom"
 
 _WORDS: dict[str, dict[str, str]] = {
     "zh_CN": {
+        "app.subtitle": "公开信息",
+        "app.footer": "公告出自可验证的哈希链账本：每条记录都经企业签名，只增不改。",
         "recalls.title": "产品召回公告",
         "recalls.intro": "依据《食品召回管理办法》公开的缺陷产品召回信息。"
                          "如您购买了下列批次的产品，请按“消费者须知”处理。",
@@ -52,6 +54,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "recalls.more": "仅显示最近 {limit} 条",
     },
     "en": {
+        "app.subtitle": "Public notices",
+        "app.footer": "These notices come from a verifiable, append-only, hash-chained ledger of "
+                      "records signed by the enterprises.",
         "recalls.title": "Product recall notices",
         "recalls.intro": "Defective product recalls published under the Food Recall Measures. If "
                          "you bought a product of one of these lots, do what the notice tells "
