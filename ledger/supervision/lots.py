@@ -12,7 +12,7 @@ from ledger.supervision.context import RecordContext
 from ledger.supervision.models import AdditiveFilingRow, LotInputRow, LotRow, RecordRow
 from ledger.supervision.names import MATERIAL_INTAKE, PRODUCTION
 from ledger.supervision.quantity import format_quantity
-from ledger.supervision.recalls import held_by_recall, pull_in
+from ledger.supervision.recalls import held_by_recall, open_recalls, pull_in
 from ledger.supervision.rules import RuleViolation
 
 __all__ = ["correct_inspection", "correct_material_intake", "inspection", "material_intake",
@@ -35,6 +35,9 @@ def material_intake(a: RecordContext) -> None:
     if accepted:
         a.add_stock(a.enterprise, gtin, lot, amount, unit)
         a.lot_edge((supplier, gtin, lot), (a.enterprise, gtin, lot), amount, unit)
+        # Recalled goods taken in (from a supplier off the ledger) make their taker a holder:
+        # the intake is admitted, so the goods are on record, and the recall reaches them.
+        pull_in(a, open_recalls(a, gtin, lot), a.enterprise, gtin, lot, amount, unit)
     a.record(gtin=gtin, lot=lot, counterparty=supplier, quantity=format_quantity(amount),
              unit=unit, accepted=accepted, document_no=a.payload.get("certificate"))
 

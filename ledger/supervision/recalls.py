@@ -66,6 +66,7 @@ __all__ = [
     "REVIEW",
     "VOLUNTARY",
     "held_by_recall",
+    "open_recalls",
     "pull_in",
     "recall_closed",
     "recall_initiated",
@@ -424,16 +425,11 @@ def held_by_recall(a: RecordContext, gtin: str, lot: str, field: FieldPath,
     says it happened (``payload[happened_field]``, else the entry's event time). Returns the
     open recalls it predates, which the record must pull in (:func:`pull_in`): usually none.
     """
-    status = a.rows.get(LotRecallRow, (gtin, lot))
-    if status is None or status.open_count == 0:
+    recalls = _open_recalls(a, gtin, lot)
+    if not recalls:
         return []
     happened = _moment(a.payload.get(happened_field) or a.entry.statement.event_time,
                        a.field(happened_field))
-    a.rows.flush()  # recalls started earlier in this batch are found too
-    recalls = a.session.scalars(
-        select(RecallRow).join(RecallLotRow, RecallLotRow.recall == RecallRow.seq)
-        .where(RecallLotRow.gtin == gtin, RecallLotRow.lot == lot, RecallRow.status == OPEN)
-        .order_by(RecallRow.level, RecallRow.seq)).all()
     for recall in recalls:
         if _moment(recall.initiated_at, None) <= happened:
             grade = LEVELS[recall.level]
@@ -441,6 +437,22 @@ def held_by_recall(a: RecordContext, gtin: str, lot: str, field: FieldPath,
                                 recall=recall.seq, level_zh=grade.name_zh,
                                 level_en=grade.name_en)
     return [recall.seq for recall in recalls]
+
+
+def open_recalls(a: RecordContext, gtin: str, lot: str) -> list[int]:
+    """The open recalls that cover the lot (nearly always none)."""
+    return [recall.seq for recall in _open_recalls(a, gtin, lot)]
+
+
+def _open_recalls(a: RecordContext, gtin: str, lot: str) -> Sequence[RecallRow]:
+    status = a.rows.get(LotRecallRow, (gtin, lot))
+    if status is None or status.open_count == 0:
+        return []
+    a.rows.flush()  # recalls started earlier in this batch are found too
+    return a.session.scalars(
+        select(RecallRow).join(RecallLotRow, RecallLotRow.recall == RecallRow.seq)
+        .where(RecallLotRow.gtin == gtin, RecallLotRow.lot == lot, RecallRow.status == OPEN)
+        .order_by(RecallRow.level, RecallRow.seq)).all()
 
 
 def pull_in(a: RecordContext, recalls: Iterable[int], holder: str, gtin: str, lot: str,

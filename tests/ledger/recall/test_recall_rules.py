@@ -403,6 +403,24 @@ def test_goods_that_moved_before_the_recall_are_pulled_into_it(chain: Chain,
     chain.maker.refused("recall.active", "payload.lot", juice_out)
 
 
+def test_recalled_goods_taken_in_make_their_taker_a_holder(chain: Chain,
+                                                           session: Session) -> None:
+    # The syrup lot, which came from a supplier off the ledger, is recalled by the bureau.
+    seq = start(chain, enterprise=chain.regulator.uscc, kind="ordered", level=1, lots=[RM1])
+    # A second buyer of the same syrup lot records its intake after the recall started.
+    taken = chain.stranger.ok(intake(quantity="120"), at=LATER)[0].entry.seq
+    holders = {h.enterprise: h for h in rows(session, RecallHolderRow, recall=seq)}
+    assert holders[chain.stranger.uscc].via_seq == taken
+    held = {(h.enterprise, h.gtin, h.lot): (h.held, h.unit)
+            for h in rows(session, RecallHoldingRow, recall=seq)}
+    assert held[(chain.stranger.uscc, SYRUP, "RM1")] == ("120", "kg")
+    # ... and may not pass them on.
+    syrup_out = Record(shipment(chain.shop.uscc).type, {
+        **shipment(chain.shop.uscc, gtin=SYRUP, lot="RM1", quantity="20", unit="kg",
+                   document_no="DN-S").payload, "shipped_at": LATER})
+    chain.stranger.refused("recall.active", "payload.lot", syrup_out)
+
+
 # -- progress ----------------------------------------------------------------------------------
 
 def test_holders_report_progress_to_completion(chain: Chain, session: Session) -> None:
