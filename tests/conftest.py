@@ -107,7 +107,8 @@ def sqlite_url(tmp_path: Path) -> str:
 def make_app(database_url: str, instance: Path) -> Flask:
     app = create_app({"TESTING": True, "DATABASE_URL": database_url,
                       "LEDGER_KEY": str(instance / "ledger_key.pem"),
-                      "SECRET_KEY": "test-secret", "LEDGER_ORIGIN": "tracenet.test/ledger"})
+                      "SECRET_KEY": "test-secret", "CODE_SECRET": "test-code-secret",
+                      "LEDGER_ORIGIN": "tracenet.test/ledger"})
     result = run_cli(app, "init")
     assert result.exit_code == 0, result.output
     return app
@@ -116,7 +117,8 @@ def make_app(database_url: str, instance: Path) -> Flask:
 def run_cli(app: Flask, *args: str) -> Result:
     """``tracenet ARGS`` in this process, configured (as an operator would, by ``TRACENET_*``
     variables) to open the database and keys that ``app`` serves."""
-    env = {f"TRACENET_{name}": str(app.config[name]) for name in NAMES}
+    env = {f"TRACENET_{name}": str(app.config[name]) for name in NAMES
+           if app.config.get(name) is not None}
     env["TRACENET_INSTANCE"] = app.instance_path
     return CliRunner().invoke(main, list(args), env=env)
 

@@ -43,6 +43,11 @@ class Runtime:
         that signs nothing custodially leaves no secret key behind."""
         return KeyVault(self.settings.secret())
 
+    @cached_property
+    def code_secret(self) -> bytes:
+        """The key of the supervision codes' keyed digits, made on first use."""
+        return self.settings.code_secret()
+
     def close(self) -> None:
         """Close the engine's pooled connections."""
         self.engine.dispose()

@@ -23,7 +23,7 @@ __all__ = ["NAMES", "TIME_ZONE", "Settings", "configuration", "instance_path"]
 
 #: what a deployment configures, each from ``TRACENET_<NAME>`` and kept in the Flask config
 #: under ``<NAME>``
-NAMES = ("DATABASE_URL", "LEDGER_KEY", "LEDGER_ORIGIN", "SECRET_KEY")
+NAMES = ("DATABASE_URL", "LEDGER_KEY", "LEDGER_ORIGIN", "SECRET_KEY", "CODE_SECRET")
 
 #: The supervision network is national and China has one time zone: the console shows dates
 #: and reads form times in it, and imports default their event time to now in it.
@@ -49,6 +49,7 @@ def configuration(instance: Path, environ: Mapping[str, str] = os.environ) -> di
         "LEDGER_KEY": str(instance / "ledger_key.pem"),
         "LEDGER_ORIGIN": "tracenet.localhost/ledger",
         "SECRET_KEY": None,
+        "CODE_SECRET": None,
     }
     for name in NAMES:
         value = environ.get(f"TRACENET_{name}")
@@ -66,6 +67,7 @@ class Settings:
     ledger_key: Path  # the operator's Ed25519 key (PKCS#8 PEM), created by the first use
     ledger_origin: str  # the checkpoints' origin line
     secret_key: str | None  # None: the instance's own, see :meth:`secret`
+    code_secret_key: str | None = None  # None: the instance's own, see :meth:`code_secret`
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -79,17 +81,25 @@ class Settings:
         return cls(instance=instance, database_url=str(config["DATABASE_URL"]),
                    ledger_key=Path(config["LEDGER_KEY"]),
                    ledger_origin=str(config["LEDGER_ORIGIN"]),
-                   secret_key=config["SECRET_KEY"] or None)
+                   secret_key=config["SECRET_KEY"] or None,
+                   code_secret_key=config.get("CODE_SECRET") or None)
 
     def secret(self) -> str:
-        """The configured secret key, else a per-instance one kept beside the database.
+        """The configured secret key, else a per-instance one kept beside the database."""
+        return self.secret_key or self._instance_secret("secret_key")
 
-        That one is created exclusively, so that gunicorn workers (or a command and a server)
-        starting together agree on one secret.
+    def code_secret(self) -> bytes:
+        """The key of the supervision codes' keyed digits (:mod:`scanners.supervision_code`).
+
+        Apart from the secret key, so that rotating sessions' key leaves every printed label
+        valid; configured by ``TRACENET_CODE_SECRET``, else a per-instance one.
         """
-        if self.secret_key:
-            return self.secret_key
-        path = self.instance / "secret_key"
+        return (self.code_secret_key or self._instance_secret("code_secret")).encode()
+
+    def _instance_secret(self, name: str) -> str:
+        """A random secret kept in the instance folder under ``name``, created exclusively, so
+        that gunicorn workers (or a command and a server) starting together agree on one."""
+        path = self.instance / name
         self.instance.mkdir(parents=True, exist_ok=True)
         try:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -94,7 +94,8 @@ def server(tmp_path: Path) -> Iterator[str]:
     """gunicorn serving a ledger with the chain above, prepared in this process."""
     app = make_app(f"sqlite:///{tmp_path / 'tracenet.db'}", tmp_path)
     _chain(app)
-    env = {**os.environ, **{f"TRACENET_{name}": str(app.config[name]) for name in NAMES},
+    env = {**os.environ, **{f"TRACENET_{name}": str(app.config[name]) for name in NAMES
+                            if app.config.get(name) is not None},
            "TRACENET_INSTANCE": str(tmp_path)}
     app.extensions["tracenet.runtime"].close()
     with served(env, tmp_path) as url:
