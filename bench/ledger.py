@@ -88,7 +88,7 @@ from ledger.log import (
 from ledger.log.canonical import canonical_bytes
 from ledger.log.checkpoint import open_checkpoint
 from ledger.log.entry import Entry, SignedStatement, Statement
-from ledger.log.keys import generate_private_key, verify_signature
+from ledger.log.keys import generate_private_key, public_key_bytes, verify_signature
 from ledger.log.storage import EntryRow, MerkleNode, node_id
 from ledger.supervision.admission import RecordAdmission
 from ledger.supervision.submit import submit
@@ -423,7 +423,7 @@ def bench_append(workdir: Path, count: int, batch: int, rng: random.Random
     assert all(canonical_bytes(body) == entry.canonical for body, entry in zip(
         bodies, sample, strict=True))
     signing = [entry.statement.signing_bytes() for entry in sample]
-    public = client_key.public_key()
+    public = public_key_bytes(client_key)
     tree = merkle.CompactRange()
     total_us = elapsed / count * 1e6
     sqlalchemy_us = sqlalchemy_insert(workdir / "append-sqlalchemy.db", rows, nodes,
@@ -435,8 +435,8 @@ def bench_append(workdir: Path, count: int, batch: int, rng: random.Random
          per_entry_us(lambda e: e.statement.signing_bytes(), sample)),
         ("SHA-256 leaf hash", per_entry_us(lambda e: merkle.leaf_hash(e.canonical), sample)),
         ("Ed25519 verify", per_entry_us(
-            lambda i: verify_signature(public_key=public, signature=sample[i].signature,
-                                       data=signing[i]), range(len(sample)))),
+            lambda i: verify_signature(public, sample[i].signature, signing[i]),
+            range(len(sample)))),
         ("tree nodes (CompactRange.append: ~1 SHA-256 per entry)",
          per_entry_us(lambda e: tree.append(e.leaf_hash), sample)),
         ("DB insert via SQLAlchemy Core (entries + merkle_nodes)", sqlalchemy_us),
@@ -521,8 +521,8 @@ def bench_verify(workdir: Path, outcome: AppendOutcome) -> list[Figure]:
         ("JCS canonicalisation of the statement (signing bytes)",
          per_entry_us(lambda e: e.statement.signing_bytes(), parsed)),
         ("Ed25519 verify", per_entry_us(
-            lambda i: verify_signature(public_key=client[parsed[i].statement.key_id],
-                                       signature=parsed[i].signature, data=signing[i]),
+            lambda i: verify_signature(client[parsed[i].statement.key_id],
+                                       parsed[i].signature, signing[i]),
             range(len(parsed)))),
         ("tree nodes (CompactRange.append)",
          per_entry_us(lambda e: tree.append(e.leaf_hash), parsed)),
@@ -547,7 +547,7 @@ def _signer_keys(entries: Sequence[Entry]) -> dict[str, Any]:
         ring.admit(entry)
         record = ring.key(entry.statement.key_id)
         if record is not None:
-            keys[record.key_id] = record.public_key
+            keys[record.key_id] = public_key_bytes(record.public_key)
     return keys
 
 

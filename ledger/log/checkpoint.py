@@ -19,10 +19,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.errors import CheckpointError
+from ledger.log.keys import verify_signature
 
 __all__ = [
     "MAX_NOTE_SIZE",
@@ -183,11 +183,8 @@ def _open_note(note: str | bytes, *, key_name: str, public_key: Ed25519PublicKey
         if len(blob) != 4 + 64:
             raise CheckpointError(f"expected a 64-byte Ed25519 signature, got {len(blob) - 4} "
                                   "bytes")
-        try:
-            public_key.verify(blob[4:], body.encode())
-        except InvalidSignature:
-            raise CheckpointError(
-                f"signature by {key_name}+{ours.hex()} does not verify") from None
+        if not verify_signature(public_key.public_bytes_raw(), blob[4:], body.encode()):
+            raise CheckpointError(f"signature by {key_name}+{ours.hex()} does not verify")
         verified = True
     if not verified:
         raise CheckpointError(f"expected a signature by {key_name}+{ours.hex()}, got none")

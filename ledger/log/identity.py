@@ -19,9 +19,15 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.errors import EntryError, IdentityError
+from ledger.errors import EntryError, IdentityError, SignatureError
 from ledger.log.entry import Entry
-from ledger.log.keys import key_id_for, load_public_key, verify_signature
+from ledger.log.keys import (
+    check_public_key,
+    key_id_for,
+    load_public_key,
+    public_key_bytes,
+    verify_signature,
+)
 
 __all__ = [
     "ENTERPRISE_REGISTERED",
@@ -98,8 +104,9 @@ class KeyRing:
         if signer.enterprise != statement.enterprise:
             raise IdentityError(f"key {signer.key_id} belongs to {signer.enterprise}, "
                                 f"not {statement.enterprise}", field="key_id")
-        verify_signature(public_key=signer.public_key, signature=entry.signature,
-                         data=statement.signing_bytes())
+        if not verify_signature(public_key_bytes(signer.public_key), entry.signature,
+                                statement.signing_bytes()):
+            raise SignatureError("signature does not verify", field="signature")
         if statement.type == ENTERPRISE_REGISTERED:
             self._register_enterprise(entry)
         elif statement.type == KEY_REGISTERED:
@@ -174,4 +181,5 @@ def _payload_public_key(payload: Mapping[str, Any]) -> Ed25519PublicKey:
     except binascii.Error:
         raise EntryError("payload.public_key must be base64",
                          field=("payload", "public_key")) from None
+    check_public_key(raw)
     return load_public_key(raw)
