@@ -48,6 +48,10 @@ HOUSE_RULES: dict[str, tuple[str, ...]] = {
     "ledger.accounts": ("ledger.supervision", "schemas", "web", "ledger.demo"),
     # the outbox carries other packages' notices and knows none of them
     "ledger.outbox": ("ledger.supervision", "ledger.accounts", "schemas", "web", "ledger.demo"),
+    # what a shopper sees: a reader of the projections, the recall status and the log's
+    # proofs, which nothing in the ledger calls back
+    "ledger.consumer": ("ledger.accounts", "ledger.outbox", "ledger.trace", "schemas", "web",
+                        "ledger.demo"),
     "schemas": (*WEB_FRAMEWORK, "web", "ledger.demo"),
     "scanners": (*WEB_FRAMEWORK, "sqlalchemy", "web", "ledger.demo"),
     "wsgi": WEB_FRAMEWORK,  # it imports web.create_app, and nothing else
