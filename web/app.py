@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from web import api, console, db, errors, health, public
+from web import api, console, db, errors, health, public, tiles
 from web.settings import TIME_ZONE, Settings, configuration, instance_path
 
 __all__ = ["create_app"]
@@ -45,5 +45,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)  # after the API, whose own HTTP error handler it replaces
     app.register_blueprint(health.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(tiles.bp)
     console.init_app(app)
     return app
