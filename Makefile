@@ -3,6 +3,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The npm packages' files the pages load, copied into the web package (see web/assets.py)
+# with the lockfile they came from, which doubles as the stamp.
+ASSETS := web/static/vendor/package-lock.json
 T ?= tests
 PYTEST_ARGS ?=
 BIND ?= 127.0.0.1:8000
@@ -22,7 +25,12 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	touch $(STAMP)
 
-install: $(STAMP) system ## Create the virtualenv and install the package with its dependencies
+# Only when the lockfile (or the list of vendored files) changed, like the Python stamp above.
+$(ASSETS): package.json package-lock.json | $(STAMP) system
+	npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	$(PY) -m web.assets >/dev/null
+
+install: $(STAMP) system $(ASSETS) ## Create the virtualenv, install the Python and npm dependencies
 
 system: ## Install the system libraries (zbar; PostgreSQL, Chromium + a CJK font for the tests) when missing
 	@ldconfig -p | grep -q 'libzbar\.so\.0' || { apt-get update -q && apt-get install -y -q libzbar0; }
@@ -32,6 +40,8 @@ system: ## Install the system libraries (zbar; PostgreSQL, Chromium + a CJK font
 	@# its own); the CJK font makes the console's Chinese render in it.
 	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -q && apt-get install -y -q fonts-wqy-microhei; }
+	@# npm installs the browser assets (package-lock.json); node runs web/static's JS tests.
+	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q nodejs npm; }
 
 run: install ## Initialise the SQLite database, ledger key and demo network; serve on http://$(BIND) beside the webhook worker
 	$(VENV)/bin/tracenet init
@@ -59,4 +69,4 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/mypy ledger scanners schemas web wsgi.py
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules web/static/vendor .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.slow
 
 PACKAGES = ("ledger", "web", "schemas", "scanners")
 # Not source: copying them would be slow (the virtualenv, databases) or would defeat the copy.
-_NOT_SOURCE = {".git", ".venv", ".hypothesis", "build", "dist", "instance", "bench"}
+_NOT_SOURCE = {".git", ".venv", ".hypothesis", "build", "dist", "instance", "bench",
+               "node_modules"}
 
 
 def _run(args: list[str], **options: Any) -> subprocess.CompletedProcess[str]:

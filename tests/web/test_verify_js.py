@@ -1,0 +1,114 @@
+"""web/static/verify.js, the shopper's in-browser check, run by node on proofs Tracenet made.
+
+The JavaScript must agree with ``ledger.log``: every inclusion proof and signed checkpoint the
+ledger issues verifies, and every tampered copy (tests/js/verify.test.mjs) fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from ledger import log
+from ledger.db import create_ledger_engine, migrate
+from ledger.log import merkle
+from ledger.log.checkpoint import verifier_key
+from ledger.log.keys import generate_private_key
+from tests.conftest import REPO
+from tests.ledger.conftest import ORIGIN, Producer, append, enrol
+
+NODE = shutil.which("node")
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def evidence(session: Session, ledger: log.Ledger, public: list[int],
+             private: list[int]) -> dict[str, object]:
+    """The evidence a shopper's page fetches: checkpoint, key, proofs, public entries' bytes."""
+    note = log.latest_checkpoint(session, ledger)
+    size = log.ledger_size(session)
+    entries: list[dict[str, object]] = []
+    for seq in sorted(public + private):
+        proof = log.inclusion_proof(session, seq, size)
+        item: dict[str, object] = {"seq": seq, "leaf_hash": b64(proof.leaf_hash),
+                                   "proof": proof.as_json(b64)}
+        if seq in public:
+            item["entry"] = b64(log.get_entry(session, seq).canonical)
+        entries.append(item)
+    return {"checkpoint": note,
+            "key": verifier_key(ledger.origin, ledger.signing_key.public_key()),
+            "entries": entries}
+
+
+class _Nodes:
+    """Every perfect subtree of a list of leaf hashes, for merkle.inclusion_proof."""
+
+    def __init__(self, leaves: list[bytes]) -> None:
+        self.nodes = {(0, i): h for i, h in enumerate(leaves)}
+        level, row = 0, leaves
+        while len(row) > 1:
+            row = [merkle.node_hash(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
+            level += 1
+            self.nodes.update({(level, i): h for i, h in enumerate(row)})
+
+    def read_nodes(self, keys: object) -> dict[tuple[int, int], bytes]:
+        return self.nodes
+
+
+def proof_vectors() -> list[dict[str, object]]:
+    """Inclusion proofs from ledger.log.merkle over many tree shapes (hex, as the CLI prints)."""
+    rng = random.Random(6962)  # noqa: S311 - tree shapes, not secrets
+    vectors: list[dict[str, object]] = []
+    for size in [*range(1, 34), 63, 64, 65, 100, 255, 1000]:
+        leaves = [merkle.leaf_hash(rng.randbytes(8)) for _ in range(size)]
+        nodes = _Nodes(leaves)
+        root = merkle.root_from_leaf_hashes(leaves)
+        for index in sorted({0, size - 1, rng.randrange(size), size // 2}):
+            path = merkle.inclusion_proof(nodes, index, size)
+            vectors.append({"index": index, "size": size, "leaf_hash": leaves[index].hex(),
+                            "root": root.hex(), "proof": [h.hex() for h in path]})
+    return vectors
+
+
+def _fixture(session: Session, ledger: log.Ledger, producer: Producer) -> dict[str, object]:
+    appended = append(session, ledger, [producer.signed(lot=f"RM00{i}") for i in range(3)])
+    session.commit()
+    public = [appended[0].entry.seq, appended[2].entry.seq]
+    private = [appended[1].entry.seq, 1]  # an intake kept private, and an identity entry
+    return {
+        "evidence": evidence(session, ledger, public, private),
+        "key": verifier_key(ledger.origin, ledger.signing_key.public_key()),
+        "other_key": verifier_key(ledger.origin, generate_private_key().public_key()),
+        "facts": [{"seq": appended[2].entry.seq, "field": "payload.lot", "value": "RM002"},
+                  {"seq": appended[0].entry.seq, "field": "type", "value": "material_intake"}],
+        "vectors": proof_vectors(),
+    }
+
+
+@pytest.mark.skipif(NODE is None, reason="node is missing (make system installs nodejs)")
+def test_verify_js_agrees_with_the_ledger(sqlite_url: str, tmp_path: Path) -> None:
+    engine = create_ledger_engine(sqlite_url)
+    migrate(engine)
+    ledger = log.Ledger(ORIGIN, generate_private_key())
+    with Session(engine) as session:
+        log.initialise(session, ledger)
+        session.commit()
+        producer = enrol(session, ledger, 1)
+        fixture = _fixture(session, ledger, producer)
+    engine.dispose()
+    path = tmp_path / "evidence.json"
+    path.write_text(json.dumps(fixture))
+    result = subprocess.run([NODE, "--test", "tests/js/verify.test.mjs"], cwd=REPO,
+                            env={"TRACENET_EVIDENCE": str(path), "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "# fail 0" in result.stdout and "# pass 11" in result.stdout, result.stdout

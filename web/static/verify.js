@@ -1,0 +1,500 @@
+// Checks, in the shopper's own browser, that what the page shows is in the signed ledger.
+//
+// The page carries <section id="verification" data-evidence="URL" data-key="VERIFIER KEY">:
+// the evidence URL answers JSON with the latest signed checkpoint (a C2SP signed note), the
+// operator's verifier key and, for each ledger entry behind the page, its RFC 6962 inclusion
+// proof (with the entry's canonical bytes when the entry is public, its leaf hash alone when
+// it is private). The key the page pins (data-key, served in the HTML and shown) is the only
+// key trusted: the JSON's key must equal it. Then, with WebCrypto alone:
+//
+//   1. the checkpoint note's Ed25519 signature by the pinned key verifies over the note text
+//      (https://c2sp.org/signed-note; key ID = SHA-256(name || 0x0A || 0x01 || key)[:4]),
+//      and its origin is the key's name (ledger/log/checkpoint.py signs it so);
+//   2. every proof is for the checkpoint's size and leads to its root hash (RFC 9162
+//      2.1.3.2), from the leaf hash SHA-256(0x00 || entry bytes) for public entries;
+//   3. each fact the page marks with data-ledger-seq / data-ledger-field / data-ledger-value
+//      is what the entry's bytes say.
+//
+// Any failure reads as a failure with its reason; nothing here can end in "verified" unless
+// every check above passed. The module has no inline script and no third-party code, so it
+// runs under a strict Content-Security-Policy.
+
+const HASH_SIZE = 32;
+const SIG_PREFIX = "\u2014 "; // EM DASH, space
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+const HEX_HASH = /^[0-9a-f]{64}$/;
+const encoder = new TextEncoder();
+
+/** A check that failed: `reason` says which, in words a reader can act on. */
+export class VerificationFailure extends Error {
+  constructor(reason, detail = "") {
+    super(detail ? `${reason}: ${detail}` : reason);
+    this.name = "VerificationFailure";
+    this.reason = reason;
+    this.detail = detail;
+  }
+}
+
+function fail(reason, detail) {
+  throw new VerificationFailure(reason, detail);
+}
+
+// ---- bytes -----------------------------------------------------------------------------
+
+export function toHex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function fromHex(text) {
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Standard base64, canonical spelling only (as ledger/log/checkpoint.py insists). */
+export function fromBase64(text, what) {
+  if (typeof text !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4) {
+    fail("malformed", `${what}: expected base64`);
+  }
+  let binary;
+  try {
+    binary = atob(text);
+  } catch {
+    fail("malformed", `${what}: expected base64`);
+  }
+  const out = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  if (toBase64(out) !== text) fail("malformed", `${what}: expected canonical base64`);
+  return out;
+}
+
+function toBase64(bytes) {
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/** A 32-byte hash written in hex (the CLI's form) or base64 (the API's form). */
+export function decodeHash(text, what) {
+  const raw = typeof text === "string" && HEX_HASH.test(text) ? fromHex(text)
+    : fromBase64(text, what);
+  if (raw.length !== HASH_SIZE) fail("malformed", `${what}: expected ${HASH_SIZE} bytes`);
+  return raw;
+}
+
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function equal(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+async function sha256(bytes) {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+}
+
+// ---- RFC 6962 / RFC 9162 Merkle proofs ---------------------------------------------------
+
+/** SHA-256(0x00 || data): the leaf hash of an entry's canonical bytes. */
+export function leafHash(data) {
+  return sha256(concat(Uint8Array.of(0), data));
+}
+
+/** SHA-256(0x01 || left || right): an interior node. */
+export function nodeHash(left, right) {
+  return sha256(concat(Uint8Array.of(1), left, right));
+}
+
+function bitLength(n) {
+  return n === 0n ? 0 : n.toString(2).length;
+}
+
+function bitCount(n) {
+  return [...n.toString(2)].filter((c) => c === "1").length;
+}
+
+/** How many hashes PATH(index, D[last + 1]) holds (ledger.log.merkle._inclusion_length). */
+export function inclusionLength(index, last) {
+  const inner = bitLength(BigInt(index) ^ BigInt(last));
+  return inner + bitCount(BigInt(index) >> BigInt(inner));
+}
+
+/**
+ * Recompute the root from a leaf hash and its audit path (RFC 9162 section 2.1.3.2) and
+ * compare it to `root`; throws VerificationFailure when the proof does not hold.
+ * Indices are BigInts inside: JavaScript's bit operators stop at 32 bits.
+ */
+export async function verifyInclusion({ leafHash: leaf, index, size, proof, root }) {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) {
+    fail("proof", `leaf index ${index} is not inside a tree of ${size}`);
+  }
+  if (leaf.length !== HASH_SIZE || root.length !== HASH_SIZE) fail("proof", "hash size");
+  const expected = inclusionLength(index, size - 1);
+  if (proof.length !== expected) {
+    fail("proof", `expected ${expected} hashes in the path of ${index} in ${size}, ` +
+      `got ${proof.length}`);
+  }
+  let fn = BigInt(index);
+  let sn = BigInt(size - 1);
+  let r = leaf;
+  for (const p of proof) {
+    if (p.length !== HASH_SIZE) fail("proof", "hash size");
+    if (fn & 1n || fn === sn) {
+      r = await nodeHash(p, r);
+      while (!(fn & 1n) && fn) {
+        fn >>= 1n;
+        sn >>= 1n;
+      }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  if (!equal(r, root)) {
+    fail("proof", `entry ${index} leads to root ${toHex(r)}, not the checkpoint's ${toHex(root)}`);
+  }
+}
+
+// ---- C2SP signed notes and checkpoints -------------------------------------------------
+
+function checkKeyName(name) {
+  if (!name || /[\s+]/.test(name) || /[\x00-\x1f]/.test(name)) {
+    fail("key", `bad key name ${JSON.stringify(name)}`);
+  }
+}
+
+/** SHA-256(name || 0x0A || 0x01 || public key)[:4]: the signed-note key ID. */
+export async function keyHash(name, publicKey) {
+  checkKeyName(name);
+  return (await sha256(concat(encoder.encode(name), Uint8Array.of(0x0a, 0x01), publicKey)))
+    .slice(0, 4);
+}
+
+/** Split `<name>+<hex key hash>+<base64(0x01 || key)>` and check its key hash. */
+export async function parseVerifierKey(vkey) {
+  if (typeof vkey !== "string") fail("key", "no verifier key");
+  const first = vkey.indexOf("+");
+  const second = vkey.indexOf("+", first + 1);
+  if (first < 0 || second < 0) fail("key", "expected <name>+<key hash>+<key>");
+  const name = vkey.slice(0, first);
+  const hashHex = vkey.slice(first + 1, second);
+  let raw;
+  try {
+    raw = fromBase64(vkey.slice(second + 1), "verifier key");
+  } catch {
+    fail("key", "the verifier key's key is not base64");
+  }
+  if (raw.length !== 33 || raw[0] !== 0x01) fail("key", "expected an Ed25519 verifier key");
+  const publicKey = raw.slice(1);
+  const id = await keyHash(name, publicKey);
+  if (toHex(id) !== hashHex) fail("key", `key hash ${hashHex} does not match the key`);
+  return { name, keyHash: id, publicKey, text: vkey };
+}
+
+async function ed25519Verify(publicKey, signature, data) {
+  let key;
+  try {
+    key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+  } catch (error) {
+    // An old browser without Ed25519 in WebCrypto cannot check: that is not a success.
+    fail("unsupported", `this browser's WebCrypto has no Ed25519 (${error.name})`);
+  }
+  return crypto.subtle.verify({ name: "Ed25519" }, key, signature, data);
+}
+
+/**
+ * Verify a signed checkpoint note with the pinned key and return {origin, size, root}.
+ * Signatures by other keys (witnesses) are ignored; one that claims our key and fails
+ * rejects the note, as ledger/log/checkpoint.py open_checkpoint does.
+ */
+export async function openCheckpoint(note, key) {
+  if (typeof note !== "string" || note.length > 1 << 20) fail("checkpoint", "no note");
+  if (/[\x00-\x09\x0b-\x1f]/.test(note)) fail("checkpoint", "control characters in the note");
+  const split = note.lastIndexOf("\n\n");
+  if (split < 0) fail("checkpoint", "no blank line before the signatures");
+  const body = note.slice(0, split + 1);
+  const signatures = note.slice(split + 2);
+  if (!signatures || !signatures.endsWith("\n")) fail("checkpoint", "no signature lines");
+  let verified = false;
+  for (const line of signatures.slice(0, -1).split("\n")) {
+    if (!line.startsWith(SIG_PREFIX)) fail("checkpoint", "malformed signature line");
+    const rest = line.slice(SIG_PREFIX.length);
+    const space = rest.indexOf(" ");
+    if (space < 0) fail("checkpoint", "malformed signature line");
+    const name = rest.slice(0, space);
+    const blob = fromBase64(rest.slice(space + 1), "signature");
+    if (name !== key.name || !equal(blob.slice(0, 4), key.keyHash)) continue;
+    if (blob.length !== 4 + 64) fail("signature", "expected a 64-byte Ed25519 signature");
+    if (!(await ed25519Verify(key.publicKey, blob.slice(4), encoder.encode(body)))) {
+      fail("signature", `the checkpoint's signature by ${key.name} does not verify`);
+    }
+    verified = true;
+  }
+  if (!verified) fail("signature", `the checkpoint carries no signature by ${key.name}`);
+  const lines = body.slice(0, -1).split("\n");
+  if (lines.length < 3) fail("checkpoint", "expected origin, size and root hash lines");
+  const [origin, sizeText, rootText] = lines;
+  if (!DECIMAL.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) {
+    fail("checkpoint", `bad tree size ${JSON.stringify(sizeText.slice(0, 40))}`);
+  }
+  if (origin !== key.name) fail("checkpoint", `origin ${origin} is not the key's ${key.name}`);
+  const root = fromBase64(rootText, "root hash");
+  if (root.length !== HASH_SIZE) fail("checkpoint", "expected a 32-byte root hash");
+  return { origin, size: Number(sizeText), root };
+}
+
+// ---- the evidence -----------------------------------------------------------------------
+
+function field(object, ...names) {
+  for (const name of names) if (object && object[name] !== undefined) return object[name];
+  return undefined;
+}
+
+/** Follow a dotted path ("payload.result") into parsed entry JSON. */
+function lookup(body, path) {
+  return path.split(".").reduce((at, key) => (at == null ? undefined : at[key]), body);
+}
+
+/**
+ * Check `evidence` (the endpoint's JSON) against the pinned verifier key; `facts` are
+ * [{seq, field, value}] the page shows. Returns {checkpoint, key, entries}; throws
+ * VerificationFailure naming the first check that failed.
+ */
+export async function verifyEvidence(evidence, pinnedKey, facts = []) {
+  if (!evidence || typeof evidence !== "object") fail("malformed", "the evidence is not JSON");
+  const served = field(evidence, "key", "verifier_key", "operator_key");
+  const servedKey = typeof served === "object" && served ? field(served, "verifier_key", "key")
+    : served;
+  if (typeof servedKey !== "string" || servedKey.trim() !== pinnedKey.trim()) {
+    fail("key", "the evidence is signed for a key other than the one this page pins");
+  }
+  const key = await parseVerifierKey(pinnedKey.trim());
+  const checkpointField = field(evidence, "checkpoint");
+  const note = typeof checkpointField === "object" && checkpointField
+    ? field(checkpointField, "note", "signed_note", "text") : checkpointField;
+  const checkpoint = await openCheckpoint(note, key);
+  const entries = field(evidence, "entries");
+  if (!Array.isArray(entries) || entries.length === 0) fail("malformed", "no entries to check");
+  const checked = [];
+  const bodies = new Map();
+  for (const item of entries) {
+    const proofObject = field(item, "proof", "inclusion", "inclusion_proof");
+    const path = Array.isArray(proofObject) ? proofObject : field(proofObject, "proof", "hashes");
+    const seq = field(item, "seq") ?? field(proofObject, "seq");
+    const size = field(proofObject, "size", "tree_size") ?? field(item, "size", "tree_size");
+    const proofRoot = field(proofObject, "root", "root_hash") ?? field(item, "root");
+    if (!Number.isSafeInteger(seq) || !Array.isArray(path)) fail("malformed", "an entry lacks its proof");
+    if (size !== undefined && size !== checkpoint.size) {
+      fail("proof", `entry ${seq}'s proof is for a tree of ${size}, the checkpoint's is ${checkpoint.size}`);
+    }
+    if (proofRoot !== undefined && !equal(decodeHash(proofRoot, "root"), checkpoint.root)) {
+      fail("proof", `entry ${seq}'s proof names a root other than the checkpoint's`);
+    }
+    const bytesField = field(item, "entry", "body", "canonical", "bytes");
+    let leaf;
+    if (typeof bytesField === "string") {
+      const bytes = fromBase64(bytesField, `entry ${seq}`);
+      leaf = await leafHash(bytes);
+      let body;
+      try {
+        body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+      } catch {
+        fail("entry", `entry ${seq}'s bytes are not JSON`);
+      }
+      if (body.seq !== seq) fail("entry", `the bytes given for entry ${seq} are entry ${body.seq}'s`);
+      bodies.set(seq, body);
+      const claimed = field(item, "leaf_hash") ?? field(proofObject, "leaf_hash");
+      if (claimed !== undefined && !equal(decodeHash(claimed, "leaf hash"), leaf)) {
+        fail("entry", `entry ${seq}'s bytes do not hash to its leaf hash`);
+      }
+    } else {
+      leaf = decodeHash(field(item, "leaf_hash") ?? field(proofObject, "leaf_hash"),
+        `entry ${seq}'s leaf hash`);
+    }
+    const hashes = path.map((h, i) => decodeHash(h, `entry ${seq}'s proof[${i}]`));
+    await verifyInclusion({ leafHash: leaf, index: seq, size: checkpoint.size, proof: hashes,
+      root: checkpoint.root });
+    checked.push({ seq, leafHash: toHex(leaf), proofLength: hashes.length,
+      public: bodies.has(seq), type: bodies.get(seq)?.type });
+  }
+  for (const fact of facts) {
+    const body = bodies.get(fact.seq);
+    if (!body) fail("fact", `the page cites entry ${fact.seq}, whose bytes the evidence lacks`);
+    const actual = lookup(body, fact.field);
+    if (actual === undefined || String(actual) !== fact.value) {
+      fail("fact", `the page shows ${fact.field} = ${JSON.stringify(fact.value)} for entry ` +
+        `${fact.seq}, the ledger says ${JSON.stringify(actual)}`);
+    }
+  }
+  return { checkpoint, key, entries: checked,
+    time: field(checkpointField, "time", "signed_at") ?? field(evidence, "checkpoint_time") };
+}
+
+// ---- the page ------------------------------------------------------------------------------
+
+const WORDS = {
+  zh: {
+    checking: "正在本机核验账本证明…",
+    verified: "✓ 已在账本中验证 / verified in the ledger",
+    failed: "✗ 验证失败 / verification failed",
+    summary: (n, size) => `${n} 条记录的包含证明均指向账本第 ${size} 条时的签名检查点`,
+    time: "检查点时间",
+    checkedAt: "本机核验时间",
+    details: "证明详情",
+    seq: "序号",
+    leaf: "叶哈希",
+    proof: "证明长度",
+    kind: "记录",
+    private: "(不公开)",
+    root: "根哈希",
+    size: "检查点规模",
+    key: "运营方公钥",
+    reasons: {
+      key: "证据所用的公钥与本页固定的运营方公钥不符",
+      signature: "检查点签名无效",
+      checkpoint: "检查点格式错误",
+      proof: "包含证明不成立",
+      entry: "记录内容与其哈希不符",
+      fact: "页面显示的信息与账本记录不符",
+      malformed: "证据格式错误",
+      network: "无法获取证据",
+      unsupported: "本浏览器不支持 Ed25519 验签",
+    },
+  },
+  en: {
+    checking: "Checking the ledger's proofs on this device…",
+    verified: "✓ 已在账本中验证 / verified in the ledger",
+    failed: "✗ 验证失败 / verification failed",
+    summary: (n, size) => `the inclusion proofs of ${n} entries lead to the signed checkpoint ` +
+      `of ${size} entries`,
+    time: "checkpoint time",
+    checkedAt: "checked on this device at",
+    details: "Proof details",
+    seq: "seq",
+    leaf: "leaf hash",
+    proof: "proof length",
+    kind: "record",
+    private: "(private)",
+    root: "root hash",
+    size: "checkpoint size",
+    key: "operator key",
+    reasons: {
+      key: "the evidence's key is not the operator key this page pins",
+      signature: "the checkpoint's signature is invalid",
+      checkpoint: "the checkpoint is malformed",
+      proof: "an inclusion proof does not hold",
+      entry: "an entry's bytes do not match its hash",
+      fact: "what the page shows differs from the ledger",
+      malformed: "the evidence is malformed",
+      network: "the evidence could not be fetched",
+      unsupported: "this browser cannot check Ed25519 signatures",
+    },
+  },
+};
+
+function words() {
+  return (document.documentElement.lang || "zh").toLowerCase().startsWith("en")
+    ? WORDS.en : WORDS.zh;
+}
+
+function element(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+function statusLine(section) {
+  let line = section.querySelector("[data-verification-status]");
+  if (!line) {
+    line = element("p", undefined, { "data-verification-status": "", role: "status" });
+    section.append(line);
+  }
+  return line;
+}
+
+function showVerified(section, result) {
+  const w = words();
+  section.dataset.state = "verified";
+  const line = statusLine(section);
+  line.replaceChildren(element("strong", w.verified));
+  const when = new Date().toLocaleString(document.documentElement.lang || "zh-CN");
+  const summary = element("p", `${w.summary(result.entries.length, result.checkpoint.size)}` +
+    (result.time ? ` · ${w.time} ${result.time}` : "") + ` · ${w.checkedAt} ${when}`,
+    { "data-verification-summary": "" });
+  const details = element("details", undefined, { "data-verification-details": "" });
+  details.append(element("summary", w.details));
+  const facts = element("dl");
+  for (const [term, value] of [[w.size, String(result.checkpoint.size)],
+    [w.root, toHex(result.checkpoint.root)], [w.key, result.key.text]]) {
+    facts.append(element("dt", term), element("dd", value, { class: "hash" }));
+  }
+  const table = element("table");
+  const head = element("tr");
+  for (const title of [w.seq, w.kind, w.leaf, w.proof]) head.append(element("th", title));
+  table.append(head);
+  for (const entry of result.entries) {
+    const row = element("tr");
+    row.append(element("td", String(entry.seq)), element("td", entry.type ?? w.private),
+      element("td", entry.leafHash, { class: "hash" }), element("td", String(entry.proofLength)));
+    table.append(row);
+  }
+  details.append(facts, table);
+  section.querySelectorAll("[data-verification-summary], [data-verification-details]")
+    .forEach((old) => old.remove());
+  section.append(summary, details);
+}
+
+function showFailure(section, error) {
+  const w = words();
+  section.dataset.state = "failed";
+  const reason = error instanceof VerificationFailure
+    ? (w.reasons[error.reason] ?? error.reason) : w.reasons.malformed;
+  const detail = error instanceof VerificationFailure ? error.detail : String(error);
+  statusLine(section).replaceChildren(element("strong", w.failed),
+    element("span", ` — ${reason}`, { "data-verification-reason": error.reason ?? "error" }));
+  section.querySelectorAll("[data-verification-summary], [data-verification-details]")
+    .forEach((old) => old.remove());
+  if (detail) section.append(element("p", detail, { "data-verification-summary": "", class: "hash" }));
+}
+
+/** The facts the page shows that the ledger's entry bytes must bear out. */
+function pageFacts() {
+  return [...document.querySelectorAll("[data-ledger-seq][data-ledger-field]")].map((node) => ({
+    seq: Number(node.dataset.ledgerSeq), field: node.dataset.ledgerField,
+    value: node.dataset.ledgerValue ?? node.textContent.trim(),
+  }));
+}
+
+/** Fetch the evidence named by the section and show the outcome in it. */
+export async function verifyPage(section) {
+  const w = words();
+  section.dataset.state = "checking";
+  statusLine(section).textContent = w.checking;
+  try {
+    const pinned = section.dataset.key;
+    if (!pinned) fail("key", "the page pins no operator key");
+    let evidence;
+    try {
+      const response = await fetch(section.dataset.evidence, { headers: { Accept: "application/json" } });
+      if (!response.ok) fail("network", `HTTP ${response.status}`);
+      evidence = await response.json();
+    } catch (error) {
+      if (error instanceof VerificationFailure) throw error;
+      fail("network", String(error));
+    }
+    showVerified(section, await verifyEvidence(evidence, pinned, pageFacts()));
+  } catch (error) {
+    showFailure(section, error);
+  }
+}
+
+if (typeof document !== "undefined") {
+  const section = document.getElementById("verification");
+  if (section && section.dataset.evidence) verifyPage(section);
+}
