@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from web import api, console, db, errors, health, public, tiles
+from web import api, console, db, errors, health, limits, public, tiles
 from web.settings import TIME_ZONE, Settings, configuration, instance_path
 
 __all__ = ["create_app"]
@@ -32,7 +32,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="/docs",
         # Served from the swagger-ui-bundle package: the docs work without internet access.
         OPENAPI_SWAGGER_UI_URL="/api/docs-assets/",
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         BABEL_DEFAULT_TIMEZONE=TIME_ZONE,
     )
     if test_config:
@@ -47,4 +46,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(tiles.bp)
     console.init_app(app)
+    limits.init_app(app)  # last: it limits the public blueprints by name
     return app

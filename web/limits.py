@@ -1,0 +1,148 @@
+"""Abuse limits on every request: rates per address, the body's size, and JSON nesting.
+
+- **Rates** (Flask-Limiter, per client address): every endpoint shares a generous ceiling;
+  the public endpoints (the shopper's pages, the resolver, code parsing and lookups) have a
+  tighter one, and decoding uploaded photos, which costs CPU, the tightest. The counters live in
+  ``RATELIMIT_STORAGE_URI`` (``TRACENET_RATELIMIT_STORAGE_URI``): the default, ``memory://``,
+  counts per gunicorn worker, so the effective ceiling is the limit times the workers; give a
+  shared store (``redis://…``, ``memcached://…``) to count across workers and hosts. Behind a
+  reverse proxy the client address is the proxy's unless ProxyFix is configured (README).
+- **Body size**: a request whose ``Content-Length`` exceeds ``MAX_CONTENT_LENGTH`` is answered
+  413 before a byte of its body is read; a body without a length (chunked) is cut off at the
+  same size as it is read.
+- **JSON nesting**: a JSON body nested deeper than :data:`MAX_JSON_DEPTH` is answered 400
+  before any view parses it, so no recursion in a parser, a schema or the canonical form can be
+  driven by input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any, cast
+
+from flask import Blueprint, Flask, Response, current_app, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from web.errors import ApiError, error_response
+
+__all__ = ["MAX_JSON_DEPTH", "init_app", "json_depth_exceeds"]
+
+#: How deep a JSON body may nest: EPCIS documents, the deepest we take, need about ten levels.
+MAX_JSON_DEPTH = 64
+
+#: The defaults of the settings this module reads; each can be set by ``TRACENET_<NAME>``.
+DEFAULTS: dict[str, Any] = {
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # Every endpoint, per address: a ceiling that no person or honest integration reaches.
+    "RATELIMIT_DEFAULT": "3000 per minute",
+    # The public endpoints (no sign-in), per address.
+    "RATELIMIT_PUBLIC": "1200 per minute;20000 per hour",
+    # Decoding an uploaded photo, per address.
+    "RATELIMIT_SCAN": "60 per minute;600 per hour",
+}
+
+#: Which limit each public blueprint gets (blueprints not registered are skipped).
+PUBLIC_BLUEPRINTS = {
+    "public": "RATELIMIT_PUBLIC",
+    "resolver": "RATELIMIT_PUBLIC",
+    "shopper": "RATELIMIT_PUBLIC",
+    "codes": "RATELIMIT_PUBLIC",
+    "scan": "RATELIMIT_SCAN",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Read the limits' settings, and guard every request of ``app`` with them.
+
+    Call after every blueprint is registered: the public ones get their limits by name.
+    """
+    for name, default in DEFAULTS.items():
+        if app.config.get(name) is None:  # Flask's own default for the body size is None
+            app.config[name] = _from_environment(name, default)
+    limiter = Limiter(get_remote_address, app=app,
+                      default_limits=[_setting("RATELIMIT_DEFAULT")],
+                      storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+                      headers_enabled=True, enabled=bool(app.config["RATELIMIT_ENABLED"]))
+    for blueprint, setting in PUBLIC_BLUEPRINTS.items():
+        if blueprint in app.blueprints:
+            limiter.limit(_setting(setting))(cast(Blueprint, app.blueprints[blueprint]))
+    # Tiles are immutable range reads that mirrors and monitors fetch by the thousand.
+    for exempt in ("tiles",):
+        if exempt in app.blueprints:
+            limiter.exempt(cast(Blueprint, app.blueprints[exempt]))
+    limiter.exempt(app.view_functions["health.healthz"])
+    if "static" in app.view_functions:
+        limiter.exempt(app.view_functions["static"])
+    app.extensions["tracenet.limiter"] = limiter
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
+    # Before the limiter counts the request: a body too large is refused for free.
+    app.before_request_funcs.setdefault(None, []).insert(0, _guard_body)
+
+
+def json_depth_exceeds(value: Any, bound: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value`` (parsed JSON) nests arrays and objects more than ``bound`` deep.
+
+    Walks with an explicit stack, so a deep value cannot exhaust Python's own.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(
+            item, list) else None
+        if children is None:
+            continue
+        if depth > bound:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _guard_body() -> Response | None:
+    limit_ = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit_ is not None and (request.content_length or 0) > limit_:
+        raise ApiError(413, "body_too_large",
+                       f"the request body is {request.content_length} bytes; at most "
+                       f"{limit_} bytes are accepted", "body")
+    if request.is_json and request.method in ("POST", "PUT", "PATCH"):
+        _refuse_deep_json(request.get_data(cache=True))
+    return None
+
+
+def _refuse_deep_json(data: bytes) -> None:
+    too_deep = ApiError(400, "json_too_deep",
+                        f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels", "body")
+    try:
+        value = json.loads(data)
+    except RecursionError:  # the C parser's own bound (far deeper than ours) was reached
+        raise too_deep from None
+    except ValueError:  # not JSON at all: the view says so, as it always has
+        return
+    if json_depth_exceeds(value):
+        raise too_deep
+
+
+def _too_many_requests(exc: RateLimitExceeded) -> tuple[Response, int]:
+    return error_response(429, "too_many_requests",
+                          f"too many requests from your address (at most {exc.description}); "
+                          "wait a moment and try again", None,
+                          message_zh=f"请求过于频繁（上限：{exc.description}），请稍后再试")
+
+
+def _setting(name: str) -> Callable[[], str]:
+    return lambda: str(current_app.config[name])
+
+
+def _from_environment(name: str, default: Any) -> Any:
+    raw = os.environ.get(f"TRACENET_{name}")
+    if raw is None or raw == "":
+        return default
+    if isinstance(default, bool):
+        return raw.strip().lower() not in ("0", "false", "no", "off")
+    if isinstance(default, int):
+        return int(raw)
+    return raw
