@@ -25,6 +25,7 @@ from ledger.errors import (
     render_field,
 )
 from ledger.supervision.rules import RuleViolation
+from scanners.errors import CodeError
 from schemas.messages import field_messages
 
 __all__ = ["ApiError", "error_response", "init_app"]
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(LedgerError, _ledger_error)
     app.register_error_handler(ValidationError, _validation_error)
+    app.register_error_handler(CodeError, _code_error)
     app.register_error_handler(HTTPException, _http_error)
 
 
@@ -79,6 +81,11 @@ def _ledger_error(exc: LedgerError) -> tuple[Response, int]:
     # Rule violations carry their message in Chinese too.
     return error_response(status, exc.code, exc.message, render_field(exc.field), exc.item,
                           getattr(exc, "message_zh", None))
+
+
+def _code_error(exc: CodeError) -> tuple[Response, int]:
+    # A code or image that cannot be read is the client's to fix: 400 naming the problem.
+    return error_response(400, exc.code, exc.message, exc.field)
 
 
 def _validation_error(exc: ValidationError) -> tuple[Response, int]:
