@@ -56,7 +56,7 @@ test("every Python proof over many tree sizes verifies, and a flipped bit fails"
 test("a tampered proof hash fails", async () => {
   for (let i = 0; i < evidence.entries.length; i++) {
     const bad = copy(evidence);
-    const path = bad.entries[i].proof.proof;
+    const path = bad.entries[i].proof;
     if (!path.length) continue;
     path[0] = flip(path[0], 5);
     await rejects(verifyEvidence(bad, key), "proof");
@@ -65,10 +65,10 @@ test("a tampered proof hash fails", async () => {
 
 test("a proof cut short, lengthened, or for another seq fails", async () => {
   const shorter = copy(evidence);
-  shorter.entries[0].proof.proof.pop();
+  shorter.entries[0].proof.pop();
   await rejects(verifyEvidence(shorter, key), "proof");
   const longer = copy(evidence);
-  longer.entries[0].proof.proof.push(longer.entries[0].proof.proof[0]);
+  longer.entries[0].proof.push(longer.entries[0].proof[0]);
   await rejects(verifyEvidence(longer, key), "proof");
   const moved = copy(evidence);
   const privateEntry = moved.entries.find((e) => !e.entry);
@@ -83,7 +83,6 @@ test("tampered entry bytes fail, even with a matching leaf hash claim removed", 
   item.entry = btoa(text);
   await rejects(verifyEvidence(bad, key), "entry");
   delete item.leaf_hash;
-  delete item.proof.leaf_hash;
   await rejects(verifyEvidence(bad, key), "proof");
 });
 
@@ -91,7 +90,6 @@ test("a private entry's leaf hash changed fails", async () => {
   const bad = copy(evidence);
   const item = bad.entries.find((e) => !e.entry);
   item.leaf_hash = flip(item.leaf_hash);
-  item.proof.leaf_hash = item.leaf_hash;
   await rejects(verifyEvidence(bad, key), "proof");
 });
 
@@ -118,14 +116,14 @@ test("a tampered checkpoint fails: size, root, origin, signature", async () => {
 test("a checkpoint signed by another key fails, whether the JSON names it or not", async () => {
   await rejects(verifyEvidence(copy(evidence), otherKey), "key");
   const swapped = copy(evidence);
-  swapped.key = otherKey;
+  swapped.operator_key = { verifier_key: otherKey };
   await rejects(verifyEvidence(swapped, key), "key");
   const missing = copy(evidence);
-  delete missing.key;
+  delete missing.operator_key;
   await rejects(verifyEvidence(missing, key), "key");
   // The other key pinned and named: the note carries no signature by it.
   const pinnedOther = copy(evidence);
-  pinnedOther.key = otherKey;
+  pinnedOther.operator_key = { verifier_key: otherKey };
   await rejects(verifyEvidence(pinnedOther, otherKey), "signature");
 });
 
@@ -135,7 +133,7 @@ test("a verifier key whose key hash does not match its key is refused", async ()
   const material = key.slice(name.length + hash.length + 2);
   const wrongHash = `${name}+${hash.slice(0, -1)}${hash.endsWith("0") ? "1" : "0"}+${material}`;
   const bad = copy(evidence);
-  bad.key = wrongHash;
+  bad.operator_key = { verifier_key: wrongHash };
   await rejects(verifyEvidence(bad, wrongHash), "key");
 });
 

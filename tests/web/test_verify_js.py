@@ -6,7 +6,6 @@ ledger issues verifies, and every tampered copy (tests/js/verify.test.mjs) fails
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 import shutil
@@ -23,30 +22,9 @@ from ledger.log.checkpoint import verifier_key
 from ledger.log.keys import generate_private_key
 from tests.conftest import REPO
 from tests.ledger.conftest import ORIGIN, Producer, append, enrol
+from tests.ledger.test_evidence import build_evidence
 
 NODE = shutil.which("node")
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
-
-
-def evidence(session: Session, ledger: log.Ledger, public: list[int],
-             private: list[int]) -> dict[str, object]:
-    """The evidence a shopper's page fetches: checkpoint, key, proofs, public entries' bytes."""
-    note = log.latest_checkpoint(session, ledger)
-    size = log.ledger_size(session)
-    entries: list[dict[str, object]] = []
-    for seq in sorted(public + private):
-        proof = log.inclusion_proof(session, seq, size)
-        item: dict[str, object] = {"seq": seq, "leaf_hash": b64(proof.leaf_hash),
-                                   "proof": proof.as_json(b64)}
-        if seq in public:
-            item["entry"] = b64(log.get_entry(session, seq).canonical)
-        entries.append(item)
-    return {"checkpoint": note,
-            "key": verifier_key(ledger.origin, ledger.signing_key.public_key()),
-            "entries": entries}
 
 
 class _Nodes:
@@ -85,7 +63,7 @@ def _fixture(session: Session, ledger: log.Ledger, producer: Producer) -> dict[s
     public = [appended[0].entry.seq, appended[2].entry.seq]
     private = [appended[1].entry.seq, 1]  # an intake kept private, and an identity entry
     return {
-        "evidence": evidence(session, ledger, public, private),
+        "evidence": build_evidence(session, ledger, public, private),
         "key": verifier_key(ledger.origin, ledger.signing_key.public_key()),
         "other_key": verifier_key(ledger.origin, generate_private_key().public_key()),
         "facts": [{"seq": appended[2].entry.seq, "field": "payload.lot", "value": "RM002"},

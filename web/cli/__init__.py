@@ -21,6 +21,8 @@ __all__ = ["COMMANDS", "load_command", "main"]
 #: command -> ("module:attribute" in this package, the first sentence of its help). ``--help``
 #: shows the sentence (shortened as click would); a test holds it equal to the command's own.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "check-lot": ("check:check_lot", "Check a server's evidence for a product, lot or unit "
+                                     "against the operator key."),
     "checkpoint": ("ledger:checkpoint",
                    "Print the latest signed checkpoint (C2SP signed note)."),
     "consistency": ("ledger:consistency",

@@ -410,7 +410,7 @@ function element(tag, text, attributes = {}) {
 }
 
 function statusLine(section) {
-  let line = section.querySelector("[data-verification-status]");
+  let line = section.querySelector("[data-verification-status], #verification-status");
   if (!line) {
     line = element("p", undefined, { "data-verification-status": "", role: "status" });
     section.append(line);
@@ -477,7 +477,7 @@ export async function verifyPage(section) {
   section.dataset.state = "checking";
   statusLine(section).textContent = w.checking;
   try {
-    const pinned = section.dataset.key;
+    const pinned = section.dataset.key ?? section.dataset.verifierKey;
     if (!pinned) fail("key", "the page pins no operator key");
     let evidence;
     try {

@@ -1,0 +1,136 @@
+"""Checking evidence a verifier fetched: entries, their inclusion proofs, a signed checkpoint.
+
+This is what ``web/static/verify.js`` does in a shopper's browser, for a third party with the
+``tracenet check-lot`` command: given the evidence JSON a Tracenet server publishes for the
+items on a page (``GET /api/v1/public/evidence``) and the operator's verifier key obtained
+some other way (pinned), check that
+
+1. the checkpoint note carries a valid Ed25519 signature by that key, for the key's own log
+   (:func:`ledger.log.checkpoint.open_checkpoint`);
+2. each entry's inclusion proof leads from its leaf hash to the checkpoint's root
+   (:func:`ledger.log.merkle.verify_inclusion`);
+3. a public entry's bytes hash to that leaf and are the entry at that seq.
+
+Evidence JSON (hashes in base64, or hex as the CLI prints them)::
+
+    {"checkpoint": "<signed note>", "operator_key": {"verifier_key": "<name+hash+key>"},
+     "entries": [{"seq": 7, "leaf_hash": "…", "entry": "<base64 bytes>" | null,
+                  "proof": ["…", …]}, …]}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.errors import ProofError
+from ledger.log.checkpoint import Checkpoint, open_checkpoint, parse_verifier_key
+from ledger.log.merkle import HASH_SIZE, leaf_hash, verify_inclusion
+
+__all__ = ["CheckedEntry", "EvidenceReport", "verify_evidence"]
+
+_HEX_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class CheckedEntry:
+    """An entry proven to be in the checkpoint's tree; ``body`` when its bytes were given."""
+
+    seq: int
+    leaf_hash: bytes
+    proof_length: int
+    body: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class EvidenceReport:
+    """What verified: the checkpoint (by the pinned key) and every entry in it."""
+
+    checkpoint: Checkpoint
+    verifier_key: str
+    entries: tuple[CheckedEntry, ...]
+
+
+def verify_evidence(evidence: Mapping[str, Any], *, verifier_key: str) -> EvidenceReport:
+    """Check ``evidence`` against the pinned ``verifier_key``; raise a LedgerError if anything
+    fails (CheckpointError for the key or note, ProofError for entries and proofs)."""
+    served = evidence.get("operator_key", evidence.get("key"))
+    if isinstance(served, Mapping):
+        served = served.get("verifier_key")
+    if not isinstance(served, str) or served.strip() != verifier_key.strip():
+        raise ProofError("expected the evidence to name the pinned operator key, got "
+                         f"{str(served)[:80]!r}", field="operator_key")
+    name, public_key = parse_verifier_key(verifier_key.strip())
+    note = evidence.get("checkpoint")
+    if isinstance(note, Mapping):
+        note = note.get("note")
+    if not isinstance(note, str):
+        raise ProofError("expected a signed checkpoint note", field="checkpoint")
+    checkpoint = open_checkpoint(note, key_name=name, public_key=public_key, origin=name)
+    items = evidence.get("entries")
+    if not isinstance(items, Sequence) or isinstance(items, str) or not items:
+        raise ProofError("expected a non-empty list of entries", field="entries")
+    checked = [_check_entry(item, i, checkpoint) for i, item in enumerate(items)]
+    return EvidenceReport(checkpoint, verifier_key.strip(), tuple(checked))
+
+
+def _check_entry(item: Any, position: int, checkpoint: Checkpoint) -> CheckedEntry:
+    """One entry's leaf (from its bytes when given) and proof, to the checkpoint's root."""
+    if not isinstance(item, Mapping):
+        raise ProofError("expected an entry object", field=("entries", position))
+    seq = item.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise ProofError("expected an integer seq", field=("entries", position, "seq"))
+    path = item.get("proof")
+    if isinstance(path, Mapping):  # the proof API's object form
+        path = path.get("proof")
+    if not isinstance(path, Sequence) or isinstance(path, str):
+        raise ProofError(f"entry {seq}: expected a list of proof hashes",
+                         field=("entries", position, "proof"))
+    hashes = [_hash(h, f"entry {seq} proof[{i}]") for i, h in enumerate(path)]
+    body: Mapping[str, Any] | None = None
+    raw = item.get("entry")
+    if raw is not None:
+        data = _base64(raw, f"entry {seq} bytes")
+        leaf = leaf_hash(data)
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise ProofError(f"entry {seq}: expected JSON bytes",
+                             field=("entries", position, "entry")) from None
+        if not isinstance(body, Mapping) or body.get("seq") != seq:
+            raise ProofError(f"entry {seq}: the bytes given are another entry's",
+                             field=("entries", position, "entry"))
+        claimed = item.get("leaf_hash")
+        if claimed is not None and _hash(claimed, f"entry {seq} leaf hash") != leaf:
+            raise ProofError(f"entry {seq}: expected leaf hash {leaf.hex()} of its bytes",
+                             field=("entries", position, "leaf_hash"))
+    else:
+        leaf = _hash(item.get("leaf_hash"), f"entry {seq} leaf hash")
+    verify_inclusion(leaf_hash=leaf, index=seq, size=checkpoint.size, proof=hashes,
+                     root=checkpoint.root_hash)
+    return CheckedEntry(seq, leaf, len(hashes), body)
+
+
+def _hash(text: Any, what: str) -> bytes:
+    """A 32-byte hash in hex or base64."""
+    if isinstance(text, str) and _HEX_HASH.fullmatch(text):
+        return bytes.fromhex(text)
+    raw = _base64(text, what)
+    if len(raw) != HASH_SIZE:
+        raise ProofError(f"{what}: expected {HASH_SIZE} bytes, got {len(raw)}")
+    return raw
+
+
+def _base64(text: Any, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise ProofError(f"{what}: expected base64 text, got {type(text).__name__}")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProofError(f"{what}: expected base64, got {text[:40]!r}") from None
