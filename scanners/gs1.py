@@ -312,6 +312,7 @@ _URI_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 _BAD_DOMAIN = frozenset("_~?#@!$&'()*+,;=%")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SCHEMES = ("https://", "HTTPS://", "http://", "HTTP://")
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 #: the short names of keys and qualifiers that GS1 Digital Link 1.0 allowed in paths
 _CONVENIENCE_ALPHAS = {
@@ -336,12 +337,11 @@ def _unescape(text: str, *, query: bool, ai: str) -> str:
         byte = raw[pos]
         if byte == 0x25 and pos < len(raw) - 2:
             pair = raw[pos + 1:pos + 3].decode("ascii", "replace")
-            try:
-                decoded = int(pair, 16)
-            except ValueError:
+            if not all(c in _HEX for c in pair):  # a lone '%' stands for itself
                 out.append(byte)
                 pos += 1
                 continue
+            decoded = int(pair, 16)
             if decoded == 0:
                 raise CodeError("code.dl.null", f"the value of ({ai}) decodes to a NUL character",
                                 _field(ai))
@@ -590,12 +590,7 @@ def parse_scan_data(text: str, options: Options = DEFAULT_OPTIONS) -> GS1Data | 
             validate(ais, options)
         return GS1Data(ais, symbology=name)
     if identifier in _PLAIN_SYMBOLOGIES:
-        symbology = _PLAIN_SYMBOLOGIES[identifier]
-        if is_digital_link(data):
-            parsed = parse_digital_link(data, options)
-            return GS1Data(parsed.ais, dl_path=parsed.dl_path,
-                           ignored_query_params=parsed.ignored_query_params,
-                           symbology=symbology)
-        return PlainData(symbology, data)
+        # plain data, often a GS1 Digital Link URI: the caller reads it as typed text
+        return PlainData(_PLAIN_SYMBOLOGIES[identifier], data)
     raise CodeError("code.symbology.unsupported",
                     f"]{identifier} is not a symbology identifier of a GS1 barcode")
