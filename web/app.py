@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from web import api, console, db, errors, health, limits, public, tiles
+from web import api, console, db, errors, health, limits, public, resolver, shopper, tiles
 from web.settings import TIME_ZONE, Settings, configuration, instance_path
 
 __all__ = ["create_app"]
@@ -45,6 +45,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(tiles.bp)
+    app.register_blueprint(resolver.bp)
+    app.register_blueprint(shopper.bp)
     console.init_app(app)
     limits.init_app(app)  # last: it limits the public blueprints by name
     return app

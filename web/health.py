@@ -1,20 +1,16 @@
-"""The root redirect and liveness: the process answers and the database is reachable."""
+"""Liveness: the process answers and the database is reachable.
+
+The root (``/``) is the public scan page (:mod:`web.resolver`); the console is behind its link.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint
 from sqlalchemy import text
-from werkzeug.wrappers import Response
 
 from web.db import get_session
 
 bp = Blueprint("health", __name__)
-
-
-@bp.get("/")
-def home() -> Response:
-    """People arriving at the root land in the console."""
-    return redirect(url_for("console.dashboard"))
 
 
 @bp.get("/healthz")

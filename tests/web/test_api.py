@@ -288,7 +288,9 @@ def test_cli_keygen_and_sign_produce_an_accepted_event(sqlite_app: Flask, client
     assert again.exit_code == 1 and "refusing to overwrite" in again.output
 
 
-def test_root_leads_people_to_the_console(client: FlaskClient) -> None:
+def test_root_is_the_public_scan_page_with_a_link_to_the_console(client: FlaskClient) -> None:
     response = client.get("/")
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/console/"
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'action="/scan"' in page and 'name="image"' in page
+    assert 'href="/console/"' in page

@@ -14,12 +14,14 @@ from flask_wtf.csrf import CSRFProtect
 
 from web.console.i18n import DEFAULT_LOCALE, LOCALES
 
-__all__ = ["BEARER_PREFIXES", "init_app"]
+__all__ = ["BEARER_PREFIXES", "PUBLIC_POSTS", "init_app"]
 
 #: URL prefixes of the APIs that authenticate every request by its bearer token. A browser
 #: never attaches such a token by itself, so cross-site request forgery cannot ride on it;
 #: CSRF tokens are for requests that a session cookie authenticates (the forms).
 BEARER_PREFIXES = ("/api/", "/epcis/")
+#: public form posts that act for nobody (a shopper's photo upload): nothing to forge
+PUBLIC_POSTS = ("/scan/photo",)
 
 _csrf = CSRFProtect()
 
@@ -55,6 +57,6 @@ def _locale() -> str:
 def _check_csrf() -> None:
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    if request.path.startswith(BEARER_PREFIXES):
+    if request.path.startswith(BEARER_PREFIXES) or request.path in PUBLIC_POSTS:
         return
     _csrf.protect()  # a no-op for GET, HEAD, OPTIONS and TRACE

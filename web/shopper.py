@@ -1,0 +1,168 @@
+"""The shopper's pages: the public scan page at ``/`` and what a code shows (``/p/…``).
+
+Server-rendered and usable without JavaScript: ``/`` takes a typed code (``/scan``) or a photo
+(``/scan/photo``, decoded by ``scanners.images``) and sends the shopper to the code's page;
+``/p/01/{gtin}[/10/{lot}][/21/{serial}]`` and ``/p/c/{code}`` (the resolver's default links,
+:mod:`web.resolver`) show product, category, maker and licence, lot dates, inspections, a recall
+banner, an expired-lot notice and, for a unit, its query count or a counterfeit warning. The
+``#verification`` section (``public/_phone.html``) checks the page's entries in the browser
+against the evidence (``GET /api/v1/public/evidence``). ``?lang=en`` (or ``zh_CN``) switches
+the language, and such a request does not count as another query of the code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from ledger.consumer import DEFAULT_WARNING_THRESHOLD, Lookup, lookup_code
+from ledger.log.checkpoint import verifier_key
+from scanners import supervision_code
+from scanners.errors import CodeError
+from web import consumer_i18n
+from web.consumer_i18n import t as t_
+from web.db import get_ledger, get_runtime, get_session
+from web.errors import ApiError
+from web.resolver import ItemKey, gtin14, page_url, parse_code_path, parse_item_path
+
+__all__ = ["bp", "look_up"]
+
+bp = Blueprint("shopper", __name__)
+
+
+def _threshold() -> int:
+    configured = current_app.config.get("QUERY_WARNING_THRESHOLD")
+    return int(configured) if configured else DEFAULT_WARNING_THRESHOLD
+
+
+def look_up(key: ItemKey, *, count: bool = True) -> Lookup:
+    """:func:`ledger.consumer.lookup_code` for ``key``, committed (the count is a write)."""
+    session = get_session()
+    found = lookup_code(session, key, code_secret=get_runtime().code_secret, count=count,
+                        threshold=_threshold())
+    session.commit()
+    return found
+
+
+def _render(key: ItemKey) -> tuple[str, int]:
+    # A language switch shows the same answer again: it is not another query of the code.
+    found = look_up(key, count=request.method == "GET" and "lang" not in request.args)
+    status = 200
+    if found.level != "unit" and not found.product.found:
+        status = 404
+    evidence = url_for("public_api.evidence", **_evidence_args(key))
+    ledger = get_ledger()
+    inspection_types = {entry.seq: entry.type for entry in found.entries
+                        if entry.role == "inspection"}
+    return render_template("consumer/item.html", found=found, key=key,
+                           evidence_url=evidence, inspection_types=inspection_types,
+                           verifier_key=verifier_key(ledger.origin,
+                                                     ledger.signing_key.public_key())), status
+
+
+def _evidence_args(key: ItemKey) -> dict[str, Any]:
+    if key.supervision is not None:
+        return {"code": key.supervision.text}
+    args: dict[str, Any] = {"gtin": key.gtin or ""}
+    if key.lot is not None:
+        args["lot"] = key.lot
+    if key.serial is not None:
+        args["serial"] = key.serial
+    return args
+
+
+@bp.get("/p/01/<path:rest>")
+def shopper_page(rest: str) -> tuple[str, int]:
+    """What a shopper sees of a product, lot or unit (counting a unit code's query)."""
+    return _render(parse_item_path(rest))
+
+
+@bp.get("/p/c/<code>")
+def code_page(code: str) -> tuple[str, int]:
+    """What a shopper sees of a supervision code (counting its query)."""
+    return _render(parse_code_path(code))
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, Any]:
+    return consumer_i18n.template_helpers()
+
+
+# --- the public scan page ----------------------------------------------------------------------
+
+
+@bp.before_app_request
+def _language() -> None:
+    consumer_i18n.remember_language()
+
+
+def _page_for(text: str) -> str:
+    """The shopper's page of a code typed or read off a package (ApiError 400 if unreadable).
+
+    A 20-digit supervision code, a bare GTIN, a GS1 Digital Link URI (any domain) or an
+    element string in brackets, ``(01)…(10)…(21)…``.
+    """
+    text = text.strip()
+    digits = text.replace(" ", "").replace("-", "")
+    if len(digits) == supervision_code.LENGTH and digits.isdigit():
+        return page_url(parse_code_path(digits))
+    if text.isdigit():
+        return url_for("shopper.shopper_page", rest=gtin14(text))
+    path = re.sub(r"^https?://[^/]+", "", text) if re.match(r"^https?://", text) else None
+    if path is not None and path.startswith("/01/"):
+        key = parse_item_path(unquote(path.split("?")[0].removeprefix("/01/")))
+        return page_url(key)
+    bracketed = re.fullmatch(r"\(01\)(\d{14})(?:\(10\)([^()]+))?(?:\(21\)([^()]+))?", text)
+    if bracketed:
+        gtin, lot, serial = bracketed.groups()
+        return page_url(ItemKey(gtin14(gtin), lot, serial))
+    raise ApiError(400, "code.unreadable", "expected a barcode number, a GS1 Digital Link, "
+                   "(01)…(10)…(21)…, or a 20-digit supervision code", "code")
+
+
+@bp.get("/")
+def home() -> str:
+    """The public scan page: a code box, a photo upload, and the way to the console."""
+    return render_template("consumer/home.html", error=None, code=None)
+
+
+@bp.get("/scan")
+def scan() -> Any:
+    """Look a typed code up: to its page, or back to the scan page saying what is wrong."""
+    code = request.args.get("code", "")
+    try:
+        target = _page_for(code)
+    except ApiError as exc:  # the form is for people: show the problem on the page
+        return render_template("consumer/home.html", code=code,
+                               error=t_("home.bad_code", message=exc.message)), 400
+    return redirect(target, 303)
+
+
+@bp.post("/scan/photo")
+def scan_photo() -> Any:
+    """Read the codes in an uploaded photo and go to the page of the first readable one."""
+    upload = request.files.get("image")
+    data = upload.read() if upload is not None else b""
+    try:
+        images = importlib.import_module("scanners.images")
+    except ImportError:  # the decoder is not installed in this build
+        return render_template("consumer/home.html", code=None, error=t_(
+            "home.no_code_found", message="photo decoding is not available")), 503
+    try:
+        decoded = images.decode_image(data)
+    except CodeError as exc:
+        return render_template("consumer/home.html", code=None,
+                               error=t_("home.no_code_found", message=exc.message)), 400
+    problems = []
+    for code in decoded:
+        try:
+            return redirect(_page_for(code.text), 303)
+        except ApiError as exc:
+            problems.append(exc.message)
+    message = problems[0] if problems else "no barcode or QR code was found"
+    return render_template("consumer/home.html", code=None,
+                           error=t_("home.no_code_found", message=message)), 400
