@@ -207,6 +207,31 @@ def ai_data(draw: st.DrawFn) -> tuple[tuple[str, str], ...]:
     return tuple(order)
 
 
+@st.composite
+def other_keys(draw: st.DrawFn) -> tuple[tuple[str, str], ...]:
+    """Valid AI data keyed by the other primary keys: SSCC with content, GLN with extension,
+    GIAI, ITIP with its qualifiers."""
+    text = st.text(alphabet=_CSET82, min_size=1, max_size=20)
+
+    def digits(count: int) -> str:
+        return draw(st.from_regex(f"[0-9]{{{count}}}", fullmatch=True))
+
+    kind = draw(st.sampled_from(["sscc", "gln", "giai", "itip"]))
+    if kind == "sscc":
+        pairs = [("00", _with_check_digit(digits(17))), ("02", _with_check_digit(digits(13))),
+                 ("37", str(draw(st.integers(1, 99_999_999)))), ("10", draw(text))]
+    elif kind == "gln":
+        pairs = [("414", _with_check_digit(digits(12))), ("254", draw(text))]
+    elif kind == "giai":
+        pairs = [("8004", digits(4) + draw(st.text(alphabet=_CSET82, max_size=26)))]
+    else:
+        total = draw(st.integers(1, 99))
+        piece = draw(st.integers(1, total))
+        pairs = [("8006", _with_check_digit(digits(13)) + f"{piece:02d}{total:02d}"),
+                 ("10", draw(text)), ("21", draw(text))]
+    return tuple(draw(st.permutations(pairs)))
+
+
 def _scanner_text(ais: tuple[tuple[str, str], ...]) -> str:
     """The data as a GS1-128 scanner gives it: a GS after each variable-length value."""
     out = "]C1"
@@ -218,7 +243,7 @@ def _scanner_text(ais: tuple[tuple[str, str], ...]) -> str:
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(ai_data())
+@given(st.one_of(ai_data(), other_keys()))
 def test_every_form_reads_back_the_same_data(ais: tuple[tuple[str, str], ...]) -> None:
     from_string = parse_code(gs1.element_string(ais))
     assert from_string.ais == ais
