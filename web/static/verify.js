@@ -320,7 +320,7 @@ export async function verifyEvidence(evidence, pinnedKey, facts = []) {
     await verifyInclusion({ leafHash: leaf, index: seq, size: checkpoint.size, proof: hashes,
       root: checkpoint.root });
     checked.push({ seq, leafHash: toHex(leaf), proofLength: hashes.length,
-      public: bodies.has(seq), type: bodies.get(seq)?.type });
+      public: bodies.has(seq), type: bodies.get(seq)?.type ?? field(item, "type") });
   }
   for (const fact of facts) {
     const body = bodies.get(fact.seq);
@@ -354,6 +354,11 @@ const WORDS = {
     root: "根哈希",
     size: "检查点规模",
     key: "运营方公钥",
+    detail: "技术细节",
+    types: {
+      enterprise_registered: "企业登记", product_registered: "产品登记", inspection: "检验",
+      production: "生产", serialization: "赋码", recall_initiated: "召回", correction: "更正",
+    },
     reasons: {
       key: "证据所用的公钥与本页固定的运营方公钥不符",
       signature: "检查点签名无效",
@@ -370,7 +375,7 @@ const WORDS = {
     checking: "Checking the ledger's proofs on this device…",
     verified: "✓ 已在账本中验证 / verified in the ledger",
     failed: "✗ 验证失败 / verification failed",
-    summary: (n, size) => `the inclusion proofs of ${n} entries lead to the signed checkpoint ` +
+    summary: (n, size) => `The inclusion proofs of ${n} entries lead to the signed checkpoint ` +
       `of ${size} entries`,
     time: "checkpoint time",
     checkedAt: "checked on this device at",
@@ -383,6 +388,12 @@ const WORDS = {
     root: "root hash",
     size: "checkpoint size",
     key: "operator key",
+    detail: "detail",
+    types: {
+      enterprise_registered: "maker registered", product_registered: "product registered",
+      inspection: "inspection", production: "production", serialization: "unit codes",
+      recall_initiated: "recall", correction: "correction",
+    },
     reasons: {
       key: "the evidence's key is not the operator key this page pins",
       signature: "the checkpoint's signature is invalid",
@@ -440,14 +451,16 @@ function showVerified(section, result) {
   table.append(head);
   for (const entry of result.entries) {
     const row = element("tr");
-    row.append(element("td", String(entry.seq)), element("td", entry.type ?? w.private),
+    const kind = w.types[entry.type] ?? entry.type ?? "";
+    row.append(element("td", String(entry.seq)),
+      element("td", entry.public ? kind : `${kind} ${w.private}`.trim()),
       element("td", entry.leafHash, { class: "hash" }), element("td", String(entry.proofLength)));
     table.append(row);
   }
   details.append(facts, table);
   section.querySelectorAll("[data-verification-summary], [data-verification-details]")
     .forEach((old) => old.remove());
-  section.append(summary, details);
+  line.after(summary, details);
 }
 
 function showFailure(section, error) {
@@ -456,11 +469,15 @@ function showFailure(section, error) {
   const reason = error instanceof VerificationFailure
     ? (w.reasons[error.reason] ?? error.reason) : w.reasons.malformed;
   const detail = error instanceof VerificationFailure ? error.detail : String(error);
-  statusLine(section).replaceChildren(element("strong", w.failed),
+  const line = statusLine(section);
+  line.replaceChildren(element("strong", w.failed),
     element("span", ` — ${reason}`, { "data-verification-reason": error.reason ?? "error" }));
   section.querySelectorAll("[data-verification-summary], [data-verification-details]")
     .forEach((old) => old.remove());
-  if (detail) section.append(element("p", detail, { "data-verification-summary": "", class: "hash" }));
+  if (detail) {
+    line.after(element("p", `${w.detail}: ${detail}`,
+      { "data-verification-summary": "", class: "hash detail" }));
+  }
 }
 
 /** The facts the page shows that the ledger's entry bytes must bear out. */
