@@ -41,16 +41,16 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from ledger.supervision.check_digits import gs1_check_digit
 from ledger.supervision.models import LotRow, ProductRow, RecordRow
 from ledger.supervision.names import INSPECTION
 from scanners import supervision_code
+from scanners.codes import ParsedCode, gtin14
 from scanners.errors import CodeError
 from scanners.supervision_code import SupervisionCode
 from web.db import get_session
 from web.errors import ApiError
 
-__all__ = ["LINKSET_TYPE", "ItemKey", "bp", "parse_item_path"]
+__all__ = ["LINKSET_TYPE", "ItemKey", "bp", "page_url", "parse_code_path", "parse_item_path"]
 
 bp = Blueprint("resolver", __name__)
 
@@ -100,6 +100,17 @@ class ItemKey:
             path += f"/21/{_quote(self.serial)}"
         return path
 
+    @classmethod
+    def of(cls, parsed: ParsedCode) -> ItemKey:
+        """The item a parsed code names (CodeError when it names no trade item: an SSCC…)."""
+        if parsed.supervision is not None:
+            return cls(supervision=parsed.supervision)
+        gtin = parsed.get("01")
+        if gtin is None:
+            raise CodeError("code.no_gtin", "the code names no trade item (no GTIN, AI 01) "
+                            "that this service can look up")
+        return cls(gtin, parsed.get("10"), parsed.get("21"))
+
     def above(self) -> ItemKey:
         """The item one level up: the lot of a serial, the product of a lot."""
         if self.serial is not None and self.lot is not None:
@@ -115,21 +126,11 @@ def _bad(message: str, field: str, code: str = "resolver.malformed_path") -> Api
     return ApiError(400, code, message, field)
 
 
-def gtin14(text: str) -> str:
-    """A GTIN-8/12/13/14 as 14 digits, its check digit verified (ApiError 400 otherwise)."""
-    if not (text.isascii() and text.isdigit()) or len(text) not in (8, 12, 13, 14):
-        raise _bad(f"a GTIN is 8, 12, 13 or 14 digits; got {text!r}", "01",
-                   "resolver.malformed_gtin")
-    if gs1_check_digit(text[:-1]) != text[-1]:
-        raise _bad(f"the GTIN's check digit is wrong: {text} should end in "
-                   f"{gs1_check_digit(text[:-1])}", "01", "code.check_digit")
-    return text.zfill(14)
-
-
 def parse_item_path(rest: str) -> ItemKey:
     """The key a path after ``/01/`` names: ``{gtin}[/10/{lot}][/21/{serial}]``.
 
-    Raises :class:`~web.errors.ApiError` (400) for a malformed path or a bad check digit.
+    Raises :class:`~web.errors.ApiError` (400) for a malformed path, and
+    :class:`~scanners.errors.CodeError` (400) for a malformed GTIN or a bad check digit.
     """
     parts = rest.split("/")
     gtin = gtin14(parts[0])

@@ -23,7 +23,8 @@ __all__ = ["NAMES", "TIME_ZONE", "Settings", "configuration", "instance_path"]
 
 #: what a deployment configures, each from ``TRACENET_<NAME>`` and kept in the Flask config
 #: under ``<NAME>``
-NAMES = ("DATABASE_URL", "LEDGER_KEY", "LEDGER_ORIGIN", "SECRET_KEY", "CODE_SECRET")
+NAMES = ("DATABASE_URL", "LEDGER_KEY", "LEDGER_ORIGIN", "SECRET_KEY", "CODE_SECRET",
+         "QUERY_WARNING_THRESHOLD")
 
 #: The supervision network is national and China has one time zone: the console shows dates
 #: and reads form times in it, and imports default their event time to now in it.
@@ -50,6 +51,9 @@ def configuration(instance: Path, environ: Mapping[str, str] = os.environ) -> di
         "LEDGER_ORIGIN": "tracenet.localhost/ledger",
         "SECRET_KEY": None,
         "CODE_SECRET": None,
+        # how many queries of one unit code before its page warns of a copied code (None: the
+        # default of ledger.consumer.DEFAULT_WARNING_THRESHOLD)
+        "QUERY_WARNING_THRESHOLD": None,
     }
     for name in NAMES:
         value = environ.get(f"TRACENET_{name}")

@@ -12,22 +12,19 @@ the language, and such a request does not count as another query of the code.
 
 from __future__ import annotations
 
-import importlib
-import re
 from typing import Any
-from urllib.parse import unquote
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ledger.consumer import DEFAULT_WARNING_THRESHOLD, Lookup, lookup_code
 from ledger.log.checkpoint import verifier_key
-from scanners import supervision_code
+from scanners.codes import parse_code
 from scanners.errors import CodeError
+from scanners.images import decode_image
 from web import consumer_i18n
 from web.consumer_i18n import t as t_
 from web.db import get_ledger, get_runtime, get_session
-from web.errors import ApiError
-from web.resolver import ItemKey, gtin14, page_url, parse_code_path, parse_item_path
+from web.resolver import ItemKey, page_url, parse_code_path, parse_item_path
 
 __all__ = ["bp", "look_up"]
 
@@ -35,8 +32,9 @@ bp = Blueprint("shopper", __name__)
 
 
 def _threshold() -> int:
+    """``TRACENET_QUERY_WARNING_THRESHOLD``, else :data:`DEFAULT_WARNING_THRESHOLD`."""
     configured = current_app.config.get("QUERY_WARNING_THRESHOLD")
-    return int(configured) if configured else DEFAULT_WARNING_THRESHOLD
+    return int(configured) if configured not in (None, "") else DEFAULT_WARNING_THRESHOLD
 
 
 def look_up(key: ItemKey, *, count: bool = True) -> Lookup:
@@ -101,27 +99,9 @@ def _language() -> None:
 
 
 def _page_for(text: str) -> str:
-    """The shopper's page of a code typed or read off a package (ApiError 400 if unreadable).
-
-    A 20-digit supervision code, a bare GTIN, a GS1 Digital Link URI (any domain) or an
-    element string in brackets, ``(01)…(10)…(21)…``.
-    """
-    text = text.strip()
-    digits = text.replace(" ", "").replace("-", "")
-    if len(digits) == supervision_code.LENGTH and digits.isdigit():
-        return page_url(parse_code_path(digits))
-    if text.isdigit():
-        return url_for("shopper.shopper_page", rest=gtin14(text))
-    path = re.sub(r"^https?://[^/]+", "", text) if re.match(r"^https?://", text) else None
-    if path is not None and path.startswith("/01/"):
-        key = parse_item_path(unquote(path.split("?")[0].removeprefix("/01/")))
-        return page_url(key)
-    bracketed = re.fullmatch(r"\(01\)(\d{14})(?:\(10\)([^()]+))?(?:\(21\)([^()]+))?", text)
-    if bracketed:
-        gtin, lot, serial = bracketed.groups()
-        return page_url(ItemKey(gtin14(gtin), lot, serial))
-    raise ApiError(400, "code.unreadable", "expected a barcode number, a GS1 Digital Link, "
-                   "(01)…(10)…(21)…, or a 20-digit supervision code", "code")
+    """The shopper's page of a code typed or read off a package: anything
+    :func:`scanners.codes.parse_code` reads (CodeError when it cannot, or names no GTIN)."""
+    return page_url(ItemKey.of(parse_code(text.strip())))
 
 
 @bp.get("/")
@@ -136,7 +116,7 @@ def scan() -> Any:
     code = request.args.get("code", "")
     try:
         target = _page_for(code)
-    except ApiError as exc:  # the form is for people: show the problem on the page
+    except CodeError as exc:  # the form is for people: show the problem on the page
         return render_template("consumer/home.html", code=code,
                                error=t_("home.bad_code", message=exc.message)), 400
     return redirect(target, 303)
@@ -148,12 +128,7 @@ def scan_photo() -> Any:
     upload = request.files.get("image")
     data = upload.read() if upload is not None else b""
     try:
-        images = importlib.import_module("scanners.images")
-    except ImportError:  # the decoder is not installed in this build
-        return render_template("consumer/home.html", code=None, error=t_(
-            "home.no_code_found", message="photo decoding is not available")), 503
-    try:
-        decoded = images.decode_image(data)
+        decoded = decode_image(data)
     except CodeError as exc:
         return render_template("consumer/home.html", code=None,
                                error=t_("home.no_code_found", message=exc.message)), 400
@@ -161,7 +136,7 @@ def scan_photo() -> Any:
     for code in decoded:
         try:
             return redirect(_page_for(code.text), 303)
-        except ApiError as exc:
+        except CodeError as exc:
             problems.append(exc.message)
     message = problems[0] if problems else "no barcode or QR code was found"
     return render_template("consumer/home.html", code=None,

@@ -127,9 +127,9 @@ def test_gtin_13_and_its_14_digit_form_resolve_alike(client: FlaskClient) -> Non
 
 
 @pytest.mark.parametrize(("path", "code", "field"), [
-    (f"/01/{MILK[:-1]}{(int(MILK[-1]) + 1) % 10}", "code.check_digit", "01"),
-    ("/01/12345", "resolver.malformed_gtin", "01"),
-    ("/01/abcdefghijklm", "resolver.malformed_gtin", "01"),
+    (f"/01/{MILK[:-1]}{(int(MILK[-1]) + 1) % 10}", "code.check_digit", "ai.01"),
+    ("/01/12345", "code.gtin.format", "ai.01"),
+    ("/01/abcdefghijklm", "code.gtin.format", "ai.01"),
     (f"/01/{MILK}/10", "resolver.malformed_path", "path"),
     (f"/01/{MILK}/17/261231", "resolver.malformed_path", "path"),
     (f"/01/{MILK}/21/S1/10/L1", "resolver.malformed_path", "10"),
@@ -325,10 +325,35 @@ def test_a_typed_supervision_code_goes_to_its_page(client: FlaskClient) -> None:
     assert urlsplit(response.headers["Location"]).path == f"/p/c/{code}"
 
 
-def test_an_unreadable_code_says_so_on_the_page(client: FlaskClient) -> None:
-    response = client.get("/scan", query_string={"code": "hello"})
+@pytest.mark.parametrize("typed", ["hello", f"(01){MILK[:-1]}0", "(00)106141411234567897", ""])
+def test_an_unreadable_code_says_so_on_the_page(client: FlaskClient, typed: str) -> None:
+    response = client.get("/scan", query_string={"code": typed})
     assert response.status_code == 400
     assert 'id="scan-error"' in response.get_data(as_text=True)
+
+
+def test_scanner_output_with_group_separators_goes_to_its_page(client: FlaskClient) -> None:
+    scanned = f"]d201{MILK}10L1\x1d21{SERIALS[0]}"
+    response = client.get("/scan", query_string={"code": scanned})
+    assert urlsplit(response.headers["Location"]).path == f"/p/01/{MILK}/10/L1/21/{SERIALS[0]}"
+
+
+def test_a_photo_goes_to_the_page_of_its_code(client: FlaskClient) -> None:
+    import io
+
+    import segno
+
+    image = io.BytesIO()
+    segno.make(f"https://id.example.com/01/{MILK}/10/L1/21/{SERIALS[0]}", error="m").save(
+        image, kind="png", scale=8, border=4)
+    response = client.post("/scan/photo", data={"image": (io.BytesIO(image.getvalue()),
+                                                          "label.png")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    assert urlsplit(response.headers["Location"]).path == f"/p/01/{MILK}/10/L1/21/{SERIALS[0]}"
+    blank = client.post("/scan/photo", data={"image": (io.BytesIO(b"not an image"), "x.png")},
+                        content_type="multipart/form-data")
+    assert blank.status_code == 400 and 'id="scan-error"' in blank.get_data(as_text=True)
 
 
 # --- the public JSON ----------------------------------------------------------------------
@@ -367,3 +392,8 @@ def test_the_lookup_json_counts_and_answers_in_one_shape(client: FlaskClient) ->
     assert fake.keys() == first.keys() and fake["counterfeit"]
     bad = client.get("/api/v1/public/lookup", query_string={"lot": "L1"})
     assert bad.status_code == 422
+    by_link = client.get("/api/v1/public/lookup", query_string={
+        "code": f"https://id.example.com/01/{MILK}/21/{SERIALS[1]}"}).get_json()
+    assert by_link["queries"]["count"] == 2
+    unreadable = client.get("/api/v1/public/lookup", query_string={"code": "(01)123"})
+    assert unreadable.status_code == 400 and error(unreadable)["code"].startswith("code.")

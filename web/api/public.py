@@ -3,8 +3,9 @@
 No sign-in: what these answer is what the shopper's page shows (:mod:`ledger.consumer`), never
 suppliers, customers, quantities or prices.
 
-- ``GET /api/v1/public/lookup`` (``gtin`` with ``lot`` and ``serial``, or a supervision
-  ``code``): the lookup as JSON; a unit code's query is counted, as on the page.
+- ``GET /api/v1/public/lookup`` (``gtin`` with ``lot`` and ``serial``, or ``code``: any form
+  :func:`scanners.codes.parse_code` reads): the lookup as JSON; a unit code's query is
+  counted, as on the page.
 - ``GET /api/v1/public/evidence`` (the same parameters): the entries the page shows with their
   inclusion proofs, the latest signed checkpoint and the operator key, for the in-browser
   check; it counts nothing.
@@ -19,8 +20,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ledger.consumer.evidence import evidence as build_evidence
+from scanners.codes import gtin14, parse_code
 from web.db import get_ledger, get_session
-from web.resolver import ItemKey, gtin14, parse_code_path
+from web.resolver import ItemKey
 from web.shopper import look_up
 
 __all__ = ["blp"]
@@ -33,8 +35,9 @@ class ItemQuery(Schema):
     gtin = fields.String(load_default=None, metadata={"example": "06927331000011"})
     lot = fields.String(load_default=None, validate=validate.Length(1, 20))
     serial = fields.String(load_default=None, validate=validate.Length(1, 20))
-    code = fields.String(load_default=None, metadata={
-        "description": "a 20-digit supervision code (instead of gtin, lot and serial)"})
+    code = fields.String(load_default=None, validate=validate.Length(1, 2000), metadata={
+        "description": "any code a package carries (a GS1 Digital Link, an element string, "
+                       "a GTIN, a 20-digit supervision code), instead of gtin, lot and serial"})
 
     @validates_schema
     def _one_key(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -46,7 +49,7 @@ class ItemQuery(Schema):
 
 def _key(query: dict[str, Any]) -> ItemKey:
     if query["code"] is not None:
-        return parse_code_path(query["code"])
+        return ItemKey.of(parse_code(query["code"]))
     return ItemKey(gtin14(query["gtin"]), query["lot"], query["serial"])
 
 
