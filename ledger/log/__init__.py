@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers
         inclusion_proof as inclusion_proof,
     )
     from ledger.log.proofs import (
+        leaf_hashes as leaf_hashes,
+    )
+    from ledger.log.proofs import (
         ledger_size as ledger_size,
     )
     from ledger.log.proofs import (
@@ -66,7 +69,8 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers
 # pull in SQLAlchemy through this package's __init__.
 _HOME = {
     **dict.fromkeys(["ConsistencyProof", "InclusionProof", "consistency_proof", "get_entry",
-                     "inclusion_proof", "ledger_size", "tree_root"], "ledger.log.proofs"),
+                     "inclusion_proof", "leaf_hashes", "ledger_size", "tree_root"],
+                   "ledger.log.proofs"),
     **dict.fromkeys(["NO_ADMISSION", "Admission", "Ledger", "append", "initialise",
                      "latest_checkpoint", "replay", "rfc3339"], "ledger.log.sequencer"),
 }

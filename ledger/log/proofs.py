@@ -1,6 +1,8 @@
 """Reading the log back: entries, tree roots, inclusion and consistency proofs.
 
-Every proof is read from storage in one statement (see :mod:`ledger.log.merkle`).
+Every proof is read from storage in one statement (see :mod:`ledger.log.merkle`), through the
+process's cache of immutable nodes (:class:`~ledger.log.storage.NodeCache`): a warm proof reads
+only the two leaves that guard the cache.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 from ledger.errors import LedgerError, NotFoundError
 from ledger.log import merkle
 from ledger.log.entry import Entry
-from ledger.log.storage import EntryRow, LedgerHead, SessionNodes
+from ledger.log.storage import EntryRow, LedgerHead, cached_nodes
 
 __all__ = [
     "ConsistencyProof",
@@ -23,6 +25,7 @@ __all__ = [
     "consistency_proof",
     "get_entry",
     "inclusion_proof",
+    "leaf_hashes",
     "ledger_size",
     "tree_root",
 ]
@@ -44,6 +47,19 @@ def get_entry(session: Session, seq: int) -> Entry:
     return Entry.from_canonical(body)
 
 
+def leaf_hashes(session: Session, size: int) -> bytes:
+    """The stored leaf hashes of the first ``size`` entries, concatenated (32 bytes each).
+
+    A monitor keeps them beside a checkpoint it saves: once they hash to its signed root, they
+    name the first entry that differs should history before that size ever be rewritten.
+    """
+    hashes = list(session.scalars(select(EntryRow.leaf_hash).where(EntryRow.seq < size)
+                                  .order_by(EntryRow.seq)))
+    if len(hashes) != size:
+        raise NotFoundError(f"expected {size} stored entries, found {len(hashes)}", field="size")
+    return b"".join(hashes)
+
+
 def _checked_size(session: Session, size: int | None, field_name: str) -> int:
     """``size``, or the current size when None, checked to be a tree the ledger has."""
     current = ledger_size(session)
@@ -57,7 +73,8 @@ def tree_root(session: Session, size: int) -> bytes:
     """The Merkle root over the first ``size`` entries."""
     if size == 0:
         return merkle.EMPTY_ROOT
-    return merkle.tree_root(SessionNodes(session), _checked_size(session, size, "size"))
+    size = _checked_size(session, size, "size")
+    return merkle.tree_root(cached_nodes(session, size), size)
 
 
 @dataclass(frozen=True)
@@ -99,7 +116,7 @@ def inclusion_proof(session: Session, seq: int, size: int | None = None) -> Incl
     if not 0 <= seq < size:
         raise NotFoundError(f"expected a seq in 0..{size - 1}, got {seq}", field="seq")
     # The leaf, the root and the path come back from one query.
-    leaf, root, *path = merkle.range_hashes(SessionNodes(session), [
+    leaf, root, *path = merkle.range_hashes(cached_nodes(session, size), [
         (seq, seq + 1), (0, size), *merkle.inclusion_ranges(seq, size)])
     return InclusionProof(seq, size, leaf, root, path)
 
@@ -111,6 +128,6 @@ def consistency_proof(session: Session, old_size: int,
     if not 0 < old_size <= new_size:
         raise NotFoundError(f"expected a first size in 1..{new_size}, got {old_size}",
                             field="first")
-    old_root, new_root, *path = merkle.range_hashes(SessionNodes(session), [
+    old_root, new_root, *path = merkle.range_hashes(cached_nodes(session, new_size), [
         (0, old_size), (0, new_size), *merkle.consistency_ranges(old_size, new_size)])
     return ConsistencyProof(old_size, new_size, old_root, new_root, path)

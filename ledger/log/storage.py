@@ -8,9 +8,11 @@ identity projection: who may sign, replayed from the identity entries like any p
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Collection, Mapping
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text, bindparam, select
+from sqlalchemy import BigInteger, Engine, Integer, LargeBinary, String, Text, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.db import Base
@@ -24,7 +26,9 @@ __all__ = [
     "KeyRow",
     "LedgerHead",
     "MerkleNode",
+    "NodeCache",
     "SessionNodes",
+    "cached_nodes",
     "node_id",
 ]
 
@@ -129,3 +133,94 @@ class SessionNodes:
             "leaves": [index for level, index in keys if level == 0],
             "inner": [nid for nid, (level, _) in ids.items() if level > 0]})
         return {ids[nid]: digest for nid, digest in rows}
+
+
+class NodeCache:
+    """The tree nodes one process has read from one database, kept for the next proofs.
+
+    A stored node is a complete subtree and never changes (the tables refuse UPDATE and
+    DELETE), so proofs may reuse it. One guard remains, for a database rewritten behind those
+    triggers: the cache remembers the last leaf of the tree it last served (its *anchor*) and
+    checks it against storage, in the same query as the nodes it lacks, before each use; a
+    rewrite that keeps the hash chain whole changes every leaf from the first it touched to
+    the end, the anchor included, and empties the cache. At most ``limit`` nodes are kept
+    (about 100 bytes each); past that the cache starts again empty.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._limit = limit
+        self._nodes: dict[merkle.NodeKey, bytes] = {}
+        self._anchor: tuple[int, bytes] | None = None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def reader(self, session: Session, size: int) -> CachedNodes:
+        """A node reader for proofs in the tree of ``size`` entries, through this cache."""
+        return CachedNodes(self, SessionNodes(session), size)
+
+    def clear(self) -> None:
+        """Forget every node."""
+        with self._lock:
+            self._nodes.clear()
+            self._anchor = None
+
+    def read(self, stored: merkle.NodeReader, keys: Collection[merkle.NodeKey],
+             size: int) -> dict[merkle.NodeKey, bytes]:
+        """The hashes of ``keys`` in the tree of ``size`` entries: cached, or read from
+        ``stored`` (with the anchor check) and kept."""
+        with self._lock:
+            anchor = self._anchor
+            found = {key: self._nodes[key] for key in keys if key in self._nodes}
+        tip = (0, size - 1)
+        ask = {key for key in keys if key not in found} | {tip}
+        if anchor is not None:
+            ask.add((0, anchor[0]))
+        fetched = stored.read_nodes(ask)
+        with self._lock:
+            if anchor is not None and fetched.get((0, anchor[0])) != anchor[1]:
+                # History changed under the anchor: nothing cached can be trusted.
+                self._nodes.clear()
+                self._anchor = None
+                found = {}
+                fetched = stored.read_nodes({*keys, tip})
+            if len(self._nodes) + len(fetched) > self._limit:
+                self._nodes.clear()
+            self._nodes.update(fetched)
+            if tip in fetched and (self._anchor is None or self._anchor[0] <= size - 1):
+                self._anchor = (size - 1, fetched[tip])
+        return {**{key: fetched[key] for key in keys if key in fetched}, **found}
+
+
+class CachedNodes:
+    """A :class:`merkle.NodeReader` answering from a :class:`NodeCache`, then storage."""
+
+    def __init__(self, cache: NodeCache, stored: merkle.NodeReader, size: int) -> None:
+        self._cache = cache
+        self._stored = stored
+        self._size = size
+
+    @property
+    def cache(self) -> NodeCache:
+        """The cache this reader answers from."""
+        return self._cache
+
+    def read_nodes(self, keys: Collection[merkle.NodeKey]) -> Mapping[merkle.NodeKey, bytes]:
+        """The hashes of ``keys`` (all inside the first ``size`` leaves); missing ones left out."""
+        return self._cache.read(self._stored, keys, self._size)
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, NodeCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def cached_nodes(session: Session, size: int) -> CachedNodes:
+    """The node reader proofs use: this process's cache for the session's database."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _CACHES_LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = NodeCache()
+    return cache.reader(session, size)

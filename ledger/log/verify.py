@@ -1,37 +1,75 @@
-"""Full verification: recompute the chain, the tree, the signatures and the checkpoints.
+"""Verification: recompute the chain, the tree, the signatures and the checkpoints.
 
-Nothing stored is trusted but the operator's public key. Entries are streamed in seq order and
-replayed through a fresh :class:`~ledger.identity.KeyRing`; every inner tree node is recomputed
-and compared with the stored one; every signed checkpoint (stored, or saved elsewhere and
-handed in) must verify and match the recomputed root at its size. The first bad seq is named.
+Nothing stored is trusted but the operator's public key (and, for :func:`verify_since`, a
+checkpoint the caller saved earlier). Entries are streamed in seq order and replayed through a
+fresh :class:`~ledger.identity.KeyRing`; every inner tree node is recomputed and compared with
+the stored one; every signed checkpoint (stored, or saved elsewhere and handed in) must verify
+and match the recomputed root at its size. The first bad seq is named.
+
+Ed25519 checks are three quarters of the work, and each is independent of the others once the
+key ring has said *which* key must have signed: so the ring's sequential pass hands each
+entry's (key, bytes) to :class:`SignatureChecks`, which checks them in batches in a process
+pool of ``jobs`` workers (inline for one job) and answers batches in seq order, so the first
+bad signature is the first in seq order whatever the number of workers.
+
+:func:`verify_since` is how a monitor follows a log it has verified before (as Certificate
+Transparency monitors do): it proves the saved checkpoint consistent with the current tree from
+the stored nodes, then verifies only the entries after it, continuing the hash chain from the
+entry at the saved size and the tree from the saved tree's frontier. When the proof fails,
+history before the saved size was rewritten: the first entry that differs is named by
+comparing the entries with the saved tree's leaf hashes, when they were saved beside the note
+(``tracenet checkpoint --out`` does; they are trusted only once they hash to the note's root).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from types import TracebackType
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.errors import (
     CheckpointError,
     EntryError,
     IdentityError,
+    ProofError,
     SignatureError,
     VerificationError,
 )
 from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint, open_checkpoint
 from ledger.log.entry import GENESIS_PREV, Entry
-from ledger.log.identity import KeyRing
-from ledger.log.keys import key_id_for
-from ledger.log.storage import CheckpointRow, EntryRow, LedgerHead, MerkleNode, node_id
+from ledger.log.identity import IDENTITY_TYPES, KeyRing
+from ledger.log.keys import key_id_for, public_key_bytes, verify_signature
+from ledger.log.storage import (
+    CheckpointRow,
+    EntryRow,
+    LedgerHead,
+    MerkleNode,
+    SessionNodes,
+    node_id,
+)
 
-__all__ = ["VerifyReport", "verify"]
+__all__ = ["SignatureChecks", "SinceReport", "VerifyReport", "default_jobs", "verify",
+           "verify_since"]
 
 _CHUNK = 2000
+#: entries whose inclusion in the saved tree is proven per query (about 20 ranges each)
+_PROOF_BATCH = 50
+
+
+def default_jobs() -> int:
+    """The number of processes that check signatures by default: one per usable core."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -40,6 +78,18 @@ class VerifyReport:
 
     size: int
     root: bytes
+    checkpoints: int
+
+
+@dataclass(frozen=True)
+class SinceReport:
+    """What :func:`verify_since` proved: the saved tree is a prefix of the current one and the
+    ``entries`` after ``since`` verify."""
+
+    since: int
+    size: int
+    root: bytes
+    entries: int
     checkpoints: int
 
 
@@ -63,47 +113,160 @@ def _first(problems: list[_Problem]) -> _Problem:
                if p.last is None or not any(p.seq <= seq <= p.last for seq in exact))
 
 
+def _first_bad_signature(batch: Sequence[tuple[int, bytes, bytes]]) -> int | None:
+    """The first seq in ``batch`` whose entry's signature does not verify (a pool task)."""
+    for seq, public_key, body in batch:
+        entry = Entry.from_canonical(body)
+        if not verify_signature(public_key, entry.signature, entry.statement.signing_bytes()):
+            return seq
+    return None
+
+
+class SignatureChecks:
+    """Entries' signature checks, in batches, in ``jobs`` worker processes (inline for one).
+
+    Batches are answered in the order they were added, so :attr:`bad` is always the lowest
+    bad seq among the batches answered, and :attr:`done` the seq below which all are checked.
+    At most two batches per worker are in flight, which bounds the memory held.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        self._jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+        self._in_flight: deque[tuple[int, Future[int | None] | int | None]] = deque()
+        self._limit = 2 * jobs
+        self._batch: list[tuple[int, bytes, bytes]] = []
+        self.bad: int | None = None
+        self.done = 0
+
+    def __enter__(self) -> SignatureChecks:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, seq: int, public_key: bytes, body: bytes) -> None:
+        """Check the signature of the entry ``body`` at ``seq`` against ``public_key``."""
+        self._batch.append((seq, public_key, body))
+        if len(self._batch) >= _CHUNK:
+            self._send()
+
+    def poll(self) -> None:
+        """Take in the answers that are ready, without waiting."""
+        while self._in_flight and self._ready(self._in_flight[0][1]):
+            self._take()
+
+    def finish(self) -> int | None:
+        """Wait for every check; the first bad seq, or None."""
+        self._send(last=True)
+        while self._in_flight:
+            self._take()
+        return self.bad
+
+    def _send(self, last: bool = False) -> None:
+        if not self._batch:
+            return
+        end, batch = self._batch[-1][0] + 1, self._batch
+        self._batch = []
+        # A ledger of one batch is checked inline: starting workers would cost more.
+        if self._pool is None and self._jobs > 1 and not (last and not self._in_flight):
+            self._pool = ProcessPoolExecutor(max_workers=self._jobs)
+        self._in_flight.append((end, _first_bad_signature(batch) if self._pool is None
+                                else self._pool.submit(_first_bad_signature, batch)))
+        while len(self._in_flight) > self._limit:
+            self._take()
+
+    @staticmethod
+    def _ready(answer: Future[int | None] | int | None) -> bool:
+        return not isinstance(answer, Future) or answer.done()
+
+    def _take(self) -> None:
+        end, answer = self._in_flight.popleft()
+        bad = answer.result() if isinstance(answer, Future) else answer
+        if bad is not None and self.bad is None:
+            self.bad = bad
+        self.done = end
+
+
+@dataclass
+class _Chain:
+    """Where the sequential pass stands: the tree so far, the last entry's link and time."""
+
+    tree: merkle.CompactRange
+    prev: bytes
+    prev_recorded_at: str
+    ring: KeyRing
+
+
+def _scan(session: Session, rows: Iterable[tuple[int, bytes, bytes]], chain: _Chain, *,
+          head_size: int, operator_key: Ed25519PublicKey, wanted_roots: set[int], jobs: int,
+          progress: Callable[[int], None] | None) -> tuple[list[_Problem], dict[int, bytes]]:
+    """Check ``rows`` (seq, stored leaf hash, body) in order from ``chain.tree.size``.
+
+    Stops at the first bad entry; returns the problems found and the roots at the wanted sizes.
+    """
+    problems: list[_Problem] = []
+    roots: dict[int, bytes] = {}
+    pending: list[tuple[merkle.NodeKey, bytes]] = []
+    start = chain.tree.size
+    with SignatureChecks(jobs) as checks:
+        for expected, (seq, stored_leaf, body) in enumerate(rows, start):
+            problem, entry = _check_entry(expected, seq, stored_leaf, body, chain,
+                                          operator_key, checks)
+            if problem is None and seq >= head_size:
+                problem = _Problem(head_size, "missing entry",
+                                   f"entries go past the head size {head_size}")
+            if problem is not None or entry is None:
+                problems += [problem] if problem else []
+                break
+            tree = chain.tree
+            pending.extend(node for node in tree.append(entry.leaf_hash) if node[0][0] > 0)
+            if tree.size in wanted_roots:
+                roots[tree.size] = tree.root()
+            chain.prev, chain.prev_recorded_at = entry.leaf_hash, entry.recorded_at
+            if len(pending) >= _CHUNK:
+                problems += _compare_nodes(session, pending)
+                pending = []
+                checks.poll()
+                if checks.bad is not None:
+                    break
+                if progress is not None:
+                    progress(max(checks.done, start) - start)
+        bad = checks.finish()
+    problems += _compare_nodes(session, pending)
+    if bad is not None:
+        # The signature is checked before anything the entry does to the key ring, as
+        # KeyRing.admit does it; so it is this entry's first problem.
+        problems = [p for p in problems if p.seq != bad or p.last is not None]
+        problems.append(_Problem(bad, "signature", "signature does not verify"))
+    return problems, roots
+
+
 def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
            saved_checkpoints: Sequence[str] = (),
-           progress: Callable[[int], None] | None = None) -> VerifyReport:
+           progress: Callable[[int], None] | None = None, jobs: int = 1) -> VerifyReport:
     """Verify the whole ledger; raise VerificationError naming the first bad seq.
 
     ``saved_checkpoints`` are signed notes kept outside the database (by an auditor, say);
-    a rewrite that also rewrote the stored checkpoints still fails against them.
+    a rewrite that also rewrote the stored checkpoints still fails against them. ``jobs``
+    processes check signatures (see :class:`SignatureChecks`); the answer does not depend on it.
     """
     head = session.get(LedgerHead, 1)
     head_size = head.size if head is not None else 0
     notes = [(row.note, "stored") for row in session.scalars(select(CheckpointRow))]
     notes += [(note, "saved") for note in saved_checkpoints]
     checkpoints, problems = _open_checkpoints(notes, origin, operator_key)
-    wanted_roots = {checkpoint.size for checkpoint in checkpoints}
 
-    tree = merkle.CompactRange()
-    roots: dict[int, bytes] = {}
-    ring = KeyRing()
-    pending: list[tuple[merkle.NodeKey, bytes]] = []
-    prev, prev_recorded_at = GENESIS_PREV, ""
+    chain = _Chain(merkle.CompactRange(), GENESIS_PREV, "", KeyRing())
     rows = session.execute(select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
                            .order_by(EntryRow.seq)).yield_per(_CHUNK)
-    for expected, (seq, stored_leaf, body) in enumerate(rows):
-        problem, entry = _check_entry(expected, seq, stored_leaf, body, prev, prev_recorded_at,
-                                      ring, operator_key)
-        if problem is None and seq >= head_size:
-            problem = _Problem(head_size, "missing entry",
-                               f"entries go past the head size {head_size}")
-        if problem is not None or entry is None:
-            problems += [problem] if problem else []
-            break
-        pending.extend(node for node in tree.append(entry.leaf_hash) if node[0][0] > 0)
-        if tree.size in wanted_roots:
-            roots[tree.size] = tree.root()
-        prev, prev_recorded_at = entry.leaf_hash, entry.recorded_at
-        if len(pending) >= _CHUNK:
-            problems += _compare_nodes(session, pending)
-            pending = []
-            if progress is not None:
-                progress(tree.size)
-    problems += _compare_nodes(session, pending)
+    found, roots = _scan(session, rows, chain, head_size=head_size, operator_key=operator_key,
+                         wanted_roots={c.size for c in checkpoints}, jobs=jobs,
+                         progress=progress)
+    problems += found
+    tree = chain.tree
     complete = not problems
     if complete:  # the whole log was read: now look for what lies beyond its end
         if tree.size < head_size:
@@ -119,9 +282,200 @@ def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
     return VerifyReport(tree.size, tree.root(), len(checkpoints))
 
 
-def _check_entry(expected: int, seq: int, stored_leaf: bytes, body: bytes, prev: bytes,
-                 prev_recorded_at: str, ring: KeyRing,
-                 operator_key: Ed25519PublicKey) -> tuple[_Problem | None, Entry | None]:
+def verify_since(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
+                 saved_note: str, saved_leaves: bytes | None = None,
+                 saved_checkpoints: Sequence[str] = (),
+                 progress: Callable[[int], None] | None = None, jobs: int = 1) -> SinceReport:
+    """Verify only what was appended after a checkpoint saved (and trusted) earlier.
+
+    The saved note must carry the operator's signature; the stored tree must prove it
+    consistent with the current one (else history was rewritten, and the error names the first
+    entry that differs, given ``saved_leaves``: the saved tree's leaf hashes, 32 bytes each);
+    then the entries after it are checked as :func:`verify` checks every entry: their link to
+    the entry at the saved size, content hashes, the key ring's authority and signatures, the
+    tree nodes they complete and every checkpoint (stored or ``saved_checkpoints``) past it.
+
+    The key ring is rebuilt from the identity entries before the saved size, each proven
+    included in the saved tree. They are found by the ``type`` column, which no hash covers:
+    a full :func:`verify` is what proves that no identity entry was hidden by relabelling it.
+    ``progress`` is told how many entries after the saved size are done.
+    """
+    try:
+        saved = open_checkpoint(saved_note, key_name=origin, public_key=operator_key,
+                                origin=origin)
+    except CheckpointError as exc:
+        raise VerificationError(0, "checkpoint", f"the saved checkpoint: {exc.message}") from None
+    head = session.get(LedgerHead, 1)
+    head_size = head.size if head is not None else 0
+    since = saved.size
+    if since == 0:  # the empty tree: everything is new
+        report = verify(session, origin=origin, operator_key=operator_key,
+                        saved_checkpoints=saved_checkpoints, progress=progress, jobs=jobs)
+        return SinceReport(0, report.size, report.root, report.size, report.checkpoints)
+
+    nodes = SessionNodes(session)
+    trouble = _inconsistency(nodes, saved, head_size)
+    if trouble is not None:
+        first = _first_difference(session, saved, saved_leaves, trouble)
+        raise VerificationError(first.seq, first.kind, first.message)
+
+    chain = _chain_at(session, nodes, saved, operator_key)
+    notes = [(row.note, "stored") for row in session.scalars(
+        select(CheckpointRow).where(CheckpointRow.size > since))]
+    notes += [(note, "saved") for note in saved_checkpoints]
+    opened, problems = _open_checkpoints(notes, origin, operator_key)
+    checkpoints = [c for c in opened if c.size > since]
+    rows = session.execute(select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
+                           .where(EntryRow.seq >= since)
+                           .order_by(EntryRow.seq)).yield_per(_CHUNK)
+    found, roots = _scan(session, rows, chain, head_size=head_size, operator_key=operator_key,
+                         wanted_roots={c.size for c in checkpoints}, jobs=jobs,
+                         progress=progress)
+    problems += found
+    tree = chain.tree
+    complete = not problems
+    if complete:
+        if tree.size < head_size:
+            problems.append(_Problem(tree.size, "missing entry", f"the head records "
+                                     f"{head_size} entries, {tree.size} are stored"))
+        problems += _nodes_past(session, tree.size)
+    problems += _match_checkpoints(checkpoints, roots, tree.size, complete, floor=since)
+    if progress is not None:
+        progress(tree.size - since)
+    if problems:
+        first = _first(problems)
+        raise VerificationError(first.seq, first.kind, first.message)
+    return SinceReport(since, tree.size, tree.root(), tree.size - since, len(checkpoints))
+
+
+def _inconsistency(nodes: SessionNodes, saved: Checkpoint, head_size: int) -> str | None:
+    """Why the stored tree does not extend the saved one, or None when it does."""
+    if head_size < saved.size:
+        return f"the ledger holds {head_size} entries, fewer than the saved {saved.size}"
+    try:
+        old_root, new_root, *path = merkle.range_hashes(nodes, [
+            (0, saved.size), (0, head_size),
+            *merkle.consistency_ranges(saved.size, head_size)])
+        merkle.verify_consistency(old_size=saved.size, new_size=head_size,
+                                  old_root=saved.root_hash, new_root=new_root, proof=path)
+    except ProofError as exc:
+        return f"the consistency proof from size {saved.size} to {head_size} fails: {exc}"
+    if old_root != saved.root_hash:  # the proof holds, but the stored frontier does not
+        return (f"the stored tree's root at size {saved.size} is {old_root.hex()}, the saved "
+                f"checkpoint's {saved.root_hash.hex()}")
+    return None
+
+
+def _proven_entries(session: Session, nodes: SessionNodes, saved: Checkpoint,
+                    seqs: Sequence[int]) -> Iterator[Entry]:
+    """The entries at ``seqs`` (ascending, all below the saved size), each proven included in
+    the saved tree; VerificationError naming the first that is missing or not included."""
+    size = saved.size
+    for start in range(0, len(seqs), _PROOF_BATCH):
+        part = seqs[start:start + _PROOF_BATCH]
+        bodies = dict(session.execute(select(EntryRow.seq, EntryRow.body)
+                                      .where(EntryRow.seq.in_(part))).all())
+        paths = [merkle.inclusion_ranges(seq, size) for seq in part]
+        try:
+            flat = iter(merkle.range_hashes(nodes, [r for ranges in paths for r in ranges]))
+        except ProofError as exc:
+            raise VerificationError(part[0], "rewritten", f"the stored tree below the saved "
+                                    f"size {size} cannot prove its entries: {exc}") from None
+        for seq, ranges in zip(part, paths, strict=True):
+            proof = [next(flat) for _ in ranges]
+            if seq not in bodies:
+                raise VerificationError(seq, "missing entry", f"expected seq {seq}, not stored")
+            try:
+                entry = Entry.from_canonical(bodies[seq])
+                merkle.verify_inclusion(leaf_hash=entry.leaf_hash, index=seq, size=size,
+                                        proof=proof, root=saved.root_hash)
+            except EntryError as exc:
+                raise VerificationError(seq, "malformed", exc.message) from None
+            except ProofError as exc:
+                raise VerificationError(seq, "content hash", f"the entry is not the one the "
+                                        f"saved checkpoint at size {size} holds: {exc}") from None
+            if entry.seq != seq:
+                raise VerificationError(seq, "order", f"stored at seq {seq} but the entry "
+                                        f"says seq {entry.seq}")
+            yield entry
+
+
+def _chain_at(session: Session, nodes: SessionNodes, saved: Checkpoint,
+              operator_key: Ed25519PublicKey) -> _Chain:
+    """The key ring, link, time and tree frontier at the saved size, from proven entries."""
+    size = saved.size
+    identity = list(session.scalars(select(EntryRow.seq)
+                                    .where(EntryRow.type.in_(sorted(IDENTITY_TYPES)),
+                                           EntryRow.seq < size).order_by(EntryRow.seq)))
+    ring = KeyRing()
+    last: Entry | None = None
+    for entry in _proven_entries(session, nodes, saved, sorted({*identity, size - 1})):
+        if entry.seq == 0 and entry.statement.key_id != key_id_for(operator_key):
+            raise VerificationError(0, "identity", f"expected the genesis key "
+                                    f"{key_id_for(operator_key)}, got {entry.statement.key_id}")
+        if entry.statement.type in IDENTITY_TYPES:
+            try:
+                ring.admit(entry)
+            except SignatureError as exc:
+                raise VerificationError(entry.seq, "signature", exc.message) from None
+            except (IdentityError, EntryError) as exc:
+                raise VerificationError(entry.seq, "identity", exc.message) from None
+        last = entry
+    assert last is not None and last.seq == size - 1  # noqa: S101 - size - 1 was asked for
+    frontier = merkle.range_hashes(nodes, [(start, end) for start, end in _frontier_ranges(size)])
+    return _Chain(merkle.CompactRange(size, frontier), last.leaf_hash, last.recorded_at, ring)
+
+
+def _frontier_ranges(size: int) -> list[tuple[int, int]]:
+    """The leaf ranges of :func:`merkle.frontier_keys` (each one stored node)."""
+    return [(index << level, (index + 1) << level) for level, index in merkle.frontier_keys(size)]
+
+
+def _first_difference(session: Session, saved: Checkpoint, saved_leaves: bytes | None,
+                      trouble: str) -> _Problem:
+    """Name the first entry that differs from the saved tree, the saved size not proving
+    consistent (``trouble`` says how)."""
+    size = saved.size
+    said = (f"history was rewritten: the saved checkpoint at size {size} is not consistent "
+            f"with the current tree ({trouble})")
+    leaves = _trusted_leaves(saved, saved_leaves)
+    if leaves is None:
+        return _Problem(0, "rewritten", f"{said}; an entry among 0..{size - 1} differs, and "
+                        "without the saved tree's leaf hashes (FILE.leaves, written beside "
+                        "FILE by `tracenet checkpoint --out FILE`) the first cannot be named",
+                        size - 1)
+    rows = session.execute(select(EntryRow.seq, EntryRow.body).where(EntryRow.seq < size)
+                           .order_by(EntryRow.seq)).yield_per(_CHUNK)
+    read = 0
+    for expected, (seq, body) in enumerate(rows):
+        if seq != expected:
+            return _Problem(expected, "rewritten", f"{said}; entry {expected} is missing")
+        leaf = merkle.leaf_hash(body)
+        if leaf != leaves[seq]:
+            return _Problem(seq, "rewritten", f"{said}; entry {seq} is the first that differs: "
+                            f"the saved tree has leaf hash {leaves[seq].hex()}, the entry "
+                            f"hashes to {leaf.hex()}")
+        read = seq + 1
+    if read < size:
+        return _Problem(read, "rewritten", f"{said}; entries from {read} on are gone")
+    # Every entry matches the saved leaves: it is the stored tree that lies about them.
+    return _Problem(0, "tree", f"{said}; every entry below {size} matches the saved tree, "
+                    "the stored tree nodes do not", size - 1)
+
+
+def _trusted_leaves(saved: Checkpoint, saved_leaves: bytes | None) -> list[bytes] | None:
+    """The saved leaf hashes of the saved tree, if they hash to its signed root."""
+    size = saved.size
+    if saved_leaves is None or len(saved_leaves) < merkle.HASH_SIZE * size:
+        return None
+    leaves = [saved_leaves[i:i + merkle.HASH_SIZE]
+              for i in range(0, merkle.HASH_SIZE * size, merkle.HASH_SIZE)]
+    return leaves if merkle.root_from_leaf_hashes(leaves) == saved.root_hash else None
+
+
+def _check_entry(expected: int, seq: int, stored_leaf: bytes, body: bytes, chain: _Chain,
+                 operator_key: Ed25519PublicKey,
+                 checks: SignatureChecks) -> tuple[_Problem | None, Entry | None]:
     """The entry's first problem, if any, and the parsed entry (for the tree)."""
     if seq != expected:
         return _Problem(expected, "missing entry",
@@ -130,33 +484,47 @@ def _check_entry(expected: int, seq: int, stored_leaf: bytes, body: bytes, prev:
         entry = Entry.from_canonical(body)
     except EntryError as exc:
         return _Problem(seq, "malformed", exc.message), None
-    return _entry_problem(entry, seq, stored_leaf, prev, prev_recorded_at, ring,
-                          operator_key), entry
+    return _entry_problem(entry, seq, stored_leaf, chain, operator_key, checks), entry
 
 
-def _entry_problem(entry: Entry, seq: int, stored_leaf: bytes, prev: bytes,
-                   prev_recorded_at: str, ring: KeyRing,
-                   operator_key: Ed25519PublicKey) -> _Problem | None:
+def _entry_problem(entry: Entry, seq: int, stored_leaf: bytes, chain: _Chain,
+                   operator_key: Ed25519PublicKey, checks: SignatureChecks) -> _Problem | None:
     if entry.seq != seq:
         return _Problem(seq, "order", f"stored at seq {seq} but the entry says seq {entry.seq}")
     if entry.leaf_hash != stored_leaf:
         return _Problem(seq, "content hash", f"expected leaf hash {stored_leaf.hex()}, "
                                              f"content hashes to {entry.leaf_hash.hex()}")
-    if entry.prev != prev:
-        return _Problem(seq, "link", f"expected prev {prev.hex()}, got {entry.prev.hex()}")
-    if entry.recorded_at < prev_recorded_at:
+    if entry.prev != chain.prev:
+        return _Problem(seq, "link", f"expected prev {chain.prev.hex()}, got {entry.prev.hex()}")
+    if entry.recorded_at < chain.prev_recorded_at:
         return _Problem(seq, "order", f"recorded at {entry.recorded_at}, before the previous "
-                                      f"entry's {prev_recorded_at}")
+                                      f"entry's {chain.prev_recorded_at}")
     if seq == 0 and entry.statement.key_id != key_id_for(operator_key):
         return _Problem(0, "identity", f"expected the genesis key {key_id_for(operator_key)}, "
                                        f"got {entry.statement.key_id}")
+    deferred = _deferrable_key(chain.ring, entry)
+    if deferred is not None:
+        checks.add(seq, deferred, entry.canonical)
     try:
-        ring.admit(entry)
+        chain.ring.admit(entry, verified_with=deferred)
     except SignatureError as exc:
         return _Problem(seq, "signature", exc.message)
     except (IdentityError, EntryError) as exc:
         return _Problem(seq, "identity", exc.message)
     return None
+
+
+def _deferrable_key(ring: KeyRing, entry: Entry) -> bytes | None:
+    """The raw key whose signature check can wait for the pool: the signer's, when the ring
+    lets it sign this entry (otherwise its refusal comes first, as in KeyRing.admit). The
+    genesis entry's key is in its own payload: it is checked inline."""
+    if entry.seq == 0:
+        return None
+    signer = ring.key(entry.statement.key_id)
+    if (signer is None or signer.enterprise != entry.statement.enterprise
+            or (signer.revoked_seq is not None and signer.revoked_seq < entry.seq)):
+        return None
+    return public_key_bytes(signer.public_key)
 
 
 def _compare_nodes(session: Session, computed: Sequence[tuple[merkle.NodeKey, bytes]]
@@ -188,6 +556,20 @@ def _extra_nodes(session: Session, size: int) -> list[_Problem]:
     return []
 
 
+def _nodes_past(session: Session, size: int) -> list[_Problem]:
+    """Stored nodes over entries at or past ``size``, by one indexed range per level (not a
+    count of the whole table, which :func:`verify_since` must not pay for)."""
+    levels = range(1, 64)
+    past = or_(*(and_(MerkleNode.node_id >= node_id(level, size >> level),
+                      MerkleNode.node_id < node_id(level + 1, 0)) for level in levels))
+    found = session.scalar(select(MerkleNode.node_id).where(past).limit(1))
+    if found is None:
+        return []
+    level, index = found >> 48, found & ((1 << 48) - 1)
+    return [_Problem(size, "missing entry", f"a stored tree node ({level}, {index}) covers "
+                                            f"entries past seq {size - 1}")]
+
+
 def _open_checkpoints(notes: Iterable[tuple[str, str]], origin: str,
                       operator_key: Ed25519PublicKey) -> tuple[list[Checkpoint], list[_Problem]]:
     opened, problems = [], []
@@ -201,9 +583,9 @@ def _open_checkpoints(notes: Iterable[tuple[str, str]], origin: str,
 
 
 def _match_checkpoints(checkpoints: Sequence[Checkpoint], roots: dict[int, bytes],
-                       size: int, complete: bool) -> list[_Problem]:
+                       size: int, complete: bool, floor: int = 0) -> list[_Problem]:
     # A checkpoint only pins its size's root, so a mismatch is localised to the entries after
-    # the last checkpoint that still matches.
+    # the last checkpoint that still matches (or ``floor``, a size already proven).
     good = sorted(c.size for c in checkpoints if roots.get(c.size) == c.root_hash)
     problems = []
     for checkpoint in checkpoints:
@@ -213,9 +595,11 @@ def _match_checkpoints(checkpoints: Sequence[Checkpoint], roots: dict[int, bytes
             problems.append(_Problem(size, "missing entry", f"a checkpoint signed the tree at "
                                      f"size {checkpoint.size}, only {size} entries verify"))
         elif roots.get(checkpoint.size) != checkpoint.root_hash:
-            since = max((s for s in good if s < checkpoint.size), default=0)
+            since = max((s for s in good if s < checkpoint.size), default=floor)
             problems.append(_Problem(since, "checkpoint", f"the checkpoint at size "
                                      f"{checkpoint.size} does not match the recomputed root; "
                                      f"entries {since}..{checkpoint.size - 1} were rewritten",
                                      checkpoint.size - 1))
     return problems
+
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -12,13 +13,17 @@ from ledger.db import migrate
 from ledger.errors import ProofError, VerificationError
 from ledger.log import merkle
 from ledger.log.checkpoint import open_checkpoint, verifier_key
-from ledger.log.verify import verify
+from ledger.log.verify import default_jobs, verify, verify_since
 from ledger.supervision.admission import rebuild as rebuild_projections
 from web.cli.context import with_ledger
 from web.cli.terminal import fail, print_json, progress_bar
 from web.runtime import Runtime
 
-__all__ = ["checkpoint", "consistency", "init", "prove", "rebuild", "verify_command"]
+__all__ = ["LEAVES_SUFFIX", "checkpoint", "consistency", "init", "prove", "rebuild",
+           "verify_command"]
+
+#: beside a saved checkpoint FILE, FILE.leaves holds its tree's leaf hashes
+LEAVES_SUFFIX = ".leaves"
 
 
 @click.command()
@@ -38,20 +43,58 @@ def init(runtime: Runtime, session: Session) -> None:
 @click.command("verify")
 @click.option("--checkpoint", "saved", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A signed checkpoint saved earlier; the ledger must still match it.")
+@click.option("--since", type=click.Path(exists=True, dir_okay=False),
+              help="A signed checkpoint saved earlier and trusted: prove it consistent with the "
+                   "current tree, then verify only the entries after it. Its leaf hashes "
+                   "(FILE.leaves, from `tracenet checkpoint --out FILE`) name the first entry "
+                   "that differs if history was rewritten.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes checking signatures [default: one per core].")
 @with_ledger
-def verify_command(runtime: Runtime, session: Session, saved: tuple[str, ...]) -> None:
+def verify_command(runtime: Runtime, session: Session, saved: tuple[str, ...],
+                   since: str | None, jobs: int | None) -> None:
     """Recompute chain, tree, signatures and checkpoints; exit 1 naming the first bad seq."""
     ledger = runtime.ledger
-    with progress_bar(log.ledger_size(session), "verifying") as progress:
+    jobs = jobs or default_jobs()
+    notes = [Path(p).read_text() for p in saved]
+    size = log.ledger_size(session)
+    started = time.perf_counter()
+    if since is not None:
+        note = Path(since).read_text()
+        leaves_path = Path(f"{since}{LEAVES_SUFFIX}")
+        leaves = leaves_path.read_bytes() if leaves_path.is_file() else None
+        with progress_bar(max(0, size - _note_size(note)), "verifying new entries") as progress:
+            try:
+                report = verify_since(session, origin=ledger.origin,
+                                      operator_key=ledger.signing_key.public_key(),
+                                      saved_note=note, saved_leaves=leaves,
+                                      saved_checkpoints=notes, progress=progress, jobs=jobs)
+            except VerificationError as exc:
+                fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc.detail}")
+        elapsed = time.perf_counter() - started
+        click.echo(f"OK: {report.size} entries, root {report.root.hex()}, "
+                   f"{report.checkpoints} checkpoints match")
+        per_entry = f", {elapsed / report.entries * 1e6:.0f} µs per entry" if report.entries else ""
+        click.echo(f"consistent with the saved checkpoint at size {report.since}; verified the "
+                   f"{report.entries} entries after it in {elapsed:.3f} s{per_entry} "
+                   f"({jobs} jobs)")
+        return
+    with progress_bar(size, "verifying") as progress:
         try:
-            report = verify(session, origin=ledger.origin,
-                            operator_key=ledger.signing_key.public_key(),
-                            saved_checkpoints=[Path(p).read_text() for p in saved],
-                            progress=progress)
+            full = verify(session, origin=ledger.origin,
+                          operator_key=ledger.signing_key.public_key(),
+                          saved_checkpoints=notes, progress=progress, jobs=jobs)
         except VerificationError as exc:
             fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc.detail}")
-    click.echo(f"OK: {report.size} entries, root {report.root.hex()}, "
-               f"{report.checkpoints} checkpoints match")
+    click.echo(f"OK: {full.size} entries, root {full.root.hex()}, "
+               f"{full.checkpoints} checkpoints match")
+
+
+def _note_size(note: str) -> int:
+    """The tree size a checkpoint note claims (its second line), for the progress bar only;
+    0 when it has none (verify_since then says what is wrong with it)."""
+    lines = note.split("\n")
+    return int(lines[1]) if len(lines) > 1 and lines[1].isdigit() else 0
 
 
 @click.command()
@@ -66,7 +109,9 @@ def rebuild(runtime: Runtime, session: Session) -> None:
 
 
 @click.command()
-@click.option("--out", type=click.Path(dir_okay=False), help="Also write the note to this file.")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Also write the note to this file, and its tree's leaf hashes to FILE.leaves "
+                   "(for `tracenet verify --since FILE`).")
 @with_ledger
 def checkpoint(runtime: Runtime, session: Session, out: str | None) -> None:
     """Print the latest signed checkpoint (C2SP signed note)."""
@@ -74,6 +119,7 @@ def checkpoint(runtime: Runtime, session: Session, out: str | None) -> None:
     session.commit()
     if out:
         Path(out).write_text(note)
+        Path(f"{out}{LEAVES_SUFFIX}").write_bytes(log.leaf_hashes(session, _note_size(note)))
     click.echo(note, nl=False)
 
 
