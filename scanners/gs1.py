@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from scanners import gs1_ais, gs1_lint
 from scanners.errors import CodeError
@@ -292,6 +293,14 @@ def parse_unbracketed(data: str, options: Options = DEFAULT_OPTIONS) -> GS1Data:
             end = min(end, pos + definition.max_length)
         value = data[pos:end]
         _check_length(definition, value, separated=True)
+        if not definition.fixed:
+            try:
+                _validate_value(definition, value)
+            except CodeError as error:
+                # a value that ran on into the next AI reads as a bad value: say so
+                raise CodeError(error.code, f"{error.message}; if another AI follows "
+                                f"({ai}), the GS separator (FNC1) after its value is missing",
+                                error.field) from None
         ais.append((ai, value))
         pos = end
         if pos < len(data) and data[pos] == GS:
@@ -373,13 +382,16 @@ def _path_sequences(definition: AIDef) -> Iterable[tuple[str, ...]]:
             yield tuple(q for i, q in enumerate(qualifiers) if mask >> i & 1)
 
 
-def _valid_path(path: Sequence[str]) -> bool:
-    if not path:
-        return False
-    definition = gs1_ais.lookup(path[0])
+@cache
+def _qualifier_paths(key: str) -> frozenset[tuple[str, ...]]:
+    definition = gs1_ais.lookup(key)
     if definition is None or not definition.key:
-        return False
-    return tuple(path[1:]) in set(_path_sequences(definition))
+        return frozenset()
+    return frozenset(_path_sequences(definition))
+
+
+def _valid_path(path: Sequence[str]) -> bool:
+    return bool(path) and tuple(path[1:]) in _qualifier_paths(path[0])
 
 
 def _zero_suppressed(ai: str, value: str, options: Options) -> str:

@@ -116,6 +116,7 @@ def test_twenty_digit_element_string_is_still_read() -> None:
 @pytest.mark.parametrize(("text", "code", "field", "words"), [
     ("(01)09521234543214", "code.check_digit", "ai.01", "check digit is wrong"),
     (f"]C101{GTIN}10{'A' * 19}17261231", "code.ai.too_long", "ai.10", "separator"),
+    (f"]C101{GTIN}301210ABC", "code.ai.non_digit_character", "ai.30", "separator"),
     ("(01)0952123454321", "code.ai.too_short", "ai.01", "at least 14"),
     (f"(01){GTIN}(17)261301", "code.ai.illegal_month", "ai.17", "month"),
     (f"(01){GTIN}(17)260230", "code.ai.illegal_day", "ai.17", "day"),
