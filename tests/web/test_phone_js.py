@@ -1,6 +1,7 @@
-"""web/static/verify.js, the shopper's in-browser check, run by node on proofs Tracenet made.
+"""The shopper's phone scripts under node: web/static/verify.js, the in-browser ledger check,
+on proofs Tracenet made, and web/static/scan.js, where a code read leads.
 
-The JavaScript must agree with ``ledger.log``: every inclusion proof and signed checkpoint the
+verify.js must agree with ``ledger.log``: every inclusion proof and signed checkpoint the
 ledger issues verifies, and every tampered copy (tests/js/verify.test.mjs) fails.
 """
 
@@ -90,3 +91,12 @@ def test_verify_js_agrees_with_the_ledger(sqlite_url: str, tmp_path: Path) -> No
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout and "# pass 11" in result.stdout, result.stdout
+
+
+@pytest.mark.skipif(NODE is None, reason="node is missing (make system installs nodejs)")
+def test_scan_js_sends_each_code_to_its_resolver_page() -> None:
+    result = subprocess.run([NODE, "--test", "tests/js/scan.test.mjs"], cwd=REPO,
+                            env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "# fail 0" in result.stdout and "# pass 4" in result.stdout, result.stdout
