@@ -126,7 +126,10 @@ class Scanner {
     const camera = element("div", undefined, { class: "scan-camera" });
     if (navigator.mediaDevices?.getUserMedia) camera.append(this.button);
     camera.append(this.video);
-    form.prepend(camera);
+    // Above the photo field: the camera is the quicker way, the photo the fallback.
+    const photo = form.querySelector(".photo") ?? form.querySelector('input[type="file"]');
+    if (photo) photo.before(camera);
+    else form.prepend(camera);
     form.append(this.status);
     this.file = form.querySelector('input[type="file"]');
     this.file?.addEventListener("change", () => this.readPhoto());
