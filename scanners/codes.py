@@ -132,8 +132,9 @@ def _parse(text: str, options: Options, *, scanned: bool) -> ParsedCode:
                 except CodeError:
                     pass
             raise
-    if text.isascii() and text.isdigit() and len(text) in (8, 12, 13, 14):
-        return ParsedCode(kind="gtin", ais=(("01", gtin14(text)),), options=options)
+    if compact.isascii() and compact.isdigit() and len(compact) in (8, 12, 13, 14):
+        # as printed under an EAN-13, "6 901234 567892", or typed with hyphens
+        return ParsedCode(kind="gtin", ais=(("01", gtin14(compact)),), options=options)
     if text[:2].isascii() and text[:2].isdigit() or text.startswith(GS):
         # decoders often give GS1 data without its symbology identifier, some with the
         # leading FNC1 as a GS
@@ -166,4 +167,11 @@ def parse_code(text: str, options: Options | None = None) -> ParsedCode:
     """
     if not isinstance(text, str):
         raise CodeError("code.format", "a code is text")
+    if not text.isascii():
+        # typed with a Chinese input method in full-width mode: （０１）６９０１…
+        text = text.translate(_FULL_WIDTH)
     return _parse(text.strip(" \t\r\n"), options or gs1.DEFAULT_OPTIONS, scanned=False)
+
+
+#: full-width ASCII forms (U+FF01-U+FF5E) and the ideographic space, to their ASCII characters
+_FULL_WIDTH = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20}

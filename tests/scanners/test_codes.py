@@ -75,11 +75,18 @@ def test_bracketed_and_scanner_forms_agree() -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("95012346", "00000095012346"), ("012345678905", "00012345678905"),
-    ("9521234543213", GTIN), (GTIN, GTIN), (" 9521234543213 ", GTIN)])
+    ("9521234543213", GTIN), (GTIN, GTIN), (" 9521234543213 ", GTIN),
+    ("9 521234 543213", GTIN), ("９５２１２３４５４３２１３", GTIN)])
 def test_bare_gtins_are_normalised_to_14_digits(text: str, expected: str) -> None:
     parsed = parse_code(text)
     assert parsed.kind == "gtin" and parsed.ais == (("01", expected),)
-    assert gtin14(text) == expected
+    if text.strip().isascii() and text.strip().isdigit():
+        assert gtin14(text) == expected
+
+
+def test_full_width_typing_is_read() -> None:
+    assert parse_code("（０１）０９５２１２３４５４３２１３（１０）ＡＢＣ").ais == \
+        (("01", GTIN), ("10", "ABC"))
 
 
 def test_ean_scan_is_a_gtin() -> None:
