@@ -42,6 +42,12 @@ PRODUCER = make_uscc(1)
 GTIN = "06901234567892"
 LOT, RECALLED_LOT = "P20261126-01", "P20261120-02"
 SERIALS = ("A7K2M9Q4", "B3X8N5R1", "C6P1W7T3", "D9F4J2L8")
+# The strict policy the pages are written for (no inline script or style, nothing from
+# elsewhere); the scanner polyfill compiles WebAssembly, which needs 'wasm-unsafe-eval'.
+STRICT_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+              "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+              "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+              "frame-ancestors 'none'")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
@@ -150,12 +156,25 @@ def browser(shop: Shop) -> Iterator[Any]:
         browser.close()
 
 
+def _with_strict_csp(route: Any) -> None:
+    """Serve pages with STRICT_CSP, as a deployment's proxy (or the app) would."""
+    if route.request.resource_type != "document":
+        route.continue_()
+        return
+    response = route.fetch()
+    route.fulfill(response=response,
+                  headers={**response.headers, "content-security-policy": STRICT_CSP})
+
+
 @pytest.fixture
 def page(browser: Any, shop: Shop) -> Iterator[Any]:
     context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    context.route(f"{shop.url}/**", _with_strict_csp)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
     # Nothing may come from anywhere but the app: no CDN, no fonts, no wasm from elsewhere.
     foreign: list[str] = []
     page.on("request", lambda request: None if request.url.startswith((shop.url, "data:"))
@@ -183,6 +202,7 @@ def test_a_resolver_url_shows_the_product_verified_in_both_languages(page: Any,
 
     response = page.goto(f"{shop.url}/01/{GTIN}/10/{LOT}")
     assert response is not None and response.ok
+    assert response.headers["content-security-policy"] == STRICT_CSP
     expect(page.locator("h1")).to_contain_text("全脂纯牛奶")
     expect_state(page, "verified")
     status = page.locator("#verification [data-verification-status]")
