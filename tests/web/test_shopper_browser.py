@@ -41,7 +41,7 @@ SCREENSHOTS = Path(os.environ.get("TRACENET_SCREENSHOTS", "/tmp/tracenet-shopper
 PRODUCER = make_uscc(1)
 GTIN = "06901234567892"
 LOT, RECALLED_LOT = "P20261126-01", "P20261120-02"
-SERIALS = ("A7K2M9Q4", "B3X8N5R1", "C6P1W7T3", "D9F4J2L8")
+SERIALS = ("A7K2M9Q4", "B3X8N5R1", "C6P1W7T3", "D9F4J2L8", "E2H6K9M5")
 # The strict policy the pages are written for (no inline script or style, nothing from
 # elsewhere); the scanner polyfill compiles WebAssembly, which needs 'wasm-unsafe-eval'.
 STRICT_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
@@ -78,6 +78,19 @@ def qr_png(text: str) -> bytes:
 
     out = io.BytesIO()
     qrcode.make(text, border=4, box_size=8).save(out, format="PNG")
+    return out.getvalue()
+
+
+def gs1_datamatrix_png(element_string: str) -> bytes:
+    """A GS1 DataMatrix (FNC1 first, ]d2) of a bracketed element string, as printed on labels."""
+    import numpy
+    import zxingcpp
+    from PIL import Image
+
+    symbol = zxingcpp.create_barcode(element_string, zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
+    picture = Image.fromarray(numpy.array(zxingcpp.write_barcode_to_image(symbol, scale=8)))
+    out = io.BytesIO()
+    picture.convert("L").save(out, format="PNG")
     return out.getvalue()
 
 
@@ -350,6 +363,12 @@ def test_a_photo_leads_to_the_unit_with_and_without_javascript(
         page.locator("form[data-scanner] input[type=file]").set_input_files(str(photo))
     expect(page.locator("#lot")).to_contain_text(SERIALS[1])
     expect_state(page, "verified")
+    # A GS1 DataMatrix reads as an element string with GS separators: the parse API gives its
+    # Digital Link path here.
+    photo.write_bytes(gs1_datamatrix_png(f"(01){GTIN}(10){LOT}(21){SERIALS[4]}"))
+    with page.expect_navigation(url=f"**/21/{SERIALS[4]}*"):
+        page.locator("form[data-scanner] input[type=file]").set_input_files(str(photo))
+    expect(page.locator("#lot")).to_contain_text(SERIALS[4])
 
     # Without JavaScript the form posts the photo and the server decodes it.
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
