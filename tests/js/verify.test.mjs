@@ -144,6 +144,13 @@ test("a page fact the entry bytes do not bear out fails", async () => {
   await rejects(verifyEvidence(copy(evidence), key, [{ ...fact, seq: privateSeq }]), "fact");
 });
 
+test("base64 round-trips large entries (a big entry's bytes are read in slices)", () => {
+  const big = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
+  let binary = "";
+  for (const byte of big) binary += String.fromCharCode(byte);
+  assert.deepEqual(fromBase64(btoa(binary), "big"), big);
+});
+
 test("malformed evidence is a failure, never a success", async () => {
   for (const bad of [null, {}, { ...copy(evidence), entries: [] },
     { ...copy(evidence), entries: [{ seq: 1 }] }, { ...copy(evidence), checkpoint: 42 }]) {

@@ -68,7 +68,12 @@ export function fromBase64(text, what) {
 }
 
 function toBase64(bytes) {
-  return btoa(String.fromCharCode(...bytes));
+  // In slices: spreading a large entry's bytes into one call would overflow the stack.
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
 }
 
 /** A 32-byte hash written in hex (the CLI's form) or base64 (the API's form). */
