@@ -179,10 +179,23 @@ def test_endpoint_refuses_with_the_error_envelope(client: FlaskClient) -> None:
     assert client.get("/api/v1/codes/parse").status_code == 422  # no code at all
 
 
+def test_endpoint_takes_long_codes_posted(client: FlaskClient) -> None:
+    code = f"(01){GTIN}(99)" + "A" * 90
+    posted = client.post("/api/v1/codes/parse", json={"code": code})
+    assert posted.status_code == 200
+    assert posted.get_json() == client.get("/api/v1/codes/parse",
+                                           query_string={"code": code}).get_json()
+    refused = client.post("/api/v1/codes/parse", json={"code": "(01)09521234543214"})
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == \
+        "code.check_digit"
+    assert client.post("/api/v1/codes/parse", json={"code": 12}).status_code == 422
+
+
 def test_endpoint_is_documented(client: FlaskClient) -> None:
     spec = client.get("/api/openapi.json").get_json()
-    responses = spec["paths"]["/api/v1/codes/parse"]["get"]["responses"]
-    assert {"200", "400"} <= set(responses)
+    for method in ("get", "post"):
+        responses = spec["paths"]["/api/v1/codes/parse"][method]["responses"]
+        assert {"200", "400"} <= set(responses)
 
 
 # --- properties --------------------------------------------------------------------------

@@ -66,7 +66,22 @@ class CodeErrorSchema(Schema):
 def parse(query: dict[str, Any]) -> dict[str, Any]:
     """Read a code into GS1 Application Identifiers, validated as the GS1 General
     Specifications require (public, no token)."""
-    parsed = parse_code(query["code"])
+    return _answer(query["code"])
+
+
+@blp.post("/codes/parse")
+@blp.arguments(CodeQuery, location="json")
+@blp.response(200, ParsedCodeSchema)
+@blp.alt_response(400, schema=CodeErrorSchema,
+                  description="the code is not valid: which rule it breaks, and where")
+def parse_posted(body: dict[str, Any]) -> dict[str, Any]:
+    """The same, the code in a JSON body ``{"code": …}``: for codes longer than a URL
+    carries (a GS1 QR Code holds up to 7,089 characters)."""
+    return _answer(body["code"])
+
+
+def _answer(code: str) -> dict[str, Any]:
+    parsed = parse_code(code)
     base = request.host_url.rstrip("/")
     try:
         link: str | None = parsed.digital_link(base)
