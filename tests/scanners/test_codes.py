@@ -263,7 +263,7 @@ def _scanner_text(ais: tuple[tuple[str, str], ...]) -> str:
     return out
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(ai_data(), other_keys()))
 def test_every_form_reads_back_the_same_data(ais: tuple[tuple[str, str], ...]) -> None:
     from_string = parse_code(gs1.element_string(ais))
@@ -283,7 +283,7 @@ _PREFIXES = ["", "]C1", "]d2", "]Q1", "]Q1https://a/", "]E0", "(", "(01)", "(10)
              "https://a/01/", f"https://a/01/{GTIN}?", "HTTP://a/", f"01{GTIN}", "12345"]
 
 
-@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(_PREFIXES),
        st.one_of(st.text(alphabet=_INTERESTING, max_size=60), st.text(max_size=60)))
 def test_nothing_but_code_error_whatever_the_input(prefix: str, rest: str) -> None:
