@@ -26,9 +26,12 @@ from ledger.log.merkle import (
     frontier_keys,
     inclusion_proof,
     leaf_hash,
+    multi_inclusion_ranges,
     node_hash,
+    range_hashes,
     range_keys,
     root_from_leaf_hashes,
+    root_from_multi_inclusion,
     tree_root,
     verify_consistency,
     verify_inclusion,
@@ -560,3 +563,29 @@ def test_verification_errors() -> None:
     for change, message in ccases:
         with pytest.raises(ProofError, match=message):
             verify_consistency(**{**cok, **change})
+
+
+@given(st.integers(1, 300), st.data())
+def test_multi_inclusion_proves_many_leaves_at_once(size: int, data: st.DataObject) -> None:
+    leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
+    nodes: dict[tuple[int, int], bytes] = {}
+    tree = CompactRange()
+    for leaf in leaves:
+        nodes.update(tree.append(leaf))
+
+    class Reader:
+        def read_nodes(self, keys: Collection[NodeKey]) -> Mapping[NodeKey, bytes]:
+            return {key: nodes[key] for key in keys if key in nodes}
+
+    picked = data.draw(st.sets(st.integers(0, size - 1), max_size=20), label="leaves")
+    ranges = multi_inclusion_ranges(picked, size)
+    assert all(not any(lo <= i < hi for i in picked) for lo, hi in ranges)
+    hashes = range_hashes(Reader(), ranges)
+    assert root_from_multi_inclusion(size, {i: leaves[i] for i in picked}, hashes) == tree.root()
+    if picked:
+        wrong = min(picked)
+        forged = {i: leaves[i] for i in picked} | {wrong: leaf_hash(b"forged")}
+        assert root_from_multi_inclusion(size, forged, hashes) != tree.root()
+    if hashes:
+        with pytest.raises(ProofError, match="multi-leaf proof: expected"):
+            root_from_multi_inclusion(size, {i: leaves[i] for i in picked}, hashes[1:])
