@@ -2,7 +2,7 @@
 
 Every proof is read from storage in one statement (see :mod:`ledger.log.merkle`), through the
 process's cache of immutable nodes (:class:`~ledger.log.storage.NodeCache`): a warm proof reads
-only the two leaves that guard the cache.
+only the head.
 """
 
 from __future__ import annotations
@@ -60,21 +60,27 @@ def leaf_hashes(session: Session, size: int) -> bytes:
     return b"".join(hashes)
 
 
-def _checked_size(session: Session, size: int | None, field_name: str) -> int:
-    """``size``, or the current size when None, checked to be a tree the ledger has."""
-    current = ledger_size(session)
+def _checked_size(session: Session, size: int | None,
+                  field_name: str) -> tuple[int, tuple[int, bytes]]:
+    """``size``, or the current size when None, checked to be a tree the ledger has; and the
+    head (size and last leaf hash), which guards the node cache."""
+    head = session.execute(select(LedgerHead.size, LedgerHead.last_leaf_hash)
+                           .where(LedgerHead.id == 1)).one_or_none()
+    if head is None:
+        raise LedgerError("the ledger is not initialised (run `tracenet init`)")
+    current = head.size
     size = current if size is None else size
     if not 0 < size <= current:
         raise NotFoundError(f"expected a tree size in 1..{current}, got {size}", field=field_name)
-    return size
+    return size, (head.size, head.last_leaf_hash)
 
 
 def tree_root(session: Session, size: int) -> bytes:
     """The Merkle root over the first ``size`` entries."""
     if size == 0:
         return merkle.EMPTY_ROOT
-    size = _checked_size(session, size, "size")
-    return merkle.tree_root(cached_nodes(session, size), size)
+    size, head = _checked_size(session, size, "size")
+    return merkle.tree_root(cached_nodes(session, head), size)
 
 
 @dataclass(frozen=True)
@@ -112,11 +118,11 @@ class ConsistencyProof:
 
 def inclusion_proof(session: Session, seq: int, size: int | None = None) -> InclusionProof:
     """Build the inclusion proof of entry ``seq`` in the tree of ``size`` (default: current)."""
-    size = _checked_size(session, size, "size")
+    size, head = _checked_size(session, size, "size")
     if not 0 <= seq < size:
         raise NotFoundError(f"expected a seq in 0..{size - 1}, got {seq}", field="seq")
     # The leaf, the root and the path come back from one query.
-    leaf, root, *path = merkle.range_hashes(cached_nodes(session, size), [
+    leaf, root, *path = merkle.range_hashes(cached_nodes(session, head), [
         (seq, seq + 1), (0, size), *merkle.inclusion_ranges(seq, size)])
     return InclusionProof(seq, size, leaf, root, path)
 
@@ -124,10 +130,10 @@ def inclusion_proof(session: Session, seq: int, size: int | None = None) -> Incl
 def consistency_proof(session: Session, old_size: int,
                       new_size: int | None = None) -> ConsistencyProof:
     """Build the consistency proof from tree size ``old_size`` to ``new_size``."""
-    new_size = _checked_size(session, new_size, "second")
+    new_size, head = _checked_size(session, new_size, "second")
     if not 0 < old_size <= new_size:
         raise NotFoundError(f"expected a first size in 1..{new_size}, got {old_size}",
                             field="first")
-    old_root, new_root, *path = merkle.range_hashes(cached_nodes(session, new_size), [
+    old_root, new_root, *path = merkle.range_hashes(cached_nodes(session, head), [
         (0, old_size), (0, new_size), *merkle.consistency_ranges(old_size, new_size)])
     return ConsistencyProof(old_size, new_size, old_root, new_root, path)

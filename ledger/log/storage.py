@@ -141,8 +141,9 @@ class NodeCache:
     A stored node is a complete subtree and never changes (the tables refuse UPDATE and
     DELETE), so proofs may reuse it. One guard remains, for a database rewritten behind those
     triggers: the cache remembers the last leaf of the tree it last served (its *anchor*) and
-    checks it against storage, in the same query as the nodes it lacks, before each use; a
-    rewrite that keeps the hash chain whole changes every leaf from the first it touched to
+    holds it against the head each proof reads anyway (its size and last leaf hash), reading
+    the anchor leaf back, in the same query as the nodes it lacks, only when the head has moved.
+    A rewrite that keeps the hash chain whole changes every leaf from the first it touched to
     the end, the anchor included, and empties the cache. At most ``limit`` nodes are kept
     (about 100 bytes each); past that the cache starts again empty.
     """
@@ -156,9 +157,9 @@ class NodeCache:
     def __len__(self) -> int:
         return len(self._nodes)
 
-    def reader(self, session: Session, size: int) -> CachedNodes:
-        """A node reader for proofs in the tree of ``size`` entries, through this cache."""
-        return CachedNodes(self, SessionNodes(session), size)
+    def reader(self, stored: merkle.NodeReader, head: tuple[int, bytes]) -> CachedNodes:
+        """A node reader for proofs while the head is ``head`` (size, last leaf hash)."""
+        return CachedNodes(self, stored, head)
 
     def clear(self) -> None:
         """Forget every node."""
@@ -167,39 +168,39 @@ class NodeCache:
             self._anchor = None
 
     def read(self, stored: merkle.NodeReader, keys: Collection[merkle.NodeKey],
-             size: int) -> dict[merkle.NodeKey, bytes]:
-        """The hashes of ``keys`` in the tree of ``size`` entries: cached, or read from
-        ``stored`` (with the anchor check) and kept."""
+             head: tuple[int, bytes]) -> dict[merkle.NodeKey, bytes]:
+        """The hashes of ``keys`` in the tree under ``head``: cached, or read from ``stored``
+        (with the anchor check) and kept."""
+        tip = (head[0] - 1, head[1])
         with self._lock:
             anchor = self._anchor
             found = {key: self._nodes[key] for key in keys if key in self._nodes}
-        tip = (0, size - 1)
-        ask = {key for key in keys if key not in found} | {tip}
-        if anchor is not None:
+        ask = {key for key in keys if key not in found}
+        moved = anchor is not None and anchor != tip
+        if moved and anchor is not None and anchor[0] < tip[0]:
             ask.add((0, anchor[0]))
-        fetched = stored.read_nodes(ask)
+        fetched = stored.read_nodes(ask) if ask else {}
         with self._lock:
-            if anchor is not None and fetched.get((0, anchor[0])) != anchor[1]:
+            if moved and (anchor is None or fetched.get((0, anchor[0])) != anchor[1]):
                 # History changed under the anchor: nothing cached can be trusted.
                 self._nodes.clear()
-                self._anchor = None
                 found = {}
-                fetched = stored.read_nodes({*keys, tip})
+                fetched = stored.read_nodes(keys)
             if len(self._nodes) + len(fetched) > self._limit:
                 self._nodes.clear()
             self._nodes.update(fetched)
-            if tip in fetched and (self._anchor is None or self._anchor[0] <= size - 1):
-                self._anchor = (size - 1, fetched[tip])
+            self._anchor = tip
         return {**{key: fetched[key] for key in keys if key in fetched}, **found}
 
 
 class CachedNodes:
     """A :class:`merkle.NodeReader` answering from a :class:`NodeCache`, then storage."""
 
-    def __init__(self, cache: NodeCache, stored: merkle.NodeReader, size: int) -> None:
+    def __init__(self, cache: NodeCache, stored: merkle.NodeReader,
+                 head: tuple[int, bytes]) -> None:
         self._cache = cache
         self._stored = stored
-        self._size = size
+        self._head = head
 
     @property
     def cache(self) -> NodeCache:
@@ -207,20 +208,21 @@ class CachedNodes:
         return self._cache
 
     def read_nodes(self, keys: Collection[merkle.NodeKey]) -> Mapping[merkle.NodeKey, bytes]:
-        """The hashes of ``keys`` (all inside the first ``size`` leaves); missing ones left out."""
-        return self._cache.read(self._stored, keys, self._size)
+        """The hashes of ``keys`` (inside the tree under the head); missing ones left out."""
+        return self._cache.read(self._stored, keys, self._head)
 
 
 _CACHES: weakref.WeakKeyDictionary[Engine, NodeCache] = weakref.WeakKeyDictionary()
 _CACHES_LOCK = threading.Lock()
 
 
-def cached_nodes(session: Session, size: int) -> CachedNodes:
-    """The node reader proofs use: this process's cache for the session's database."""
+def cached_nodes(session: Session, head: tuple[int, bytes]) -> CachedNodes:
+    """The node reader proofs use: this process's cache for the session's database, checked
+    against ``head`` (the ledger head's size and last leaf hash, just read)."""
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     with _CACHES_LOCK:
         cache = _CACHES.get(engine)
         if cache is None:
             cache = _CACHES[engine] = NodeCache()
-    return cache.reader(session, size)
+    return cache.reader(SessionNodes(session), head)
