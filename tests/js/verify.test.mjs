@@ -151,6 +151,17 @@ test("base64 round-trips large entries (a big entry's bytes are read in slices)"
   assert.deepEqual(fromBase64(btoa(binary), "big"), big);
 });
 
+test("the page's cited entries must all be proven; one past the checkpoint is pending", async () => {
+  const seqs = evidence.entries.map((e) => e.seq);
+  await verifyEvidence(copy(evidence), key, [], seqs);
+  const missing = copy(evidence);
+  missing.entries = missing.entries.filter((e) => e.seq !== seqs[0]);
+  await rejects(verifyEvidence(missing, key, [], seqs), "proof");
+  const size = Number(evidence.checkpoint.split("\n")[1]);
+  await rejects(verifyEvidence(copy(evidence), key, [], [...seqs, size]), "pending");
+  await rejects(verifyEvidence(copy(evidence), key, [{ ...facts[0], seq: size + 3 }]), "pending");
+});
+
 test("malformed evidence is a failure, never a success", async () => {
   for (const bad of [null, {}, { ...copy(evidence), entries: [] },
     { ...copy(evidence), entries: [{ seq: 1 }] }, { ...copy(evidence), checkpoint: 42 }]) {

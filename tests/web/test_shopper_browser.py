@@ -289,6 +289,11 @@ def _entry(evidence: dict[str, Any]) -> None:
     entry["entry"] = base64.b64encode(json.dumps(body, ensure_ascii=False).encode()).decode()
 
 
+def _drop(evidence: dict[str, Any]) -> None:
+    """The server leaves out an entry the page rests on (an inspection it would hide)."""
+    evidence["entries"] = [e for e in evidence["entries"] if e.get("type") != "inspection"]
+
+
 def _key(evidence: dict[str, Any]) -> None:
     """A forger re-signs the checkpoint with its own key and names that key: the page pins the
     operator's."""
@@ -305,7 +310,8 @@ def _key(evidence: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("change", "reason"), [
-    (_proof, "proof"), (_checkpoint, "signature"), (_entry, "entry"), (_key, "key")])
+    (_proof, "proof"), (_checkpoint, "signature"), (_entry, "entry"), (_drop, "proof"),
+    (_key, "key")])
 def test_tampered_evidence_reads_as_a_failure(page: Any, shop: Shop, change: Any,
                                               reason: str) -> None:
     from playwright.sync_api import expect

@@ -267,10 +267,12 @@ function lookup(body, path) {
 
 /**
  * Check `evidence` (the endpoint's JSON) against the pinned verifier key; `facts` are
- * [{seq, field, value}] the page shows. Returns {checkpoint, key, entries}; throws
- * VerificationFailure naming the first check that failed.
+ * [{seq, field, value}] the page shows, `cited` the seqs it says it rests on. Returns
+ * {checkpoint, key, entries}; throws VerificationFailure naming the first check that failed,
+ * with reason "pending" when the page cites an entry newer than the signed checkpoint (not a
+ * success either: it is checked on a later visit).
  */
-export async function verifyEvidence(evidence, pinnedKey, facts = []) {
+export async function verifyEvidence(evidence, pinnedKey, facts = [], cited = []) {
   if (!evidence || typeof evidence !== "object") fail("malformed", "the evidence is not JSON");
   const served = field(evidence, "key", "verifier_key", "operator_key");
   const servedKey = typeof served === "object" && served ? field(served, "verifier_key", "key")
@@ -327,6 +329,13 @@ export async function verifyEvidence(evidence, pinnedKey, facts = []) {
     checked.push({ seq, leafHash: toHex(leaf), proofLength: hashes.length,
       public: bodies.has(seq), type: bodies.get(seq)?.type ?? field(item, "type") });
   }
+  const proven = new Set(checked.map((entry) => entry.seq));
+  for (const seq of new Set([...cited, ...facts.map((fact) => fact.seq)])) {
+    if (seq >= checkpoint.size) {
+      fail("pending", `entry ${seq} is newer than the signed checkpoint of ${checkpoint.size}`);
+    }
+    if (!proven.has(seq)) fail("proof", `the page rests on entry ${seq}, which the evidence does not prove`);
+  }
   for (const fact of facts) {
     const body = bodies.get(fact.seq);
     if (!body) fail("fact", `the page cites entry ${fact.seq}, whose bytes the evidence lacks`);
@@ -347,6 +356,7 @@ const WORDS = {
     checking: "正在本机核验账本证明…",
     verified: "✓ 已在账本中验证 / verified in the ledger",
     failed: "✗ 验证失败 / verification failed",
+    pending: "⧗ 尚待签名检查点 / awaiting the signed checkpoint",
     summary: (n, size) => `${n} 条记录的包含证明均指向账本第 ${size} 条时的签名检查点`,
     time: "检查点时间",
     checkedAt: "本机核验时间",
@@ -374,12 +384,14 @@ const WORDS = {
       malformed: "证据格式错误",
       network: "无法获取证据",
       unsupported: "本浏览器不支持 Ed25519 验签",
+      pending: "本页有记录刚写入账本，尚未纳入签名检查点，请稍后刷新再验证",
     },
   },
   en: {
     checking: "Checking the ledger's proofs on this device…",
     verified: "✓ 已在账本中验证 / verified in the ledger",
     failed: "✗ 验证失败 / verification failed",
+    pending: "⧗ 尚待签名检查点 / awaiting the signed checkpoint",
     summary: (n, size) => `The inclusion proofs of ${n} entries lead to the signed checkpoint ` +
       `of ${size} entries`,
     time: "checkpoint time",
@@ -409,6 +421,7 @@ const WORDS = {
       malformed: "the evidence is malformed",
       network: "the evidence could not be fetched",
       unsupported: "this browser cannot check Ed25519 signatures",
+      pending: "a record on this page is newer than the latest signed checkpoint; reload shortly to check it",
     },
   },
 };
@@ -470,12 +483,13 @@ function showVerified(section, result) {
 
 function showFailure(section, error) {
   const w = words();
-  section.dataset.state = "failed";
+  const pending = error instanceof VerificationFailure && error.reason === "pending";
+  section.dataset.state = pending ? "pending" : "failed";
   const reason = error instanceof VerificationFailure
     ? (w.reasons[error.reason] ?? error.reason) : w.reasons.malformed;
   const detail = error instanceof VerificationFailure ? error.detail : String(error);
   const line = statusLine(section);
-  line.replaceChildren(element("strong", w.failed),
+  line.replaceChildren(element("strong", pending ? w.pending : w.failed),
     element("span", ` — ${reason}`, { "data-verification-reason": error.reason ?? "error" }));
   section.querySelectorAll("[data-verification-summary], [data-verification-details]")
     .forEach((old) => old.remove());
@@ -491,6 +505,12 @@ function pageFacts() {
     seq: Number(node.dataset.ledgerSeq), field: node.dataset.ledgerField,
     value: node.dataset.ledgerValue ?? node.textContent.trim(),
   }));
+}
+
+/** The seqs the page says it rests on (data-seqs="1,3,4" anywhere in it). */
+function citedSeqs() {
+  return [...document.querySelectorAll("[data-seqs]")].flatMap((node) =>
+    node.dataset.seqs.split(",").filter((s) => s.trim()).map(Number));
 }
 
 /** Fetch the evidence named by the section and show the outcome in it. */
@@ -510,7 +530,7 @@ export async function verifyPage(section) {
       if (error instanceof VerificationFailure) throw error;
       fail("network", String(error));
     }
-    showVerified(section, await verifyEvidence(evidence, pinned, pageFacts()));
+    showVerified(section, await verifyEvidence(evidence, pinned, pageFacts(), citedSeqs()));
   } catch (error) {
     showFailure(section, error);
   }
