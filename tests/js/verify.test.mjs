@@ -1,8 +1,12 @@
 // web/static/verify.js under node --test, on evidence Tracenet produced (written by
 // tests/web/test_verify_js.py to the file named by TRACENET_EVIDENCE) and tampered copies.
 import assert from "node:assert/strict";
+import { webcrypto } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+
+// Node 18 (Debian's) keeps WebCrypto off the global object; browsers and Node 20 have it.
+globalThis.crypto ??= webcrypto;
 
 import {
   VerificationFailure, decodeHash, fromBase64, inclusionLength, verifyEvidence, verifyInclusion,
