@@ -63,6 +63,7 @@ bench: install ## Run the benchmarks and print their ratios (results: docs/BENCH
 	$(PY) bench/trace.py
 	$(PY) bench/recall.py
 	$(PY) bench/outbox.py
+	$(PY) bench/lookup.py
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,19 +37,26 @@ class QueryCount:
         return self.count == 1
 
 
+def _upsert(insert: Any) -> Any:
+    statement = insert(UnitQueryRow).values(
+        code=bindparam("code"), count=1, first_at=bindparam("moment"),
+        last_at=bindparam("moment"))
+    return statement.on_conflict_do_update(
+        index_elements=[UnitQueryRow.code],
+        set_={"count": UnitQueryRow.count + 1, "last_at": statement.excluded.last_at},
+    ).returning(UnitQueryRow.count, UnitQueryRow.first_at)
+
+
+# built once: building the statement costs more than running it
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
 def count_query(session: Session, code: str, now: datetime) -> QueryCount:
     """Count one query of ``code`` at ``now`` on ``session`` (the caller commits)."""
-    moment = rfc3339(now)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(UnitQueryRow).values(
-        code=code, count=1, first_at=moment, last_at=moment,
-    ).on_conflict_do_update(
-        index_elements=[UnitQueryRow.code],
-        set_={"count": UnitQueryRow.count + 1, "last_at": moment},
-    ).returning(UnitQueryRow.count, UnitQueryRow.first_at)
+    statement = _UPSERT[session.get_bind().dialect.name]
     # SQLite: queue behind other writers on the lock file rather than in SQLite's busy
     # handler, which sleeps up to 100 ms between tries.
     hold_writer_lock(session)
-    count, first_at = session.execute(statement).one()
+    count, first_at = session.connection().execute(
+        statement, {"code": code, "moment": rfc3339(now)}).one()
     return QueryCount(int(count), str(first_at))

@@ -17,17 +17,19 @@ nor its time tells a prober more than the warning does.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ledger.consumer.counting import QueryCount, count_query
 from ledger.log.identity import ENTERPRISE_REGISTERED
-from ledger.log.storage import EnterpriseRow, EntryRow
+from ledger.log.storage import EnterpriseRow, EntryRow, LedgerHead
 from ledger.recall import lot_status
 from ledger.supervision.context import unit_code
 from ledger.supervision.models import LotRow, ProductRow, RecallRow, RecordRow, UnitRow
@@ -261,16 +263,26 @@ class Lookup:
 
     def as_json(self) -> dict[str, Any]:
         """The answer as JSON: the same keys whatever was found (nulls where nothing was)."""
-        body = asdict(self)
-        body["lot"] = self.lot
-        body["lot_info"] = asdict(self.lot_info)
+        # field by field rather than dataclasses.asdict, whose deep copy costs more than the
+        # rest of a lookup
+        body = _shallow(self)
+        body["product"] = _shallow(self.product)
+        body["maker"] = {**_shallow(self.maker),
+                         "licences": [_shallow(lic) for lic in self.maker.licences]}
+        body["lot_info"] = _shallow(self.lot_info)
+        body["recall"] = _shallow(self.recall)
+        body["queries"] = _shallow(self.queries)
         body["counterfeit"] = self.counterfeit
         body["seqs"] = list(self.seqs)
-        body["entries"] = [asdict(entry) for entry in self.entries]
-        body["inspections"] = [{**asdict(i), "items": list(i.items)} for i in self.inspections]
-        body["maker"]["licences"] = [asdict(lic) for lic in self.maker.licences]
+        body["entries"] = [_shallow(entry) for entry in self.entries]
+        body["inspections"] = [{**_shallow(i), "items": [dict(item) for item in i.items]}
+                               for i in self.inspections]
         body["warnings"] = list(self.warnings)
         return body
+
+
+def _shallow(instance: Any) -> dict[str, Any]:
+    return {name: getattr(instance, name) for name in instance.__dataclass_fields__}
 
 
 def _level(query: CodeQuery) -> str:
@@ -279,26 +291,46 @@ def _level(query: CodeQuery) -> str:
     return "lot" if query.lot is not None else "product"
 
 
-def _unit_by_supervision_code(session: Session, code: SupervisionCode) -> UnitRow | None:
-    column = getattr(UnitRow, "supervision_code", None)
-    if column is None:  # units carry no supervision codes on this ledger
-        session.execute(select(UnitRow.code).where(UnitRow.code == code.text))
-        return None
-    found: UnitRow | None = session.scalars(select(UnitRow).where(column == code.text)).first()
-    return found
+@dataclass(frozen=True)
+class _Unit:
+    """An issued unit: its code, lot, and the entry that issued it (seq and type)."""
+
+    code: str
+    gtin: str | None
+    lot: str | None
+    seq: int
+    type: str
+
+
+# A lookup runs three statements (the ledger head, the unit, the count); built once here, since
+# building a statement costs more than SQLite takes to run it.
+_UNIT = select(UnitRow.code, UnitRow.gtin, UnitRow.lot, UnitRow.seq, EntryRow.type).outerjoin(
+    EntryRow, EntryRow.seq == UnitRow.seq)
+_UNIT_BY_CODE = _UNIT.where(UnitRow.code == bindparam("code")).limit(1)
+_HEAD = select(LedgerHead.size, LedgerHead.last_leaf_hash).where(LedgerHead.id == 1)
+
+
+def _unit_where(session: Session, statement: Any, code: str) -> _Unit | None:
+    # On the connection: no ORM identity map to fill for a row read once.
+    row = session.connection().execute(statement, {"code": code}).first()
+    return None if row is None else _Unit(row[0], row[1], row[2], int(row[3]), row[4] or "")
 
 
 def _find_unit(session: Session, query: CodeQuery, code_secret: bytes
-               ) -> tuple[UnitRow | None, str]:
+               ) -> tuple[_Unit | None, str]:
     """The issued unit a unit code names, and why not when it names none."""
     if query.supervision is not None:
         # The HMAC is checked first, but the unit is looked up either way: the same work.
         genuine = authentic(code_secret, query.supervision)
-        unit = _unit_by_supervision_code(session, query.supervision)
+        column = getattr(UnitRow, "supervision_code", None)
+        # (a ledger whose units carry no supervision codes looks the code up all the same)
+        statement = _UNIT_BY_CODE if column is None else _UNIT.where(
+            column == bindparam("code")).limit(1)
+        unit = _unit_where(session, statement, query.supervision.text)
         if not genuine:
             return None, "not_authentic"
         return unit, "genuine" if unit is not None else "not_issued"
-    unit = session.get(UnitRow, unit_code(query.gtin or "", query.serial or ""))
+    unit = _unit_where(session, _UNIT_BY_CODE, unit_code(query.gtin or "", query.serial or ""))
     if unit is None or (query.lot is not None and unit.lot != query.lot):
         # A serial printed with another lot than its own is a copied code.
         return None, "not_issued"
@@ -350,13 +382,12 @@ def _expired(expiry: str | None, today: date) -> bool:
         return False
 
 
-def _lot(session: Session, gtin: str, lot: str, today: date) -> LotView:
+def _lot(session: Session, gtin: str, lot: str) -> LotView:
     row = session.get(LotRow, (gtin, lot))
     if row is None:
         return LotView()
     return LotView(found=True, lot=row.lot, produced_at=row.produced_at, expiry=row.expiry,
-                   expired=_expired(row.expiry, today), inspection=row.inspection,
-                   seq=row.origin_seq)
+                   inspection=row.inspection, seq=row.origin_seq)
 
 
 def _inspections(session: Session, gtin: str, lot: str) -> list[tuple[Inspection, str]]:
@@ -404,6 +435,79 @@ def _entry_types(session: Session, seqs: Sequence[int]) -> dict[int, str]:
                                 .where(EntryRow.seq.in_(list(seqs)))).all())
 
 
+@dataclass(frozen=True)
+class _ItemFacts:
+    """What a product or lot shows, the same for every unit of it and every query of it while
+    the ledger does not grow (the expiry flag, which depends on the day, is computed apart)."""
+
+    product: ProductView
+    maker: MakerView
+    lot: LotView
+    inspections: tuple[Inspection, ...]
+    recall: RecallView
+    #: (seq, role, type, public) of the entries behind these facts
+    entries: tuple[ShownEntry, ...]
+
+
+#: facts by (database, ledger size, last leaf hash, GTIN, lot). Projections are a function of
+#: the ledger, so facts read at one ledger state hold until the next append, which changes the
+#: key: a recall or an inspection shows on the very next query. Bounded, oldest out first.
+_FACTS: OrderedDict[tuple[str, int, bytes, str, str], _ItemFacts] = OrderedDict()
+_FACTS_LIMIT = 4096
+_FACTS_LOCK = threading.Lock()
+
+
+def _read_facts(session: Session, gtin: str, lot: str) -> _ItemFacts:
+    """Read a product's (and lot's) facts; every read runs even when an earlier one found
+    nothing (with keys that find nothing), so a code never issued costs what an issued one does.
+    """
+    product, maker_uscc = _product(session, gtin)
+    maker = _maker(session, maker_uscc, product.category)
+    lot_view = _lot(session, gtin, lot)
+    inspections = _inspections(session, gtin, lot)
+    recall = _recall(session, gtin, lot, lot_view.found)
+    shown: list[tuple[int, str]] = []
+    if maker.seq is not None:
+        shown.append((maker.seq, "maker"))
+    if product.seq is not None:
+        shown.append((product.seq, "product"))
+    if lot_view.seq is not None:
+        shown.append((lot_view.seq, "lot"))
+    shown += [(inspection.seq, "inspection") for inspection, _type in inspections]
+    if recall.id is not None:
+        shown.append((recall.id, "recall"))
+        closed = _recall_closed_seq(session, recall.id)
+        if closed is not None:
+            shown.append((closed, "recall_closed"))
+    types = _entry_types(session, [seq for seq, _role in shown])
+    inspection_types = {inspection.seq: type_ for inspection, type_ in inspections}
+    entries = tuple(ShownEntry(
+        seq=seq, role=role, type=types.get(seq, ""),
+        # an inspection's correction carries only the replaced inspection: as public
+        public=types.get(seq) in PUBLIC_ENTRY_TYPES or (
+            role == "inspection" and inspection_types.get(seq) == CORRECTION))
+        for seq, role in shown)
+    return _ItemFacts(product, maker, lot_view,
+                      tuple(inspection for inspection, _type in inspections), recall, entries)
+
+
+def _facts(session: Session, gtin: str, lot: str) -> _ItemFacts:
+    """The facts of ``gtin`` / ``lot`` at the ledger's current state (cached per state)."""
+    head = session.connection().execute(_HEAD).one()
+    key = (str(session.get_bind().engine.url), int(head.size), bytes(head.last_leaf_hash),
+           gtin, lot)
+    with _FACTS_LOCK:
+        cached = _FACTS.get(key)
+    if cached is not None:
+        return cached
+    facts = _read_facts(session, gtin, lot)
+    with _FACTS_LOCK:
+        _FACTS[key] = facts
+        while len(_FACTS) > _FACTS_LIMIT:
+            _FACTS.popitem(last=False)
+    return facts
+
+
 def lookup_code(session: Session, parsed: ParsedCodeLike, *, code_secret: bytes,
                 count: bool = True, threshold: int = DEFAULT_WARNING_THRESHOLD,
                 now: datetime | None = None) -> Lookup:
@@ -418,7 +522,7 @@ def lookup_code(session: Session, parsed: ParsedCodeLike, *, code_secret: bytes,
     today = now.astimezone(CHINA).date()
     query = CodeQuery.of(parsed)
     level = _level(query)
-    unit: UnitRow | None = None
+    unit: _Unit | None = None
     authenticity = "unchecked"
     if level == "unit":
         unit, authenticity = _find_unit(session, query, code_secret)
@@ -427,13 +531,12 @@ def lookup_code(session: Session, parsed: ParsedCodeLike, *, code_secret: bytes,
     serial = query.serial
     if unit is not None and serial is None and unit.code.startswith(f"(01){unit.gtin}(21)"):
         serial = unit.code.removeprefix(f"(01){unit.gtin}(21)")
-    # Every read runs whatever was found (with keys that find nothing when there are none),
-    # so a code never issued costs what an issued one does.
-    product, maker_uscc = _product(session, gtin or "")
-    maker = _maker(session, maker_uscc, product.category)
-    lot_view = _lot(session, gtin or "", lot or "", today)
-    inspections = _inspections(session, gtin or "", lot or "")
-    recall = _recall(session, gtin or "", lot or "", lot_view.found)
+    facts = _facts(session, gtin or "", lot or "")
+    product, maker, recall = facts.product, facts.maker, facts.recall
+    lot_view = replace(facts.lot, expired=facts.lot.found and _expired(facts.lot.expiry, today))
+    entries = facts.entries
+    if unit is not None:
+        entries += (ShownEntry(unit.seq, "unit", unit.type, False),)
     queries = QueryView()
     if level == "unit" and count:
         counted: QueryCount = count_query(session, unit.code if unit else query.text, now)
@@ -454,36 +557,11 @@ def lookup_code(session: Session, parsed: ParsedCodeLike, *, code_secret: bytes,
     if maker.licence_status == "unlicensed":
         warnings.append("maker.unlicensed")
 
-    shown: list[tuple[int, str]] = []
-    if maker.seq is not None:
-        shown.append((maker.seq, "maker"))
-    if product.seq is not None:
-        shown.append((product.seq, "product"))
-    if lot_view.seq is not None:
-        shown.append((lot_view.seq, "lot"))
-    shown += [(inspection.seq, "inspection") for inspection, _type in inspections]
-    if recall.id is not None:
-        shown.append((recall.id, "recall"))
-        closed = _recall_closed_seq(session, recall.id)
-        if closed is not None:
-            shown.append((closed, "recall_closed"))
-    if unit is not None:
-        shown.append((unit.seq, "unit"))
-    types = _entry_types(session, [seq for seq, _role in shown])
-    inspection_types = {inspection.seq: type_ for inspection, type_ in inspections}
-    entries = tuple(ShownEntry(
-        seq=seq, role=role, type=types.get(seq, ""),
-        # an inspection's correction carries only the replaced inspection: as public
-        public=types.get(seq) in PUBLIC_ENTRY_TYPES or (
-            role == "inspection" and inspection_types.get(seq) == CORRECTION))
-        for seq, role in shown)
-
     found = {"unit": unit is not None, "lot": lot_view.found,
              "product": product.found}[level]
     return Lookup(
         level=level, code=unit.code if unit is not None else query.text, gtin=gtin,
         lot=lot, serial=serial, found=found, authenticity=authenticity, product=product,
-        maker=maker, lot_info=lot_view,
-        inspections=tuple(inspection for inspection, _type in inspections), recall=recall,
+        maker=maker, lot_info=lot_view, inspections=facts.inspections, recall=recall,
         queries=queries, threshold=threshold, warnings=tuple(warnings), entries=entries)
 
