@@ -10,6 +10,8 @@ T ?= tests
 PYTEST_ARGS ?=
 BIND ?= 127.0.0.1:8000
 WORKERS ?= 2
+WITNESS_BIND ?= 127.0.0.1:8001
+WITNESS_NAME ?= witness.localhost/w1
 
 .DEFAULT_GOAL := help
 .PHONY: help install system run test bench lint clean
@@ -43,14 +45,20 @@ system: ## Install the system libraries (zbar; PostgreSQL, Chromium + a CJK font
 	@# npm installs the browser assets (package-lock.json); node runs web/static's JS tests.
 	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q nodejs npm; }
 
-run: install ## Initialise the SQLite database, ledger key and demo network; serve on http://$(BIND) beside the webhook worker
+run: install ## Initialise the SQLite database, ledger key and demo network; serve on http://$(BIND) beside the webhook worker and a local witness
 	$(VENV)/bin/tracenet init
 	$(VENV)/bin/tracenet demo
-	@# gunicorn and the worker that delivers the outbox's webhooks, side by side: when either
-	@# ends, or make is stopped (Ctrl-C, or a TERM that make passes on), both are stopped.
-	$(VENV)/bin/tracenet worker & worker=$$!; \
+	@# gunicorn, the worker (webhooks, and checkpoints sent to the witness) and a local C2SP
+	@# witness on $(WITNESS_BIND), side by side: when any ends, or make is stopped (Ctrl-C, or
+	@# a TERM that make passes on), all are stopped.
+	witness_key="$${TRACENET_INSTANCE:-instance}/witness_key.pem"; \
+	witness_vkey="$$($(VENV)/bin/tracenet witness vkey --name $(WITNESS_NAME) --key "$$witness_key")"; \
+	$(VENV)/bin/tracenet witness serve --name $(WITNESS_NAME) --key "$$witness_key" \
+		--bind $(WITNESS_BIND) --workers 1 & witness=$$!; \
+	TRACENET_WITNESSES="$${TRACENET_WITNESSES:-$$witness_vkey http://$(WITNESS_BIND)}" \
+		$(VENV)/bin/tracenet worker & worker=$$!; \
 	$(VENV)/bin/gunicorn --bind $(BIND) --workers $(WORKERS) wsgi:app & server=$$!; \
-	trap 'kill $$worker $$server 2>/dev/null; wait' EXIT INT TERM; \
+	trap 'kill $$worker $$server $$witness 2>/dev/null; wait' EXIT INT TERM; \
 	wait -n
 
 test: install ## Run the whole suite (T=path to pick tests)

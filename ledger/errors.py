@@ -11,6 +11,7 @@ The hierarchy::
     ├── NotFoundError         no entry / tree size as asked
     ├── ForbiddenError        the caller may not read what it asked for
     ├── WebhookError          a webhook endpoint cannot be registered as asked
+    ├── WitnessError          a witness refuses a checkpoint (carries the tlog-witness status)
     └── VerificationError     `verify` found a bad seq (carries `seq` and `kind`)
 
 The web layer maps each class to an HTTP status in one place (``web/errors.py``).
@@ -30,6 +31,7 @@ __all__ = [
     "SignatureError",
     "VerificationError",
     "WebhookError",
+    "WitnessError",
     "render_field",
 ]
 
@@ -123,3 +125,24 @@ class VerificationError(LedgerError):
         self.seq = seq
         self.kind = kind
         self.detail = message
+
+
+class WitnessError(LedgerError):
+    """A witness refuses to cosign a checkpoint; ``status`` is the HTTP status the C2SP
+    tlog-witness protocol gives the refusal.
+
+    400: the request is malformed; 403: no signature by a key trusted for the log; 404: the
+    log is unknown; 409: the old size is not the size the witness last cosigned
+    (``known_size``), or the same size with another root (a fork); 422: the consistency proof
+    does not verify (a fork, or a bad proof). ``evidence`` holds, for a fork, the checkpoint
+    the witness holds, the one submitted and the proof.
+    """
+
+    code = "witness_refused"
+
+    def __init__(self, status: int, message: str, *, known_size: int | None = None,
+                 evidence: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.known_size = known_size
+        self.evidence = evidence

@@ -24,7 +24,7 @@ __all__ = ["NAMES", "TIME_ZONE", "Settings", "configuration", "instance_path"]
 #: what a deployment configures, each from ``TRACENET_<NAME>`` and kept in the Flask config
 #: under ``<NAME>``
 NAMES = ("DATABASE_URL", "LEDGER_KEY", "LEDGER_ORIGIN", "SECRET_KEY", "CODE_SECRET",
-         "QUERY_WARNING_THRESHOLD")
+         "QUERY_WARNING_THRESHOLD", "WITNESSES")
 
 #: The supervision network is national and China has one time zone: the console shows dates
 #: and reads form times in it, and imports default their event time to now in it.
@@ -54,6 +54,7 @@ def configuration(instance: Path, environ: Mapping[str, str] = os.environ) -> di
         # how many queries of one unit code before its page warns of a copied code (None: the
         # default of ledger.consumer.DEFAULT_WARNING_THRESHOLD)
         "QUERY_WARNING_THRESHOLD": None,
+        "WITNESSES": None,
     }
     for name in NAMES:
         value = environ.get(f"TRACENET_{name}")
@@ -72,6 +73,8 @@ class Settings:
     ledger_origin: str  # the checkpoints' origin line
     secret_key: str | None  # None: the instance's own, see :meth:`secret`
     code_secret_key: str | None = None  # None: the instance's own, see :meth:`code_secret`
+    #: the witnesses checkpoints go to (``ledger.log.cosigning.parse_witnesses``), if any
+    witnesses: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -86,7 +89,8 @@ class Settings:
                    ledger_key=Path(config["LEDGER_KEY"]),
                    ledger_origin=str(config["LEDGER_ORIGIN"]),
                    secret_key=config["SECRET_KEY"] or None,
-                   code_secret_key=config.get("CODE_SECRET") or None)
+                   code_secret_key=config.get("CODE_SECRET") or None,
+                   witnesses=config.get("WITNESSES") or None)
 
     def secret(self) -> str:
         """The configured secret key, else a per-instance one kept beside the database."""

@@ -13,6 +13,7 @@ import gzip
 from flask import Blueprint, Response, request
 
 from ledger import log
+from ledger.log.cosigning import published_checkpoint
 from ledger.log.tiles import ENTRIES, parse_tile_path
 from ledger.log.tilestore import entry_bundle, hash_tile
 from web.db import get_ledger, get_session
@@ -30,7 +31,7 @@ _CHECKPOINT_CACHE = "no-cache"
 def checkpoint() -> Response:
     """The latest checkpoint, with the cosignatures its witnesses have returned so far."""
     session = get_session()
-    note = log.latest_checkpoint(session, get_ledger())
+    note = published_checkpoint(session, lambda: log.latest_checkpoint(session, get_ledger()))
     session.commit()
     response = Response(note, content_type="text/plain; charset=utf-8")
     response.headers["Cache-Control"] = _CHECKPOINT_CACHE

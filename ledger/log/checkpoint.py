@@ -28,8 +28,11 @@ __all__ = [
     "MAX_NOTE_SIZE",
     "MAX_SIGNATURES",
     "Checkpoint",
+    "SignedNote",
     "key_hash",
     "open_checkpoint",
+    "parse_checkpoint_text",
+    "parse_note",
     "parse_verifier_key",
     "sign_checkpoint",
     "verifier_key",
@@ -138,8 +141,19 @@ def open_checkpoint(note: str | bytes, *, key_name: str, public_key: Ed25519Publ
     return checkpoint
 
 
-def _open_note(note: str | bytes, *, key_name: str, public_key: Ed25519PublicKey) -> str:
-    """Check a signed note's syntax and our key's signature; return the verified text."""
+@dataclass(frozen=True)
+class SignedNote:
+    """A signed note split, its syntax checked but no signature verified: the ``text`` that
+    is signed (ending in its newline) and each signature line as ``(key name, blob)``, the
+    blob being the 4-byte key ID and the signature."""
+
+    text: str
+    signatures: tuple[tuple[str, bytes], ...]
+
+
+def parse_note(note: str | bytes) -> SignedNote:
+    """Check a signed note's syntax (size, UTF-8, no control characters, a blank line, at most
+    :data:`MAX_SIGNATURES` well-formed signature lines) and split it; CheckpointError if not."""
     if isinstance(note, str):
         # A str longer than the limit is over it in UTF-8 too: no need to encode it first.
         if len(note) > MAX_NOTE_SIZE:
@@ -172,11 +186,22 @@ def _open_note(note: str | bytes, *, key_name: str, public_key: Ed25519PublicKey
     if len(lines) > MAX_SIGNATURES:
         raise CheckpointError(f"expected at most {MAX_SIGNATURES} signature lines, "
                               f"got {len(lines)}")
+    return SignedNote(body, tuple(_parse_signature_line(line) for line in lines))
 
+
+def parse_checkpoint_text(text: str) -> Checkpoint:
+    """The checkpoint in a note's (already verified) text; extension lines are checked, then
+    dropped."""
+    return _parse_body(text)
+
+
+def _open_note(note: str | bytes, *, key_name: str, public_key: Ed25519PublicKey) -> str:
+    """Check a signed note's syntax and our key's signature; return the verified text."""
+    parsed = parse_note(note)
+    body = parsed.text
     ours = key_hash(key_name, public_key)
     verified = False
-    for line in lines:
-        name, blob = _parse_signature_line(line)
+    for name, blob in parsed.signatures:
         # Only name *and* hash identify a key; a match on one alone is someone else's key.
         if name != key_name or blob[:4] != ours:
             continue

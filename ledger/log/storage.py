@@ -12,7 +12,17 @@ import threading
 import weakref
 from collections.abc import Collection, Mapping
 
-from sqlalchemy import BigInteger, Engine, Integer, LargeBinary, String, Text, bindparam, select
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    bindparam,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.db import Base
@@ -21,6 +31,7 @@ from ledger.log import merkle
 __all__ = [
     "IDENTITY_TABLES",
     "CheckpointRow",
+    "CosignatureRow",
     "EnterpriseRow",
     "EntryRow",
     "KeyRow",
@@ -226,3 +237,16 @@ def cached_nodes(session: Session, head: tuple[int, bytes]) -> CachedNodes:
         if cache is None:
             cache = _CACHES[engine] = NodeCache()
     return cache.reader(SessionNodes(session), head)
+
+
+class CosignatureRow(Base):
+    """A witness's cosignature on the checkpoint at ``size``: the note line it returned."""
+
+    __tablename__ = "checkpoint_cosignatures"
+    __table_args__ = (Index("ix_checkpoint_cosignatures_witness", "witness", "size"),)
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: the witness as ``<name>+<hex key ID>``
+    witness: Mapped[str] = mapped_column(String(300), primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    line: Mapped[str] = mapped_column(Text)

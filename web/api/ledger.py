@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from ledger import log
 from ledger.log.checkpoint import verifier_key
+from ledger.log.cosigning import published_checkpoint
 from web.db import get_ledger, get_session
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger",
@@ -19,6 +20,10 @@ blp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger",
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
+
+
+class CheckpointQuery(Schema):
+    min_cosignatures = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100))
 
 
 class InclusionQuery(Schema):
@@ -32,11 +37,15 @@ class ConsistencyQuery(Schema):
 
 
 @blp.get("/checkpoint")
+@blp.arguments(CheckpointQuery, location="query")
 @blp.doc(responses={"200": {"description": "C2SP signed note", "content": {"text/plain": {}}}})
-def checkpoint() -> Response:
-    """The latest signed checkpoint (C2SP signed note)."""
+def checkpoint(query: dict[str, Any]) -> Response:
+    """The latest signed checkpoint (C2SP signed note) with its witnesses' cosignature lines
+    (C2SP tlog-cosignature); with ``min_cosignatures=k``, the latest one that ``k`` witnesses
+    cosigned (404 while none has)."""
     session = get_session()
-    note = log.latest_checkpoint(session, get_ledger())
+    note = published_checkpoint(session, lambda: log.latest_checkpoint(session, get_ledger()),
+                                query["min_cosignatures"])
     session.commit()
     return Response(note, mimetype="text/plain")
 

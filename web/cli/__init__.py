@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "user": ("accounts:user", "Manage console accounts."),
     "verify": ("ledger:verify_command", "Recompute chain, tree, signatures and checkpoints; "
                                         "exit 1 naming the first bad seq."),
+    "witness": ("witness:witness", "Run a transparency-log witness (C2SP tlog-witness) that "
+                                   "cosigns consistent checkpoints."),
     "worker": ("worker:worker",
                "Deliver queued notices as signed webhooks until stopped (SIGTERM or Ctrl-C)."),
 }

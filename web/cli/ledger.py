@@ -17,6 +17,7 @@ from ledger.log.verify import default_jobs, verify, verify_since
 from ledger.supervision.admission import rebuild as rebuild_projections
 from web.cli.context import with_ledger
 from web.cli.terminal import fail, print_json, progress_bar
+from web.cli.witness import require_cosignatures, witness_keys_option
 from web.runtime import Runtime
 
 __all__ = ["LEAVES_SUFFIX", "checkpoint", "consistency", "init", "prove", "rebuild",
@@ -50,13 +51,23 @@ def init(runtime: Runtime, session: Session) -> None:
                    "that differs if history was rewritten.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Processes checking signatures [default: one per core].")
+@witness_keys_option
 @with_ledger
 def verify_command(runtime: Runtime, session: Session, saved: tuple[str, ...],
-                   since: str | None, jobs: int | None) -> None:
-    """Recompute chain, tree, signatures and checkpoints; exit 1 naming the first bad seq."""
+                   since: str | None, jobs: int | None, witness_keys: tuple[str, ...],
+                   min_cosignatures: int) -> None:
+    """Recompute chain, tree, signatures and checkpoints; exit 1 naming the first bad seq.
+
+    With --witness keys and --min-cosignatures K, every --checkpoint and the ledger's latest
+    checkpoint cosigned by K of them must carry K valid cosignatures (C2SP tlog-cosignature).
+    """
     ledger = runtime.ledger
     jobs = jobs or default_jobs()
-    notes = [Path(p).read_text() for p in saved]
+    saved_notes = {path: Path(path).read_text() for path in saved}
+    notes = [*saved_notes.values()]
+    if witness_keys or min_cosignatures:
+        notes += require_cosignatures(session, ledger, saved_notes, witness_keys,
+                                      min_cosignatures)
     size = log.ledger_size(session)
     started = time.perf_counter()
     if since is not None:

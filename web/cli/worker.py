@@ -14,11 +14,28 @@ from types import FrameType
 
 import click
 
+from ledger.log.cosigning import Cosigner, parse_witnesses, run_cosigner
 from ledger.outbox import DEFAULT_SCHEDULE, RetrySchedule, run_worker
 from web.runtime import Runtime
 from web.settings import Settings
 
 __all__ = ["worker"]
+
+
+def _start_cosigner(runtime: Runtime, stop: threading.Event, poll: float,
+                    timeout: float) -> threading.Thread | None:
+    """With witnesses configured (TRACENET_WITNESSES), a thread that submits each new
+    checkpoint to them and keeps their cosignatures, until ``stop``."""
+    if not runtime.settings.witnesses:
+        return None
+    witnesses = parse_witnesses(runtime.settings.witnesses)
+    click.echo(f"worker {os.getpid()}: submitting checkpoints to "
+               f"{', '.join(str(w.key) for w in witnesses)}", err=True)
+    cosigner = Cosigner(runtime.sessions, witnesses, timeout=timeout)
+    thread = threading.Thread(target=run_cosigner, args=(cosigner,),
+                              kwargs={"stop": stop, "poll": poll}, name="cosigner")
+    thread.start()
+    return thread
 
 
 def _schedule(_ctx: click.Context, _param: click.Parameter, value: str) -> RetrySchedule:
@@ -57,9 +74,13 @@ def worker(poll: float, concurrency: int, timeout: float, retries: RetrySchedule
     runtime = Runtime(Settings.from_environment())
     click.echo(f"worker {os.getpid()}: delivering notices from {runtime.engine.url!r} "
                f"(timeout {timeout:g} s, retries {retries or 'none'})", err=True)
+    cosigning = _start_cosigner(runtime, stop, poll, timeout)
     try:
         made = run_worker(runtime.sessions, stop=stop, poll=poll, concurrency=concurrency,
                           timeout=timeout, schedule=retries)
     finally:
+        stop.set()
+        if cosigning is not None:
+            cosigning.join()
         runtime.close()
     click.echo(f"worker {os.getpid()}: stopped after {made} delivery attempts", err=True)
