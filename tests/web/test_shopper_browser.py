@@ -328,6 +328,24 @@ def test_tampered_evidence_reads_as_a_failure(page: Any, shop: Shop, change: Any
         screenshot(page, "tampered-zh-390")
 
 
+def test_a_browser_without_ed25519_says_it_cannot_check(page: Any, shop: Shop) -> None:
+    from playwright.sync_api import expect
+
+    # As Chrome before 137 answers: WebCrypto without Ed25519.
+    page.add_init_script("""{
+        const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+        crypto.subtle.importKey = (format, data, algorithm, ...rest) =>
+            (algorithm && algorithm.name === "Ed25519")
+                ? Promise.reject(new DOMException("Unrecognized name.", "NotSupportedError"))
+                : importKey(format, data, algorithm, ...rest);
+    }""")
+    page.goto(f"{shop.url}/01/{GTIN}/10/{LOT}")
+    expect_state(page, "unsupported")
+    status = page.locator("#verification [data-verification-status]")
+    expect(status).to_contain_text("本浏览器无法核验")
+    expect(status).not_to_contain_text("✓")
+
+
 def test_a_recalled_lot_shows_the_banner(page: Any, shop: Shop) -> None:
     from playwright.sync_api import expect
 

@@ -357,6 +357,7 @@ const WORDS = {
     verified: "✓ 已在账本中验证 / verified in the ledger",
     failed: "✗ 验证失败 / verification failed",
     pending: "⧗ 尚待签名检查点 / awaiting the signed checkpoint",
+    unsupported: "– 本浏览器无法核验 / this browser cannot check",
     summary: (n, size) => `${n} 条记录的包含证明均指向账本第 ${size} 条时的签名检查点`,
     time: "检查点时间",
     checkedAt: "本机核验时间",
@@ -383,7 +384,7 @@ const WORDS = {
       fact: "页面显示的信息与账本记录不符",
       malformed: "证据格式错误",
       network: "无法获取证据",
-      unsupported: "本浏览器不支持 Ed25519 验签",
+      unsupported: "本浏览器不支持 Ed25519 验签，请升级浏览器，或按页面下方公钥用命令行核验",
       pending: "本页有记录刚写入账本，尚未纳入签名检查点，请稍后刷新再验证",
     },
   },
@@ -392,6 +393,7 @@ const WORDS = {
     verified: "✓ 已在账本中验证 / verified in the ledger",
     failed: "✗ 验证失败 / verification failed",
     pending: "⧗ 尚待签名检查点 / awaiting the signed checkpoint",
+    unsupported: "– 本浏览器无法核验 / this browser cannot check",
     summary: (n, size) => `The inclusion proofs of ${n} entries lead to the signed checkpoint ` +
       `of ${size} entries`,
     time: "checkpoint time",
@@ -420,7 +422,7 @@ const WORDS = {
       fact: "what the page shows differs from the ledger",
       malformed: "the evidence is malformed",
       network: "the evidence could not be fetched",
-      unsupported: "this browser cannot check Ed25519 signatures",
+      unsupported: "this browser cannot check Ed25519 signatures; update it, or check with the command line and the key below",
       pending: "a record on this page is newer than the latest signed checkpoint; reload shortly to check it",
     },
   },
@@ -483,14 +485,15 @@ function showVerified(section, result) {
 
 function showFailure(section, error) {
   const w = words();
-  const pending = error instanceof VerificationFailure && error.reason === "pending";
-  section.dataset.state = pending ? "pending" : "failed";
-  const reason = error instanceof VerificationFailure
-    ? (w.reasons[error.reason] ?? error.reason) : w.reasons.malformed;
+  // Neither is a mismatch: a record newer than the checkpoint, or a browser that cannot check
+  // Ed25519 (Chrome before 137, Firefox before 129). Neither reads as verified.
+  const code = error instanceof VerificationFailure ? error.reason : "malformed";
+  const state = code === "pending" || code === "unsupported" ? code : "failed";
+  section.dataset.state = state;
   const detail = error instanceof VerificationFailure ? error.detail : String(error);
   const line = statusLine(section);
-  line.replaceChildren(element("strong", pending ? w.pending : w.failed),
-    element("span", ` — ${reason}`, { "data-verification-reason": error.reason ?? "error" }));
+  line.replaceChildren(element("strong", w[state]),
+    element("span", ` — ${w.reasons[code] ?? code}`, { "data-verification-reason": code }));
   section.querySelectorAll("[data-verification-summary], [data-verification-details]")
     .forEach((old) => old.remove());
   if (detail) {
