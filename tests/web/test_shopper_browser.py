@@ -328,6 +328,25 @@ def test_tampered_evidence_reads_as_a_failure(page: Any, shop: Shop, change: Any
         screenshot(page, "tampered-zh-390")
 
 
+def test_a_page_showing_what_the_ledger_does_not_say_fails(page: Any, shop: Shop) -> None:
+    """A server (or a proxy) that changes the product's name on the page but serves honest
+    evidence: the marked fact no longer matches the product's entry."""
+    from playwright.sync_api import expect
+
+    def forge(route: Any) -> None:
+        response = route.fetch()
+        body = response.text().replace("全脂纯牛奶 250mL</h1>", "有机全脂纯牛奶 250mL</h1>")
+        route.fulfill(response=response, body=body,
+                      headers={**response.headers, "content-security-policy": STRICT_CSP})
+
+    page.route(f"**/01/{GTIN}/10/{LOT}", forge)
+    page.goto(f"{shop.url}/01/{GTIN}/10/{LOT}")
+    expect(page.locator("h1")).to_have_text("有机全脂纯牛奶 250mL")
+    expect_state(page, "failed")
+    expect(page.locator("[data-verification-reason]")).to_have_attribute(
+        "data-verification-reason", "fact")
+
+
 def test_a_browser_without_ed25519_says_it_cannot_check(page: Any, shop: Shop) -> None:
     from playwright.sync_api import expect
 
