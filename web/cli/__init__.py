@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Create or upgrade the database, the ledger key and the genesis entry."),
     "keygen": ("keygen:keygen",
                "Make an Ed25519 key for client-side signing; prints what to register."),
+    "monitor": ("monitor:monitor", "Follow a Tracenet log through /checkpoint and its tiles; "
+                                   "exit 1 on a fork or rewrite."),
     "prove": ("ledger:prove", "Print the inclusion proof of entry SEQ, after checking it."),
     "rebuild": ("ledger:rebuild", "Recompute every projection (lots, stock, products …) by "
                                   "replaying the ledger."),
