@@ -318,7 +318,10 @@ def verify_since(session: Session, *, origin: str, operator_key: Ed25519PublicKe
     nodes = SessionNodes(session)
     trouble = _inconsistency(nodes, saved, head_size)
     if trouble is not None:
-        first = _first_difference(session, saved, saved_leaves, trouble)
+        others, _ = _open_checkpoints([(note, "saved") for note in saved_checkpoints], origin,
+                                      operator_key)
+        first = _first_difference(session, saved, saved_leaves, trouble,
+                                  _bounds(nodes, saved.size, head_size, others))
         raise VerificationError(first.seq, first.kind, first.message)
 
     chain = _chain_at(session, nodes, saved, operator_key)
@@ -462,19 +465,40 @@ def _frontier_ranges(size: int) -> list[tuple[int, int]]:
     return [(index << level, (index + 1) << level) for level, index in merkle.frontier_keys(size)]
 
 
+def _bounds(nodes: SessionNodes, size: int, head_size: int,
+            others: Sequence[Checkpoint]) -> tuple[int, int]:
+    """Where the first difference lies, ``[low, high)``, by the other saved checkpoints below
+    ``size``: past the largest whose root the stored tree still has, up to the smallest whose
+    root it no longer has."""
+    low, high = 0, size
+    for other in others:
+        if not 0 < other.size < size or other.size > head_size:
+            continue
+        try:
+            same = merkle.tree_root(nodes, other.size) == other.root_hash
+        except ProofError:
+            same = False
+        if same:
+            low = max(low, other.size)
+        else:
+            high = min(high, other.size)
+    return low, max(low + 1, high)
+
+
 def _first_difference(session: Session, saved: Checkpoint, saved_leaves: bytes | None,
-                      trouble: str) -> _Problem:
+                      trouble: str, bounds: tuple[int, int]) -> _Problem:
     """Name the first entry that differs from the saved tree, the saved size not proving
-    consistent (``trouble`` says how)."""
+    consistent (``trouble`` says how); ``bounds`` says where it lies, by other checkpoints."""
     size = saved.size
     said = (f"history was rewritten: the saved checkpoint at size {size} is not consistent "
             f"with the current tree ({trouble})")
     leaves = _trusted_leaves(saved, saved_leaves)
     if leaves is None:
-        return _Problem(0, "rewritten", f"{said}; an entry among 0..{size - 1} differs, and "
-                        "without the saved tree's leaf hashes (FILE.leaves, written beside "
-                        "FILE by `tracenet checkpoint --out FILE`) the first cannot be named",
-                        size - 1)
+        low, high = bounds
+        return _Problem(low, "rewritten", f"{said}; an entry among {low}..{high - 1} differs, "
+                        "and without the saved tree's leaf hashes (FILE.leaves, written beside "
+                        "FILE by `tracenet checkpoint --out FILE`) the first cannot be named "
+                        "more closely", high - 1)
     rows = session.execute(select(EntryRow.seq, EntryRow.body).where(EntryRow.seq < size)
                            .order_by(EntryRow.seq)).yield_per(_CHUNK)
     read = 0

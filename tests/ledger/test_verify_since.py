@@ -15,8 +15,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import Connection, text
 
+from ledger import log
 from ledger.log import merkle
 from ledger.log.canonical import canonical_bytes
+from ledger.log.checkpoint import Checkpoint
 from ledger.log.entry import SignedStatement
 from tests.conftest import run_cli
 from tests.ledger.conftest import Producer, append
@@ -175,7 +177,27 @@ def test_since_without_the_leaves_still_reports_a_rewrite(built: tuple[Flask, Pr
     _re_extend(app, producer, 10)
     line = verify_line(app, "--since", str(saved))
     assert line.startswith("FAILED at seq 0: rewritten: history was rewritten"), line
+    assert "an entry among 0..19 differs" in line
     assert "the first cannot be named" in line
+
+
+def test_since_without_the_leaves_is_narrowed_by_other_saved_checkpoints(
+        built: tuple[Flask, Producer], saved: Path, tmp_path: Path) -> None:  # noqa: F811
+    app, producer = built
+    Path(f"{saved}.leaves").unlink()
+    with app.app_context():  # an auditor saved the checkpoints at sizes 10 and 15 too
+        ledger, session = get_ledger(), get_session()
+        notes = {size: ledger.sign(Checkpoint(ledger.origin, size, log.tree_root(session, size)))
+                 for size in (10, 15)}
+    others = []
+    for size, note in notes.items():
+        others += ["--checkpoint", str(tmp_path / f"{size}.note")]
+        (tmp_path / f"{size}.note").write_text(note)
+    tamper(app, lambda c: _rewind(c, 12, forget_checkpoints=True))
+    _re_extend(app, producer, 10)
+    line = verify_line(app, "--since", str(saved), *others)
+    assert line.startswith("FAILED at seq 10: rewritten: "), line
+    assert "an entry among 10..14 differs" in line
 
 
 def test_since_reports_a_truncation(built: tuple[Flask, Producer], saved: Path) -> None:  # noqa: F811
