@@ -614,9 +614,10 @@ def _extra_nodes(session: Session, size: int) -> list[_Problem]:
 def _nodes_past(session: Session, size: int) -> list[_Problem]:
     """Stored nodes over entries at or past ``size``, by one indexed range per level (not a
     count of the whole table, which :func:`verify_since` must not pay for)."""
-    levels = range(1, 64)
+    top = size.bit_length() + 1  # no node at this level or above may exist at all
     past = or_(*(and_(MerkleNode.node_id >= node_id(level, size >> level),
-                      MerkleNode.node_id < node_id(level + 1, 0)) for level in levels))
+                      MerkleNode.node_id < node_id(level + 1, 0)) for level in range(1, top)),
+               MerkleNode.node_id >= node_id(top, 0))
     found = session.scalar(select(MerkleNode.node_id).where(past).limit(1))
     if found is None:
         return []

@@ -20,6 +20,7 @@ from ledger.log import merkle
 from ledger.log.canonical import canonical_bytes
 from ledger.log.checkpoint import Checkpoint
 from ledger.log.entry import SignedStatement
+from ledger.log.storage import node_id
 from tests.conftest import run_cli
 from tests.ledger.conftest import Producer, append
 from tests.ledger.test_tamper import (
@@ -215,3 +216,15 @@ def test_since_refuses_a_note_not_signed_by_the_operator(
     saved.write_text(forged)
     assert verify_line(app, "--since", str(saved)).startswith(
         "FAILED at seq 0: checkpoint: the saved checkpoint: signature by ")
+
+
+@pytest.mark.parametrize("level", [1, 40])
+def test_since_finds_tree_nodes_past_the_head(built: tuple[Flask, Producer],  # noqa: F811
+                                              saved: Path, level: int) -> None:
+    app, producer = built
+    grow(app, producer, 3)
+    tamper(app, lambda c: c.execute(text(
+        "INSERT INTO merkle_nodes (node_id, hash) VALUES (:n, :h)"),
+        {"n": node_id(level, 1000 >> level), "h": bytes(32)}))
+    assert verify_line(app, "--since", str(saved)).startswith(
+        "FAILED at seq 23: missing entry: a stored tree node")
