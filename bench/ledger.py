@@ -37,7 +37,27 @@ whether it is met, and exits 0 either way.
    too), which favours pymerkle. Timed loops run with the collector's existing objects frozen
    (``gc.freeze``), so earlier benchmarks' garbage does not land in the p99. A sample of
    proofs is checked with ``ledger.merkle.verify_*`` and against pymerkle's independently
-   computed roots, outside the timed part.
+   computed roots, outside the timed part. Then both sides again over the same arguments, each
+   with its cache filled by the first pass (pymerkle's subroot cache, our in-process cache of
+   immutable nodes, ``ledger.log.storage.NodeCache``): figure pymerkle warm mean / ours warm
+   mean, target >= 1.
+
+2b. **Verify in a process pool** -- ``verify(..., jobs=1)`` and ``jobs=N`` (N = usable cores)
+   over benchmark 1's ledger, the better of two runs each, against N x libsodium's Ed25519
+   verify rate measured in the same run (``verify_signature`` over the ledger's own first
+   2,000 entries: their keys, signatures and signed bytes). Figures: entries/s / (N x the
+   libsodium rate); target >= 0.8 with N jobs, >= 0.8 / N with one.
+4. **verify --since at scale** -- on a copy of the ~1,000,000-entry network bench/trace.py
+   measures (bench/network.py, built once and cached): the latest checkpoint and its leaf
+   hashes are saved, ``--new`` entries (1,000) are appended through ``submit`` (an enrolment
+   and material intakes), then ``verify_since`` with 1 and N jobs (better of two each), and
+   with nothing new beforehand (its fixed part: the consistency proof, the identity entries'
+   multi-leaf proof and key ring, the anchor). Figures: µs per new entry / full verify µs per
+   entry of benchmark 2b (N jobs), target <= 2; the run / an estimate of a full verify of the
+   whole network at that per-entry cost, target <= 0.01. Then a byte is flipped in a new
+   entry and ``verify_since`` must name its seq (the script exits non-zero otherwise).
+
+``--only`` picks benchmarks (``append``, ``verify``, ``jobs``, ``since``, ``proofs``).
 """
 
 # Run as a script, bench/ is sys.path[0] and this file, ledger.py, would shadow the ``ledger``
