@@ -391,19 +391,30 @@ def test_the_second_scan_of_a_unit_shows_the_count(page: Any, shop: Shop) -> Non
 
 def test_a_photo_leads_to_the_unit_with_and_without_javascript(
         browser: Any, page: Any, shop: Shop, tmp_path: Path) -> None:
+    from PIL import Image
     from playwright.sync_api import expect
 
+    # A 12-megapixel phone photo (the page reads it scaled down) of another domain's link.
+    big = Image.new("RGB", (4000, 3000), (236, 230, 220))
+    label = Image.open(io.BytesIO(qr_png(
+        f"https://example.com/01/{GTIN}/10/{LOT}/21/{SERIALS[1]}"))).convert("RGB")
+    big.paste(label.resize((900, 900)), (1700, 1100))
+    camera_roll = tmp_path / "IMG_0001.jpg"
+    big.save(camera_roll, format="JPEG", quality=90)
     photo = tmp_path / "label.png"
-    photo.write_bytes(qr_png(f"https://example.com/01/{GTIN}/10/{LOT}/21/{SERIALS[1]}"))
     page.goto(f"{shop.url}/?lang=en")
     page.set_viewport_size(DESKTOP)
     screenshot(page, "home-en-1366")
     page.goto(f"{shop.url}/?lang=zh_CN")
     page.set_viewport_size(PHONE)
     screenshot(page, "home-zh-390")
-    # With JavaScript the page reads the photo itself (the npm polyfill's wasm, from our app).
+    # With JavaScript the page reads the photo itself (the npm polyfill's wasm, from our app):
+    # nothing is uploaded.
+    uploads: list[str] = []
+    page.on("request", lambda request: uploads.append(request.url)
+            if request.method == "POST" else None)
     with page.expect_navigation(url=f"**/21/{SERIALS[1]}*"):
-        page.locator("form[data-scanner] input[type=file]").set_input_files(str(photo))
+        page.locator("form[data-scanner] input[type=file]").set_input_files(str(camera_roll))
     expect(page.locator("#lot")).to_contain_text(SERIALS[1])
     expect_state(page, "verified")
     # A GS1 DataMatrix reads as an element string with GS separators: the parse API gives its
@@ -412,6 +423,7 @@ def test_a_photo_leads_to_the_unit_with_and_without_javascript(
     with page.expect_navigation(url=f"**/21/{SERIALS[4]}*"):
         page.locator("form[data-scanner] input[type=file]").set_input_files(str(photo))
     expect(page.locator("#lot")).to_contain_text(SERIALS[4])
+    assert uploads == []
 
     # Without JavaScript the form posts the photo and the server decodes it.
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)

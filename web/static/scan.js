@@ -18,6 +18,7 @@
 const FORMATS = ["qr_code", "data_matrix", "ean_13", "ean_8", "upc_a", "upc_e", "code_128",
   "itf", "databar", "databar_expanded"];
 const SUPERVISION_CODE = /^[0-9]{20}$/;
+const MAX_PHOTO_SIDE = 1600;
 const POLYFILL = new URL("vendor/barcode-detector/dist/es/ponyfill.js", import.meta.url);
 const WASM = new URL("vendor/zxing-wasm/dist/reader/zxing_reader.wasm", import.meta.url);
 
@@ -207,7 +208,18 @@ class Scanner {
     let codes = [];
     try {
       const detector = await barcodeDetector();
-      codes = await detector.detect(await createImageBitmap(image));
+      let bitmap = await createImageBitmap(image);
+      const { width, height } = bitmap;
+      const longest = Math.max(width, height);
+      if (longest > MAX_PHOTO_SIDE) {
+        // A phone's 12-megapixel photo takes the wasm decoder seconds; a code on a package
+        // reads as well at this size, and the server still gets the full photo if it does not.
+        const scale = MAX_PHOTO_SIDE / longest;
+        bitmap.close();
+        bitmap = await createImageBitmap(image, { resizeWidth: Math.round(width * scale),
+          resizeHeight: Math.round(height * scale), resizeQuality: "high" });
+      }
+      codes = await detector.detect(bitmap);
     } catch {
       // the server reads what the browser cannot (HEIC, say)
     }
