@@ -13,11 +13,12 @@ on first use), ``TRACENET_WITNESS_LOGS`` (the logs it serves, see
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ledger.db import create_ledger_engine
@@ -66,7 +67,14 @@ def create_witness_app(config: Mapping[str, str] | None = None) -> Flask:
     def status() -> Response:
         logs = "".join(f"  {origin}\n" for origin in witness.origins)
         return Response(f"C2SP tlog-witness {witness.key.name}\nverifier key: "
-                        f"{witness.key.vkey}\nlogs:\n{logs}", content_type=_TEXT)
+                        f"{witness.key.vkey}\nlogs:\n{logs}evidence of refused forks: "
+                        f"/evidence\n", content_type=_TEXT)
+
+    @app.get("/evidence")
+    def evidence() -> Response:
+        """The refused checkpoints kept as evidence of forks (``?origin=`` for one log)."""
+        kept = store.evidence(request.args.get("origin") or None)
+        return jsonify(evidence=[dataclasses.asdict(item) for item in kept])
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -219,3 +219,18 @@ def test_tracenet_monitor_over_http(sqlite_url: str, tmp_path: Path) -> None:
             assert down.exit_code == 1 and "cannot check" in down.output
     finally:
         app.extensions["tracenet.runtime"].close()
+
+
+def test_monitor_can_require_witness_cosignatures(sqlite_app: Flask, tmp_path: Path) -> None:
+    from tests.web.test_witnesses import cosigner_for, witness_app
+    from web.witness import get_witness
+
+    grow(sqlite_app, None, 3)
+    w1 = witness_app(sqlite_app, tmp_path, "witness.test/w1")
+    client = sqlite_app.test_client()
+    keys = [get_witness(w1).key]
+    with pytest.raises(VerificationError, match=r"has 0 of the 1 witness cosignatures"):
+        Monitor(client_fetch(client), None, witnesses=keys, min_cosignatures=1).check()
+    cosigner_for(sqlite_app, [(w1, "http://w1.test")]).round()
+    report = Monitor(client_fetch(client), None, witnesses=keys, min_cosignatures=1).check()
+    assert report.cosignatures == 1

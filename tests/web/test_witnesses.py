@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -135,6 +137,31 @@ def test_the_witness_speaks_the_protocol(sqlite_app: Flask, tmp_path: Path) -> N
     forged = impostor.sign(Checkpoint(impostor.origin, 1, bytes(32)))
     assert client.post("/add-checkpoint",
                        data=encode_add_checkpoint(0, [], forged)).status_code == 403
+    [kept] = client.get("/evidence").get_json()["evidence"]
+    assert kept["origin"] == "tracenet.test/ledger" and kept["kind"] == "inconsistent"
+    assert kept["held_note"] == first
+    assert client.get("/evidence?origin=other.test").get_json() == {"evidence": []}
+
+
+def test_log_keys_given_to_witness_serve(sqlite_app: Flask, tmp_path: Path) -> None:
+    from web.cli.witness import _log_line
+
+    vkey = log_vkey(sqlite_app)
+    (tmp_path / "log.vkey").write_text(vkey + "\n")
+    assert _log_line(str(tmp_path / "log.vkey")) == vkey
+    assert _log_line(f"other.test={tmp_path / 'log.vkey'}") == f"other.test {vkey}"
+    assert _log_line(vkey) == vkey
+    key_file = sqlite_app.config["LEDGER_KEY"]
+    assert _log_line(f"tracenet.test/ledger={key_file}") == f"tracenet.test/ledger {vkey}"
+    with sqlite_app.app_context():
+        public = get_ledger().signing_key.public_key()
+    (tmp_path / "pub.pem").write_bytes(public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    assert _log_line(f"tracenet.test/ledger={tmp_path / 'pub.pem'}") == (
+        f"tracenet.test/ledger {vkey}")
+    for bad in (key_file, str(tmp_path / "missing"), f"x={tmp_path / 'missing'}"):
+        with pytest.raises(click.BadParameter):
+            _log_line(bad)
 
 
 # ---- the log's side ------------------------------------------------------------------------

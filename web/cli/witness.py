@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from ledger.db import create_ledger_engine
@@ -60,13 +63,24 @@ def vkey(name: str, key_path: str) -> None:
 
 
 def _log_line(spec: str) -> str:
-    """``[ORIGIN=]KEYFILE`` (the file holds the log's verifier key) or ``[ORIGIN=]VKEY`` as a
-    line of ``TRACENET_WITNESS_LOGS``."""
+    """``[ORIGIN=]KEYFILE`` or ``[ORIGIN=]VKEY`` as a line of ``TRACENET_WITNESS_LOGS``.
+
+    KEYFILE holds the log's verifier key (what ``GET /api/v1/ledger/key`` serves), or a PEM
+    Ed25519 public key, or the log's own private key (a witness run beside the log, say); with
+    a PEM key the origin names the key too, so it is required.
+    """
     origin, sep, path = spec.partition("=")
     if not sep or Path(spec).exists() or "+" in origin:
         origin, sep, path = "", "", spec
     if Path(path).is_file():
-        vkey = Path(path).read_text().strip()
+        content = Path(path).read_bytes()
+        if content.lstrip().startswith(b"-----BEGIN"):
+            if not origin:
+                raise click.BadParameter(f"{path} is a PEM key: give the log's origin too, "
+                                         "as ORIGIN=KEYFILE")
+            vkey = verifier_key(origin, _pem_public_key(path, content))
+        else:
+            vkey = content.decode(errors="replace").strip()
     elif path.count("+") >= 2:
         vkey = path
     else:
@@ -77,6 +91,19 @@ def _log_line(spec: str) -> str:
     except LedgerError as exc:
         raise click.BadParameter(f"{path}: {exc.message}") from None
     return line
+
+
+def _pem_public_key(path: str, content: bytes) -> Ed25519PublicKey:
+    """The Ed25519 public key in a PEM file: a public key, or a private key's public half."""
+    try:
+        if b"PRIVATE KEY" in content:
+            return load_private_key(content).public_key()
+        key = serialization.load_pem_public_key(content)
+    except (LedgerError, ValueError, UnsupportedAlgorithm) as exc:
+        raise click.BadParameter(f"{path}: not an Ed25519 PEM key ({exc})") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise click.BadParameter(f"{path}: expected an Ed25519 key, got {type(key).__name__}")
+    return key
 
 
 def _instance_log_key() -> str:
