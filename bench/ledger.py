@@ -896,7 +896,7 @@ def bench_proofs(workdir: Path, size: int, samples: int, rng: random.Random) -> 
                        f"repeated with a warm cache: mean {warm_mean:.3f} ms")
             click.echo(f"  {kind}: ours again with a warm node cache: mean "
                        f"{ours_warm_mean:.3f} ms, p99 {ours_warm_p99:.3f} ms (each call still "
-                       "opens a session and reads the head and the cache's anchor leaf)")
+                       "opens a session and reads the head)")
             figures.append(report(Figure(f"{kind} proof mean / 1 ms", mean / PROOF_LIMIT_MS,
                                          1.0, False, f"mean {mean:.3f} ms")))
             figures.append(report(Figure(f"{kind} proof p99 / 1 ms", p99 / PROOF_LIMIT_MS,

@@ -170,6 +170,19 @@ def test_since_names_the_first_rewritten_seq(built: tuple[Flask, Producer],  # n
     assert "entry 12 is the first that differs" in line
 
 
+def test_since_takes_the_leaves_from_elsewhere(built: tuple[Flask, Producer],  # noqa: F811
+                                               saved: Path, tmp_path: Path) -> None:
+    # A note saved elsewhere (a witness's cosigned copy, say) with the leaves of its size.
+    app, producer = built
+    other = tmp_path / "elsewhere.note"
+    other.write_text(saved.read_text())
+    tamper(app, lambda c: _rewind(c, 12, forget_checkpoints=True))
+    _re_extend(app, producer, 10)
+    assert verify_line(app, "--since", str(other)).startswith("FAILED at seq 0: rewritten: ")
+    assert verify_line(app, "--since", str(other), "--leaves", f"{saved}.leaves").startswith(
+        "FAILED at seq 12: rewritten: ")
+
+
 def test_since_without_the_leaves_still_reports_a_rewrite(built: tuple[Flask, Producer],  # noqa: F811
                                                           saved: Path) -> None:
     app, producer = built

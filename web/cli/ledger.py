@@ -49,13 +49,16 @@ def init(runtime: Runtime, session: Session) -> None:
                    "current tree, then verify only the entries after it. Its leaf hashes "
                    "(FILE.leaves, from `tracenet checkpoint --out FILE`) name the first entry "
                    "that differs if history was rewritten.")
+@click.option("--leaves", "leaves_file", type=click.Path(exists=True, dir_okay=False),
+              help="The saved tree's leaf hashes, if not beside the --since file as FILE.leaves "
+                   "(say, a witness-cosigned note of the same size saved elsewhere).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Processes checking signatures [default: one per core].")
 @witness_keys_option
 @with_ledger
 def verify_command(runtime: Runtime, session: Session, saved: tuple[str, ...],
-                   since: str | None, jobs: int | None, witness_keys: tuple[str, ...],
-                   min_cosignatures: int) -> None:
+                   since: str | None, leaves_file: str | None, jobs: int | None,
+                   witness_keys: tuple[str, ...], min_cosignatures: int) -> None:
     """Recompute chain, tree, signatures and checkpoints; exit 1 naming the first bad seq.
 
     With --witness keys and --min-cosignatures K, every --checkpoint and the ledger's latest
@@ -72,7 +75,7 @@ def verify_command(runtime: Runtime, session: Session, saved: tuple[str, ...],
     started = time.perf_counter()
     if since is not None:
         note = Path(since).read_text()
-        leaves_path = Path(f"{since}{LEAVES_SUFFIX}")
+        leaves_path = Path(leaves_file or f"{since}{LEAVES_SUFFIX}")
         leaves = leaves_path.read_bytes() if leaves_path.is_file() else None
         with progress_bar(max(0, size - _note_size(note)), "verifying new entries") as progress:
             try:
