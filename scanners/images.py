@@ -103,6 +103,11 @@ _ZBAR_SYMBOLOGY = {"EAN13": "]E0", "UPCA": "]E0", "UPCE": "]E0", "EAN8": "]E4",
                    "DataBar": "]e0", "DataBarExpanded": "]e0"}
 
 
+#: the AIM symbology identifier of GS1 data in each symbology
+_GS1_SYMBOLOGY = {"DataMatrix": "]d2", "QRCode": "]Q3", "Code128": "]C1", "DataBar": "]e0",
+                  "DataBarExpanded": "]e0", "DataBarLimited": "]e0"}
+
+
 @dataclass(frozen=True)
 class Decoded:
     """One code read off a picture.
@@ -137,8 +142,18 @@ def read_zxing(image: Image.Image, *, binarizer: str = "local") -> list[Decoded]
         image, formats=_ZXING_FORMATS, text_mode=zxingcpp.TextMode.Plain,
         binarizer=(zxingcpp.Binarizer.GlobalHistogram if binarizer == "global"
                    else zxingcpp.Binarizer.LocalAverage))
-    return [_named(Decoded(r.format.name, r.text, r.symbology_identifier))
-            for r in results if r.valid and r.text]
+    found = []
+    for result in results:
+        if not (result.valid and result.text):
+            continue
+        decoded = _named(Decoded(result.format.name, result.text, result.symbology_identifier))
+        if result.content_type == zxingcpp.ContentType.GS1:
+            # zxing-cpp marks some symbols' identifiers its own way (a GS1 Data Matrix in a
+            # rectangular size reads "]d8"); GS1 content gets the identifier AIM assigns it.
+            decoded = Decoded(decoded.format, decoded.text,
+                              _GS1_SYMBOLOGY.get(decoded.format, decoded.symbology))
+        found.append(decoded)
+    return found
 
 
 def read_pyzbar(image: Image.Image) -> list[Decoded]:

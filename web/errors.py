@@ -83,9 +83,15 @@ def _ledger_error(exc: LedgerError) -> tuple[Response, int]:
                           getattr(exc, "message_zh", None))
 
 
+#: CodeErrors answered otherwise than 400: a photo too large, in a format not read, or read in
+#: vain (truncated, or no code on it)
+_CODE_STATUS = {"image.too_large": 413, "image.unsupported": 415, "image.unreadable": 422,
+                "image.no_code": 422}
+
+
 def _code_error(exc: CodeError) -> tuple[Response, int]:
-    # A code or image that cannot be read is the client's to fix: 400 naming the problem.
-    return error_response(400, exc.code, exc.message, exc.field)
+    # A code or image that cannot be read is the client's to fix: a 4xx naming the problem.
+    return error_response(_CODE_STATUS.get(exc.code, 400), exc.code, exc.message, exc.field)
 
 
 def _validation_error(exc: ValidationError) -> tuple[Response, int]:

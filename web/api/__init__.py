@@ -8,7 +8,18 @@ from swagger_ui_bundle import swagger_ui_path
 
 from schemas.events import EventSchema
 from schemas.records import RECORD_SCHEMAS
-from web.api import codes, directory, events, ledger, lots, public, recalls, trace, webhooks
+from web.api import (
+    codes,
+    directory,
+    events,
+    ledger,
+    lots,
+    public,
+    recalls,
+    scan,
+    trace,
+    webhooks,
+)
 from web.api.security import BEARER_SCHEME
 
 __all__ = ["init_app"]
@@ -33,3 +44,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(trace.blp)
     api.register_blueprint(codes.blp)
     api.register_blueprint(public.blp)
+    api.register_blueprint(scan.blp)
