@@ -14,7 +14,7 @@ from flask import Blueprint, Response, request
 
 from ledger import log
 from ledger.log.cosigning import published_checkpoint
-from ledger.log.tiles import ENTRIES, parse_tile_path
+from ledger.log.tiles import parse_tile_path
 from ledger.log.tilestore import entry_bundle, hash_tile
 from web.db import get_ledger, get_session
 
@@ -44,10 +44,10 @@ def tile(path: str) -> Response:
     that way, or a tile the tree does not have (yet)."""
     ref = parse_tile_path(path)
     session = get_session()
-    data = entry_bundle(session, ref) if ref.level == ENTRIES else hash_tile(session, ref)
+    data = entry_bundle(session, ref) if ref.bundle else hash_tile(session, ref)
     response = Response(data, content_type="application/octet-stream")
     response.headers["Cache-Control"] = PARTIAL_TILE_CACHE if ref.partial else FULL_TILE_CACHE
-    if ref.level == ENTRIES:
+    if ref.bundle:
         # Entries are JSON text and shrink well; the spec asks for compression at the HTTP layer.
         response.vary.add("Accept-Encoding")
         if request.accept_encodings["gzip"]:

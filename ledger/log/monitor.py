@@ -37,7 +37,15 @@ from ledger.log.checkpoint import parse_verifier_key, verifier_key
 from ledger.log.cosignature import CosignerKey, open_cosigned_checkpoint
 from ledger.log.entry import GENESIS_PREV, Entry
 from ledger.log.identity import IDENTITY_TYPES, KeyRing
-from ledger.log.tiles import ENTRIES, TILE_WIDTH, TileNodes, TileRef, decode_bundle, tile_for
+from ledger.log.tiles import (
+    ENTRIES,
+    LARGE_ENTRIES,
+    TILE_WIDTH,
+    TileNodes,
+    TileRef,
+    decode_bundle,
+    tile_for,
+)
 
 # The entry checks are verify's own, so a monitor and `tracenet verify` judge entries alike.
 from ledger.log.verify import SignatureChecks, _Chain, _check_entry
@@ -49,9 +57,14 @@ Fetch = Callable[[str], bytes]
 
 
 class MonitorError(LedgerError):
-    """The monitor could not read what it needs (the log is down, a tile is missing)."""
+    """The monitor could not read what it needs (the log is down, a tile is missing);
+    ``status`` is the HTTP status when there was an answer."""
 
     code = "monitor_error"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def http_fetch(base_url: str, *, timeout: float = 30.0) -> Fetch:
@@ -72,7 +85,8 @@ def http_fetch(base_url: str, *, timeout: float = 30.0) -> Fetch:
                 return data
         except urllib.error.HTTPError as exc:
             raise MonitorError(f"GET {base}/{path}: HTTP {exc.code} "
-                               f"{exc.read(300).decode(errors='replace')}") from None
+                               f"{exc.read(300).decode(errors='replace')}",
+                               status=exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
             raise MonitorError(f"GET {base}/{path}: {exc}") from None
 
@@ -221,6 +235,17 @@ class Monitor:
     def _tile(self, ref: TileRef) -> bytes:
         return self._fetch(ref.path)
 
+    def _bundle(self, ref: TileRef) -> list[bytes]:
+        """The entries of a bundle; the uint32-framed one when an entry is too long for the
+        standard bundle (which is then not found)."""
+        try:
+            return decode_bundle(self._fetch(ref.path))
+        except MonitorError as exc:
+            if exc.status != 404:
+                raise
+        large = TileRef(LARGE_ENTRIES, ref.index, ref.width)
+        return decode_bundle(self._fetch(large.path), prefix=4)
+
     def _verify_entries(self, state: MonitorState, tiles: TileNodes, size: int,
                         public_key: Ed25519PublicKey,
                         progress: Callable[[int], None] | None) -> MonitorState:
@@ -237,7 +262,7 @@ class Monitor:
             while seq < size and first_problem is None:
                 ref = tile_for(ENTRIES, seq // TILE_WIDTH, size)
                 assert ref is not None  # noqa: S101 - seq < size
-                bundle = decode_bundle(self._fetch(ref.path))
+                bundle = self._bundle(ref)
                 hashes = tiles.tile(0, ref.index)
                 if len(bundle) != ref.width:
                     raise VerificationError(ref.first(), "missing entry", f"{ref.path} holds "

@@ -10,7 +10,11 @@ with the same code the server uses. The rightmost tiles of a tree are *partial*:
 ``1 <= W <= 255``, at ``<path>.p/<W>``.
 
 An entry bundle holds the leaf data (here: the entries' canonical bytes) of one level-0 tile,
-each as a big-endian uint16 length and the bytes.
+each as a big-endian uint16 length and the bytes. An entry longer than 65,535 bytes (a
+serialization of thousands of units) cannot be framed so: its bundle is served instead in the
+same layout with uint32 lengths at ``tile/entries-u32/<N>[.p/<W>]`` (the spec lets a log serve
+entries in another encoding at another URL), which a client fetches when the bundle is not
+found.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ledger.log import merkle
 
 __all__ = [
     "ENTRIES",
+    "LARGE_ENTRIES",
     "MAX_BUNDLE_ENTRY",
     "TILE_HEIGHT",
     "TILE_WIDTH",
@@ -41,6 +46,9 @@ TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT  # 256 hashes, 8,192 bytes for a full tile
 #: the pseudo-level of entry bundles in paths (``tile/entries/<N>``)
 ENTRIES = "entries"
+#: the pseudo-level of entry bundles with uint32 lengths (``tile/entries-u32/<N>``), for
+#: bundles holding an entry too long for a uint16
+LARGE_ENTRIES = "entries-u32"
 #: entries are uint16 length-prefixed in a bundle
 MAX_BUNDLE_ENTRY = 0xFFFF
 _MAX_LEVEL = 63
@@ -58,6 +66,11 @@ class TileRef:
     level: int | str
     index: int
     width: int = TILE_WIDTH
+
+    @property
+    def bundle(self) -> bool:
+        """Whether this is an entry bundle (of either encoding), not a hash tile."""
+        return self.level in (ENTRIES, LARGE_ENTRIES)
 
     @property
     def partial(self) -> bool:
@@ -90,7 +103,8 @@ def encode_index(index: int) -> str:
 
 def tile_path(level: int | str, index: int, width: int = TILE_WIDTH) -> str:
     """The path of a tile, or of an entry bundle when ``level`` is :data:`ENTRIES`."""
-    if level != ENTRIES and not (isinstance(level, int) and 0 <= level <= _MAX_LEVEL):
+    if level not in (ENTRIES, LARGE_ENTRIES) and not (
+            isinstance(level, int) and 0 <= level <= _MAX_LEVEL):
         raise ValueError(f"tile level must be 0..{_MAX_LEVEL} or {ENTRIES!r}, got {level!r}")
     if not 1 <= width <= TILE_WIDTH:
         raise ValueError(f"tile width must be 1..{TILE_WIDTH}, got {width}")
@@ -120,8 +134,8 @@ def parse_tile_path(path: str) -> TileRef:
         raise refuse("expected a level and an index")
     level_text, *index_parts = parts
     level: int | str
-    if level_text == ENTRIES:
-        level = ENTRIES
+    if level_text in (ENTRIES, LARGE_ENTRIES):
+        level = level_text
     elif _DECIMAL.fullmatch(level_text) and int(level_text) <= _MAX_LEVEL:
         level = int(level_text)
     else:
@@ -138,32 +152,33 @@ def parse_tile_path(path: str) -> TileRef:
 def tile_for(level: int | str, index: int, tree_size: int) -> TileRef | None:
     """The tile ``index`` of ``level`` as a tree of ``tree_size`` leaves has it: full, partial
     with the width the tree gives it, or None when the tree has no hash of it yet."""
-    hash_level = 0 if level == ENTRIES else int(level)
+    hash_level = 0 if level in (ENTRIES, LARGE_ENTRIES) else int(level)
     hashes = tree_size >> (TILE_HEIGHT * hash_level)  # hashes the tree has at this level
     width = min(hashes - index * TILE_WIDTH, TILE_WIDTH)
     return TileRef(level, index, width) if width > 0 else None
 
 
-def encode_bundle(entries: Sequence[bytes]) -> bytes:
-    """An entry bundle: each entry as a big-endian uint16 length and its bytes."""
+def encode_bundle(entries: Sequence[bytes], *, prefix: int = 2) -> bytes:
+    """An entry bundle: each entry as a big-endian length (``prefix`` bytes: 2, or 4 for
+    :data:`LARGE_ENTRIES`) and its bytes."""
     out = bytearray()
     for seq, data in enumerate(entries):
-        if len(data) > MAX_BUNDLE_ENTRY:
+        if len(data) >> (8 * prefix):
             raise ValueError(f"entry {seq} of the bundle has {len(data)} bytes, more than a "
-                             f"bundle's {MAX_BUNDLE_ENTRY}")
-        out += len(data).to_bytes(2, "big") + data
+                             f"bundle's {(1 << (8 * prefix)) - 1}")
+        out += len(data).to_bytes(prefix, "big") + data
     return bytes(out)
 
 
-def decode_bundle(data: bytes) -> list[bytes]:
+def decode_bundle(data: bytes, *, prefix: int = 2) -> list[bytes]:
     """Split an entry bundle into its entries; ProofError if it is cut short."""
     entries: list[bytes] = []
     offset = 0
     while offset < len(data):
-        if offset + 2 > len(data):
+        if offset + prefix > len(data):
             raise ProofError(f"entry bundle: a length prefix is cut short at byte {offset}")
-        length = int.from_bytes(data[offset:offset + 2], "big")
-        offset += 2
+        length = int.from_bytes(data[offset:offset + prefix], "big")
+        offset += prefix
         if offset + length > len(data):
             raise ProofError(f"entry bundle: entry {len(entries)} claims {length} bytes, "
                              f"{len(data) - offset} are left")

@@ -15,7 +15,7 @@ from ledger.errors import LedgerError, NotFoundError
 from ledger.log.proofs import ledger_size
 from ledger.log.storage import EntryRow, MerkleNode, node_id
 from ledger.log.tiles import (
-    ENTRIES,
+    LARGE_ENTRIES,
     MAX_BUNDLE_ENTRY,
     TILE_HEIGHT,
     TileRef,
@@ -33,13 +33,13 @@ def _check_in_tree(session: Session, ref: TileRef) -> None:
     if available is None or available.width < ref.width:
         have = 0 if available is None else available.width
         raise NotFoundError(f"{ref.path}: the tree of {size} entries has {have} of its "
-                            f"{ref.width} {'entries' if ref.level == ENTRIES else 'hashes'}",
+                            f"{ref.width} {'entries' if ref.bundle else 'hashes'}",
                             field="path")
 
 
 def hash_tile(session: Session, ref: TileRef) -> bytes:
     """The ``ref.width`` hashes of a hash tile, concatenated."""
-    if ref.level == ENTRIES:
+    if ref.bundle:
         raise ValueError("an entry bundle is not a hash tile")
     _check_in_tree(session, ref)
     first, last = ref.first(), ref.first() + ref.width - 1
@@ -58,12 +58,13 @@ def hash_tile(session: Session, ref: TileRef) -> bytes:
 
 
 def entry_bundle(session: Session, ref: TileRef) -> bytes:
-    """The entry bundle ``ref``: the entries' canonical bytes, each uint16 length-prefixed.
+    """The entry bundle ``ref``: the entries' canonical bytes, each uint16 length-prefixed
+    (uint32 for :data:`~ledger.log.tiles.LARGE_ENTRIES`).
 
-    An entry longer than a bundle can frame (65,535 bytes: a serialization of thousands of
-    units) makes its bundle unavailable: NotFoundError naming it.
+    An entry longer than a uint16 frames (65,535 bytes: a serialization of thousands of units)
+    makes its standard bundle unavailable: NotFoundError naming it and the uint32 bundle.
     """
-    if ref.level != ENTRIES:
+    if not ref.bundle:
         raise ValueError("a hash tile is not an entry bundle")
     _check_in_tree(session, ref)
     first = ref.first()
@@ -73,9 +74,12 @@ def entry_bundle(session: Session, ref: TileRef) -> bytes:
     if len(bodies) != ref.width:
         raise LedgerError(f"{ref.path}: expected {ref.width} stored entries, found "
                           f"{len(bodies)}")
+    if ref.level == LARGE_ENTRIES:
+        return encode_bundle(bodies, prefix=4)
     for offset, body in enumerate(bodies):
         if len(body) > MAX_BUNDLE_ENTRY:
+            large = TileRef(LARGE_ENTRIES, ref.index, ref.width).path
             raise NotFoundError(f"{ref.path}: entry {first + offset} has {len(body)} bytes, "
                                 f"more than an entry bundle frames ({MAX_BUNDLE_ENTRY}); "
-                                f"this bundle cannot be served", field="path")
+                                f"read /{large} (uint32 lengths)", field="path")
     return encode_bundle(bodies)

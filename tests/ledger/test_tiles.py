@@ -12,6 +12,7 @@ from ledger.errors import NotFoundError, ProofError
 from ledger.log import merkle
 from ledger.log.tiles import (
     ENTRIES,
+    LARGE_ENTRIES,
     TileNodes,
     TileRef,
     decode_bundle,
@@ -30,7 +31,7 @@ def test_the_spec_example_index() -> None:
     assert parse_tile_path("1/x001/x234/067.p/3") == TileRef(1, 1234067, 3)
 
 
-@given(level=st.one_of(st.integers(0, 63), st.just(ENTRIES)),
+@given(level=st.one_of(st.integers(0, 63), st.just(ENTRIES), st.just(LARGE_ENTRIES)),
        index=st.integers(0, 2**56), width=st.integers(1, 256))
 def test_paths_round_trip(level: int | str, index: int, width: int) -> None:
     path = tile_path(level, index, width)
@@ -65,9 +66,16 @@ def test_tile_widths_for_the_spec_example() -> None:
     assert tile_for(1, 0, 256) == TileRef(1, 0, 1)
 
 
-@given(st.lists(st.binary(max_size=300), max_size=20))
-def test_bundles_round_trip(entries: list[bytes]) -> None:
-    assert decode_bundle(encode_bundle(entries)) == entries
+@given(st.lists(st.binary(max_size=300), max_size=20), st.sampled_from([2, 4]))
+def test_bundles_round_trip(entries: list[bytes], prefix: int) -> None:
+    assert decode_bundle(encode_bundle(entries, prefix=prefix), prefix=prefix) == entries
+
+
+def test_the_uint32_bundle_path() -> None:
+    assert parse_tile_path("entries-u32/x001/002.p/9") == TileRef(LARGE_ENTRIES, 1002, 9)
+    assert TileRef(LARGE_ENTRIES, 3).bundle and TileRef(ENTRIES, 3).bundle
+    assert not TileRef(0, 3).bundle
+    assert decode_bundle(encode_bundle([b"x" * 70_000], prefix=4), prefix=4) == [b"x" * 70_000]
 
 
 def test_bundle_limits() -> None:

@@ -18,7 +18,9 @@ from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint
 from ledger.log.entry import Entry, Statement
 from ledger.log.monitor import Monitor, MonitorError, MonitorState
+from ledger.log.sequencer import NO_ADMISSION
 from ledger.log.storage import node_id
+from ledger.log.tiles import decode_bundle
 from tests.conftest import make_app, run_cli
 from tests.ledger.conftest import Producer, append, enrol
 from tests.ledger.test_tamper import tamper
@@ -50,7 +52,8 @@ def client_fetch(client: FlaskClient) -> Callable[[str], bytes]:
     def fetch(path: str) -> bytes:
         response = client.get("/" + path)
         if response.status_code != 200:
-            raise MonitorError(f"GET /{path}: HTTP {response.status_code}")
+            raise MonitorError(f"GET /{path}: HTTP {response.status_code}",
+                               status=response.status_code)
         return response.get_data()
     return fetch
 
@@ -234,3 +237,31 @@ def test_monitor_can_require_witness_cosignatures(sqlite_app: Flask, tmp_path: P
     cosigner_for(sqlite_app, [(w1, "http://w1.test")]).round()
     report = Monitor(client_fetch(client), None, witnesses=keys, min_cosignatures=1).check()
     assert report.cosignatures == 1
+
+
+def test_entries_too_long_for_a_bundle(sqlite_app: Flask) -> None:
+    """An entry over 65,535 bytes cannot be framed by a uint16: its bundle is a 404 naming
+    it, the uint32 bundle serves it, and the monitor reads that one instead."""
+    producer = grow(sqlite_app, None, 2)
+    with sqlite_app.app_context():
+        session, ledger = get_session(), get_ledger()
+        big = producer.signed("opaque_note", text="x" * 70_000)
+        log.append(session, ledger, [big, producer.signed("opaque_note", text="small")],
+                   NO_ADMISSION)
+        session.commit()
+        log.latest_checkpoint(session, ledger)
+        session.commit()
+    size = size_of(sqlite_app)
+    client = sqlite_app.test_client()
+    refused = client.get(f"/tile/entries/000.p/{size}")
+    assert refused.status_code == 404
+    assert f"entry {size - 2} has" in refused.get_json()["error"]["message"]
+    large = client.get(f"/tile/entries-u32/000.p/{size}")
+    assert large.status_code == 200
+    entries = decode_bundle(large.get_data(), prefix=4)
+    assert len(entries) == size and len(entries[-2]) > 70_000
+    assert [merkle.leaf_hash(e) for e in entries] == [
+        client.get(f"/tile/0/000.p/{size}").get_data()[i * 32:(i + 1) * 32]
+        for i in range(size)]
+    report = Monitor(client_fetch(client), None).check()
+    assert report.size == size
