@@ -13,7 +13,7 @@ from flask import request, session
 
 from web.console import i18n
 
-__all__ = ["MESSAGES", "remember_language", "t", "template_helpers"]
+__all__ = ["MESSAGES", "licence_name", "remember_language", "t", "template_helpers"]
 
 _ZH: dict[str, str] = {
     "title": "质监溯源网",
@@ -75,6 +75,10 @@ _ZH: dict[str, str] = {
     "page.entries": "依据的账本记录：",
     "page.evidence": "证据（JSON）",
     "page.another": "再查一个",
+    "licence.SC": "食品生产许可证",
+    "licence.JY": "食品经营许可证",
+    "licence.CCC": "强制性产品认证（3C）",
+    "licence.XK": "工业产品生产许可证",
 }
 
 _EN: dict[str, str] = {
@@ -144,6 +148,10 @@ _EN: dict[str, str] = {
     "page.entries": "Ledger entries shown:",
     "page.evidence": "evidence (JSON)",
     "page.another": "Check another",
+    "licence.SC": "Food production licence",
+    "licence.JY": "Food business licence",
+    "licence.CCC": "China Compulsory Certification (3C)",
+    "licence.XK": "Industrial product production licence",
 }
 
 MESSAGES = {"zh_CN": _ZH, "en": _EN}
@@ -162,7 +170,12 @@ def remember_language() -> None:
         session["lang"] = chosen
 
 
+def licence_name(kind: str) -> str:
+    """A licence kind as people know it (``SC`` -> 食品生产许可证), else the kind itself."""
+    return MESSAGES[i18n.current_locale()].get(f"licence.{kind}", kind)
+
+
 def template_helpers() -> dict[str, Any]:
     """What the shopper's templates call."""
     return {"t": t, "pick": i18n.pick, "format_moment": i18n.format_moment,
-            "locale": i18n.current_locale()}
+            "licence_name": licence_name, "locale": i18n.current_locale()}

@@ -397,3 +397,14 @@ def test_the_lookup_json_counts_and_answers_in_one_shape(client: FlaskClient) ->
     assert by_link["queries"]["count"] == 2
     unreadable = client.get("/api/v1/public/lookup", query_string={"code": "(01)123"})
     assert unreadable.status_code == 400 and error(unreadable)["code"].startswith("code.")
+
+
+def test_both_languages_have_every_word() -> None:
+    from web.consumer_i18n import MESSAGES
+
+    assert set(MESSAGES["zh_CN"]) == set(MESSAGES["en"])
+
+
+def test_licences_are_named(client: FlaskClient) -> None:
+    assert "食品生产许可证" in page(client, f"/p/01/{MILK}")
+    assert "Food production licence" in page(client, f"/p/01/{MILK}?lang=en")
