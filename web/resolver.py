@@ -267,7 +267,7 @@ def _wants_linkset() -> bool:
 
 def _resolve(key: ItemKey) -> BaseResponse:
     item, links = _links(key)
-    link_type = request.args.get("linkType")
+    link_type = request.args.get("linkType") or None  # an empty one asks for the default
     response: BaseResponse
     if link_type in ("linkset", "all") or (link_type is None and _wants_linkset()):
         response = jsonify(_linkset(key, links))
