@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.errors import (
@@ -582,13 +582,26 @@ def _deferrable_key(ring: KeyRing, entry: Entry) -> bytes | None:
     return public_key_bytes(signer.public_key)
 
 
+_STORED_NODES = select(MerkleNode.node_id, MerkleNode.hash).where(
+    MerkleNode.node_id.between(bindparam("low"), bindparam("high")))
+
+
 def _compare_nodes(session: Session, computed: Sequence[tuple[merkle.NodeKey, bytes]]
                    ) -> list[_Problem]:
     if not computed:
         return []
     ids = {node_id(*key): (key, digest) for key, digest in computed}
-    stored = dict(session.execute(select(MerkleNode.node_id, MerkleNode.hash)
-                                  .where(MerkleNode.node_id.in_(list(ids)))).all())
+    # The nodes a run of leaves completes are a run of indices at each level: one range
+    # read per level, rather than an IN list of thousands of parameters.
+    spans: dict[int, tuple[int, int]] = {}
+    for (level, index), _ in computed:
+        low, high = spans.get(level, (index, index))
+        spans[level] = (min(low, index), max(high, index))
+    connection = session.connection()
+    stored: dict[int, bytes] = {}
+    for level, (low, high) in spans.items():
+        stored.update(connection.execute(_STORED_NODES, {
+            "low": node_id(level, low), "high": node_id(level, high)}).all())
     problems = []
     for nid, ((level, index), digest) in ids.items():
         first = index << level
