@@ -27,12 +27,28 @@ from ledger.log.cosigning import published_checkpoint
 from ledger.log.keys import load_or_create_private_key, load_private_key
 from ledger.log.witness import SqlWitnessStore, parse_log_keys
 from web.cli.terminal import fail
-from web.settings import Settings
+from web.settings import Settings, instance_path
 
 __all__ = ["parse_witness_keys", "require_cosignatures", "witness", "witness_keys_option"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+#: the name a witness goes by when none is given (a local one, as `make run` starts)
+DEFAULT_NAME = "witness.localhost/w1"
+
+_name_option = click.option(
+    "--name", envvar="TRACENET_WITNESS_NAME", default=DEFAULT_NAME, show_default=True,
+    help="The witness's name, e.g. witness.example.org/w1 (also TRACENET_WITNESS_NAME).")
+_key_option = click.option(
+    "--key", "key_path", envvar="TRACENET_WITNESS_KEY", type=click.Path(dir_okay=False),
+    default=None, help="The witness's Ed25519 key (PEM), created if missing (also "
+                       "TRACENET_WITNESS_KEY). Default: witness_key.pem in the instance folder.")
+
+
+def _key_file(key_path: str | None) -> Path:
+    return Path(key_path) if key_path else instance_path() / "witness_key.pem"
 
 
 @click.group()
@@ -42,7 +58,7 @@ def witness() -> None:
 
 
 @witness.command()
-@click.option("--name", required=True, help="The witness's name, e.g. witness.example.org/w1.")
+@_name_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Where to write the new private key (PKCS#8 PEM, mode 0600).")
 def keygen(name: str, out: str) -> None:
@@ -54,12 +70,11 @@ def keygen(name: str, out: str) -> None:
 
 
 @witness.command()
-@click.option("--name", required=True, help="The witness's name, e.g. witness.example.org/w1.")
-@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False),
-              help="The witness's Ed25519 key (PEM); created if missing.")
-def vkey(name: str, key_path: str) -> None:
+@_name_option
+@_key_option
+def vkey(name: str, key_path: str | None) -> None:
     """Print the witness's verifier key (making its key file if there is none yet)."""
-    click.echo(CosignerKey.of(name, load_or_create_private_key(Path(key_path))).vkey)
+    click.echo(CosignerKey.of(name, load_or_create_private_key(_key_file(key_path))).vkey)
 
 
 def _log_line(spec: str) -> str:
@@ -117,9 +132,8 @@ def _instance_log_key() -> str:
 
 
 @witness.command()
-@click.option("--name", required=True, help="The witness's name, e.g. witness.example.org/w1.")
-@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False),
-              help="The witness's Ed25519 key (PEM); created if missing.")
+@_name_option
+@_key_option
 @click.option("--log", "logs", multiple=True, metavar="[ORIGIN=]KEYFILE|VKEY",
               help="A log to witness: its verifier key (GET /api/v1/ledger/key), or a file "
                    "holding it, with its origin if that differs from the key name. Repeatable. "
@@ -128,10 +142,10 @@ def _instance_log_key() -> str:
               help="The witness's state (default: sqlite file beside the key).")
 @click.option("--bind", default="127.0.0.1:8001", show_default=True)
 @click.option("--workers", default=2, show_default=True)
-def serve(name: str, key_path: str, logs: tuple[str, ...], database: str | None, bind: str,
-          workers: int) -> None:
+def serve(name: str, key_path: str | None, logs: tuple[str, ...], database: str | None,
+          bind: str, workers: int) -> None:
     """Serve POST /add-checkpoint with gunicorn until stopped."""
-    key = Path(key_path).resolve()
+    key = _key_file(key_path).resolve()
     cosigner = CosignerKey.of(name, load_or_create_private_key(key))
     env = dict(os.environ)
     env.update({
