@@ -694,15 +694,17 @@ def bench_since(workdir: Path, quick: bool, new: int, full_us: float) -> list[Fi
     for jobs in sorted({1, cores}):
         elapsed, result = since(jobs)
         per_new = elapsed / result.entries * 1e6
-        marginal = max(elapsed - fixed, 0.0) / result.entries * 1e6
+        marginal = (elapsed - result.setup_seconds) / result.entries * 1e6
         click.echo(f"  verify --since --jobs {jobs}: {result.entries:,} new entries of {grown:,} "
-                   f"in {elapsed * 1e3:.1f} ms: {per_new:.1f} µs per new entry, "
-                   f"{marginal:.1f} µs past the fixed part")
+                   f"in {elapsed * 1e3:.1f} ms: {per_new:.1f} µs per new entry; "
+                   f"{result.setup_seconds * 1e3:.1f} ms before the first new entry, then "
+                   f"{marginal:.1f} µs per new entry")
         if jobs == cores:
             figures.append(report(Figure(
                 "verify --since, µs per new entry / full verify µs per entry", per_new / full_us,
-                2.0, False, f"{per_new:.1f} vs {full_us:.1f} µs ({jobs} jobs, fixed part "
-                f"{fixed * 1e3:.1f} ms included; {marginal:.1f} µs without it)")))
+                2.0, False, f"{per_new:.1f} vs {full_us:.1f} µs ({jobs} jobs, the "
+                f"{result.setup_seconds * 1e3:.1f} ms before the first new entry included; "
+                f"{marginal:.1f} µs without it)")))
             whole = grown * full_us / 1e6
             figures.append(report(Figure(
                 f"verify --since {result.entries:,} new / full verify of {grown:,} (estimated)",

@@ -119,7 +119,8 @@ def test_since_verifies_only_the_new_entries(built: tuple[Flask, Producer],  # n
     assert result.exit_code == 0, result.output
     assert "OK: 27 entries" in result.output
     assert re.search(r"consistent with the saved checkpoint at size 20; verified the 7 entries "
-                     r"after it in [0-9.]+ s, \d+ µs per entry \(2 jobs\)", result.output)
+                     r"after it in [0-9.]+ s, \d+ µs per entry \(2 jobs; [0-9.]+ s of it the "
+                     r"consistency proof and the key ring at the saved size\)", result.output)
     assert verify_line(app).startswith("OK: 27 entries, root ")
     # The same root as a full verify; only the checkpoints past the saved one are counted.
     assert verify_line(app, "--since", str(saved)).split(", ")[:2] == \
