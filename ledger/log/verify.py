@@ -23,6 +23,7 @@ comparing the entries with the saved tree's leaf hashes, when they were saved be
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections import deque
@@ -63,6 +64,10 @@ __all__ = ["SignatureChecks", "SinceReport", "VerifyReport", "default_jobs", "ve
 _CHUNK = 2000
 #: entries whose inclusion in the saved tree is proven per query (about 20 ranges each)
 _PROOF_BATCH = 50
+#: fork where there is one: workers start in milliseconds and need nothing but the task
+#: (forkserver and spawn re-import the caller's __main__, a cost and, from a REPL, a failure)
+_CONTEXT = multiprocessing.get_context(
+    "fork" if "fork" in multiprocessing.get_all_start_methods() else None)
 #: keys per IN (...) list: well under SQLite's 32,766 bound variables
 _READ_BATCH = 5000
 
@@ -178,7 +183,7 @@ class SignatureChecks:
         self._batch = []
         # A ledger of one batch is checked inline: starting workers would cost more.
         if self._pool is None and self._jobs > 1 and not (last and not self._in_flight):
-            self._pool = ProcessPoolExecutor(max_workers=self._jobs)
+            self._pool = ProcessPoolExecutor(max_workers=self._jobs, mp_context=_CONTEXT)
         self._in_flight.append((end, _first_bad_signature(batch) if self._pool is None
                                 else self._pool.submit(_first_bad_signature, batch)))
         while len(self._in_flight) > self._limit:
