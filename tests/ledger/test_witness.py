@@ -5,6 +5,7 @@ ledger.log.cosignature), on a real ledger, with the witness's state in SQLite an
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 
@@ -44,11 +45,20 @@ NOW = 1_795_000_000
 WITNESS_NAME = "witness.test/w1"
 
 
+def _every_append(ledger: log.Ledger) -> log.Ledger:
+    """The ledger signing a checkpoint at every append (a cadence interval of 0), so that the
+    latest checkpoint is at the head."""
+    names = {field.name for field in dataclasses.fields(ledger)}
+    if "checkpoint_interval" in names:
+        return dataclasses.replace(ledger, checkpoint_interval=0)  # type: ignore[call-arg]
+    return ledger
+
+
 class Witnessing:
     """A witness for the test ledger, and the ledger's checkpoints and proofs to send it."""
 
     def __init__(self, session: Session, ledger: log.Ledger, database_url: str) -> None:
-        self.session, self.ledger = session, ledger
+        self.session, self.ledger = session, _every_append(ledger)
         self.key = generate_private_key()
         self.engine = create_ledger_engine(database_url)
         self.store = SqlWitnessStore(self.engine, clock=lambda: NOW)

@@ -30,6 +30,13 @@ from web.cli import main
 from web.db import get_ledger, get_session
 
 
+@pytest.fixture(autouse=True)
+def _checkpoint_every_append(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests compare checkpoints with the head: sign one at every append, in this
+    process and in the servers and commands it starts (the cadence's interval of 0)."""
+    monkeypatch.setenv("TRACENET_CHECKPOINT_INTERVAL", "0")
+
+
 def grow(app: Flask, producer: Producer | None, count: int, batch: int = 100) -> Producer:
     with app.app_context():
         session, ledger = get_session(), get_ledger()

@@ -33,6 +33,13 @@ from web.runtime import Runtime
 from web.witness import create_witness_app, get_witness
 
 
+@pytest.fixture(autouse=True)
+def _checkpoint_every_append(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests compare checkpoints with the head: sign one at every append, in this
+    process and in the servers and commands it starts (the cadence's interval of 0)."""
+    monkeypatch.setenv("TRACENET_CHECKPOINT_INTERVAL", "0")
+
+
 def log_vkey(app: Flask) -> str:
     with app.app_context():
         ledger = get_ledger()
