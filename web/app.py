@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(tiles.bp)
     app.register_blueprint(resolver.bp)
     app.register_blueprint(shopper.bp)
+    app.register_blueprint(shopper.photo_bp)
     console.init_app(app)
     limits.init_app(app)  # last: it limits the public blueprints by name
     return app

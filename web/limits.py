@@ -51,6 +51,8 @@ PUBLIC_BLUEPRINTS = {
     "public": "RATELIMIT_PUBLIC",
     "resolver": "RATELIMIT_PUBLIC",
     "shopper": "RATELIMIT_PUBLIC",
+    "public_api": "RATELIMIT_PUBLIC",
+    "shopper_photo": "RATELIMIT_SCAN",
     "codes": "RATELIMIT_PUBLIC",
     "scan": "RATELIMIT_SCAN",
 }

@@ -26,9 +26,11 @@ from web.consumer_i18n import t as t_
 from web.db import get_ledger, get_runtime, get_session
 from web.resolver import ItemKey, page_url, parse_code_path, parse_item_path
 
-__all__ = ["bp", "look_up"]
+__all__ = ["bp", "look_up", "photo_bp"]
 
 bp = Blueprint("shopper", __name__)
+#: the photo upload apart, so the abuse limits give decoding its own, tighter rate
+photo_bp = Blueprint("shopper_photo", __name__)
 
 
 def _threshold() -> int:
@@ -90,6 +92,9 @@ def _template_helpers() -> dict[str, Any]:
     return consumer_i18n.template_helpers()
 
 
+photo_bp.context_processor(_template_helpers)
+
+
 # --- the public scan page ----------------------------------------------------------------------
 
 
@@ -122,7 +127,7 @@ def scan() -> Any:
     return redirect(target, 303)
 
 
-@bp.post("/scan/photo")
+@photo_bp.post("/scan/photo")
 def scan_photo() -> Any:
     """Read the codes in an uploaded photo and go to the page of the first readable one."""
     upload = request.files.get("image")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ledger.consumer import Lookup, lookup_code
@@ -203,3 +203,42 @@ def test_rebuild_leaves_the_counters_alone(world: World, session: Session) -> No
 def test_the_threshold_is_the_callers(world: World, session: Session, threshold: int) -> None:
     found = look(session, code(MILK, "L1", SERIALS[0]), threshold=threshold)
     assert found.counterfeit is (threshold == 0)
+
+
+def statements(session: Session, parsed: Any) -> list[str]:
+    """The SQL a lookup of ``parsed`` runs."""
+    seen: list[str] = []
+    engine = session.get_bind().engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        look(session, parsed)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_code_never_issued_runs_the_statements_an_issued_one_does(world: World,
+                                                                    session: Session) -> None:
+    look(session, code(MILK, "L1", SERIALS[0]))  # the lot's facts, read once per ledger state
+    issued = statements(session, code(MILK, "L1", SERIALS[1]))
+    assert statements(session, code(MILK, "L1", "NEVER1")) == issued
+    assert len(issued) <= 4  # the ledger head, the unit, the count (and SQLite's BEGIN)
+    forged = supervision_code.parse(supervision_code.mint(b"not-the-secret", 1, 2))
+    minted = supervision_code.parse(supervision_code.mint(CODE_SECRET, 1, 2))
+    look(session, Code("supervision_code", supervision=minted))  # warm, as above
+    assert statements(session, Code("supervision_code", supervision=forged)) == statements(
+        session, Code("supervision_code", supervision=minted))
+
+
+def test_facts_follow_the_ledger_at_once(world: World, session: Session) -> None:
+    assert look(session, code(MILK, "L2")).lot_info.inspection == "none"
+    world.submit(world.dairy, "inspection", {
+        "gtin": MILK, "lot": "L2", "kind": "self", "lab": "化验室", "verdict": "pass",
+        "report_no": "S-1", "inspected_at": "2026-11-22T09:00:00+08:00",
+        "items": [{"name": "蛋白质", "value": "3.1", "pass": True}]})
+    after = look(session, code(MILK, "L2"))
+    assert after.lot_info.inspection == "pass" and len(after.inspections) == 1
