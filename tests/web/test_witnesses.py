@@ -194,6 +194,15 @@ def test_the_log_submits_checkpoints_and_publishes_cosigned_notes(app: Flask,
                                       min_cosignatures=2)
     assert {c.witness for c in opened.cosignatures} == set(keys)
     assert client.get("/checkpoint").get_data(as_text=True) == note
+    # `tracenet checkpoint --out` saves the cosigned note; verify holds it to 2 of 2.
+    saved = tmp_path / "saved.note"
+    assert run_cli(app, "checkpoint", "--out", str(saved)).exit_code == 0
+    assert saved.read_text() == note
+    policy = [arg for key in keys for arg in ("--witness", key.vkey)]
+    result = run_cli(app, "verify", "--checkpoint", str(saved), *policy,
+                     "--min-cosignatures", "2")
+    assert result.exit_code == 0, result.output
+    assert "by 2 of 2 witnesses" in result.output
 
     # New entries: the next round proves the new checkpoint consistent with the old.
     grow(app, producer, 4)

@@ -13,6 +13,7 @@ from ledger.db import migrate
 from ledger.errors import ProofError, VerificationError
 from ledger.log import merkle
 from ledger.log.checkpoint import open_checkpoint, verifier_key
+from ledger.log.cosigning import published_checkpoint
 from ledger.log.verify import default_jobs, verify, verify_since
 from ledger.supervision.admission import rebuild as rebuild_projections
 from web.cli.context import with_ledger
@@ -129,8 +130,12 @@ def rebuild(runtime: Runtime, session: Session) -> None:
                    "(for `tracenet verify --since FILE`).")
 @with_ledger
 def checkpoint(runtime: Runtime, session: Session, out: str | None) -> None:
-    """Print the latest signed checkpoint (C2SP signed note)."""
-    note = log.latest_checkpoint(session, runtime.ledger)
+    """Print the latest signed checkpoint (C2SP signed note).
+
+    With the cosignature lines its witnesses returned so far (C2SP tlog-cosignature), so a
+    saved copy can be held to a k-of-n policy later (``verify --witness``).
+    """
+    note = published_checkpoint(session, lambda: log.latest_checkpoint(session, runtime.ledger))
     session.commit()
     if out:
         Path(out).write_text(note)
