@@ -98,7 +98,7 @@ photo_bp.context_processor(_template_helpers)
 # --- the public scan page ----------------------------------------------------------------------
 
 
-@bp.before_app_request
+@bp.before_request
 def _language() -> None:
     consumer_i18n.remember_language()
 
