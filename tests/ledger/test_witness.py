@@ -185,6 +185,25 @@ def test_request_bodies_round_trip(old: int, proof: list[bytes]) -> None:
     assert parse_add_checkpoint(body) == AddCheckpoint(old, tuple(proof), note)
 
 
+@given(st.binary(max_size=300))
+def test_any_request_body_parses_or_is_a_400(body: bytes) -> None:
+    try:
+        parsed = parse_add_checkpoint(body)
+    except WitnessError as exc:
+        assert exc.status == 400
+        return
+    assert encode_add_checkpoint(parsed.old_size, parsed.proof, parsed.note) == body
+
+
+@given(st.text(max_size=300))
+def test_any_note_yields_cosignatures_or_a_checkpoint_error(note: str) -> None:
+    key = CosignerKey("w.test/a", bytes(32))
+    try:
+        assert find_cosignatures(note, [key]) == []
+    except CheckpointError:
+        pass
+
+
 def test_the_spec_example_request_parses() -> None:
     body = ("old 20852014\n"
             "PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n"
