@@ -33,7 +33,7 @@ WEB_FRAMEWORK = ("flask", "flask_babel", "flask_smorest", "flask_wtf", "werkzeug
 #: the log's modules that work on bytes alone: importing one must not load SQLAlchemy
 PURE_LOG_MODULES = tuple(f"ledger.log.{name}" for name in
                          ("canonical", "entry", "merkle", "checkpoint", "identity", "keys",
-                          "tiles", "evidence"))
+                          "tiles", "evidence", "cosignature"))
 
 #: layer (a module and everything under it) -> what it must never import (module prefixes).
 #: A module obeys every row whose layer contains it, and may always import its own package.
