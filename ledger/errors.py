@@ -12,6 +12,7 @@ The hierarchy::
     ├── ForbiddenError        the caller may not read what it asked for
     ├── WebhookError          a webhook endpoint cannot be registered as asked
     ├── WitnessError          a witness refuses a checkpoint (carries the tlog-witness status)
+    ├── EPCISError            an EPCIS 2.0 document or event is malformed (``problems``: each one)
     └── VerificationError     `verify` found a bad seq (carries `seq` and `kind`)
 
 The web layer maps each class to an HTTP status in one place (``web/errors.py``).
@@ -22,6 +23,7 @@ from __future__ import annotations
 __all__ = [
     "FieldPath",
     "CheckpointError",
+    "EPCISError",
     "EntryError",
     "ForbiddenError",
     "IdentityError",
@@ -107,6 +109,26 @@ class WebhookError(LedgerError):
     """A webhook endpoint cannot be registered as asked (its URL is not one to deliver to)."""
 
     code = "invalid_webhook"
+
+
+class EPCISError(LedgerError):
+    """An EPCIS 2.0 document or event is malformed: not valid against GS1's JSON Schema, or not
+    an event at all.
+
+    ``code`` is ``epcis_invalid`` or a finer ``epcis_<keyword>`` (``epcis_required``,
+    ``epcis_enum``, ``epcis_format``, ...); ``problems`` lists every problem found, each an
+    ``EPCISError`` of its own with its field path, the first being this error's own.
+    """
+
+    code = "epcis_invalid"
+
+    def __init__(self, message: str, *, field: FieldPath | str | None = None,
+                 code: str | None = None,
+                 problems: tuple[EPCISError, ...] = ()) -> None:
+        super().__init__(message, field=field)
+        if code is not None:
+            self.code = code
+        self.problems: tuple[EPCISError, ...] = problems or (self,)
 
 
 class ForbiddenError(LedgerError):
