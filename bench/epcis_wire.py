@@ -3,7 +3,8 @@ capture document (the ``GS1-EPCIS-Capture-Limit`` issue 9 asks for).
 
 Run ``.venv/bin/python bench/epcis_wire.py`` (part of ``make bench``); ``--quick`` is a smoke
 run; ``--schema PATH`` names GS1's EPCIS JSON Schema (default ``$TRACENET_EPCIS_SCHEMA``, else
-``../shared/epcis/gs1/EPCIS-JSON-Schema.json``; without one the validation figures are skipped).
+``$TRACENET_SHARED/epcis/gs1/EPCIS-JSON-Schema.json``, ``../shared`` by default; without one
+the validation figures are skipped).
 
 The document (:func:`capture_document`, seeded) is what a producer's system sends: commissioning
 ObjectEvents with ILMD lot and expiry, shipping and receiving ObjectEvents with business
@@ -130,8 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--quick", action="store_true", help="500 events, a smoke run")
+    shared = Path(os.environ.get("TRACENET_SHARED", REPO.parent / "shared"))
     parser.add_argument("--schema", default=os.environ.get(
-        "TRACENET_EPCIS_SCHEMA", str(REPO.parent / "shared/epcis/gs1/EPCIS-JSON-Schema.json")))
+        "TRACENET_EPCIS_SCHEMA", str(shared / "epcis/gs1/EPCIS-JSON-Schema.json")))
     args = parser.parse_args()
     events = 500 if args.quick else args.events
     document = capture_document(events)
