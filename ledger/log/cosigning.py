@@ -19,6 +19,7 @@ import logging
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -129,16 +130,28 @@ class Cosigner:
     """Submits the ledger's latest checkpoint to each witness and stores the cosignatures."""
 
     def __init__(self, sessions: SessionFactory, witnesses: Sequence[WitnessEndpoint], *,
-                 send: Sender = http_post, timeout: float = 5.0) -> None:
+                 send: Sender = http_post, timeout: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic, max_backoff: float = 60.0) -> None:
         self._sessions = sessions
         self._witnesses = list(witnesses)
         self._send = send
         self._timeout = timeout
+        self._clock = clock
+        self._max_backoff = max_backoff
         #: the size each witness holds, as it told us (409) or as it cosigned
         self._known: dict[str, int] = {}
+        #: the checkpoint size each witness refused: not sent again until a newer one
+        self._refused: dict[str, int] = {}
+        #: for a witness that did not answer: (when to try again, the delay that led there)
+        self._backoff: dict[str, tuple[float, float]] = {}
 
     def round(self) -> list[Submission]:
-        """Bring every witness up to the latest checkpoint, once; what happened to each."""
+        """Bring every witness up to the latest checkpoint, once; what happened to each.
+
+        A witness that refused the latest checkpoint is not asked about it again; one that
+        did not answer is asked again after a delay doubling up to ``max_backoff`` seconds.
+        """
+        now = self._clock()
         with self._sessions() as session:
             latest = session.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc())
                                      .limit(1)).first()
@@ -146,14 +159,23 @@ class Cosigner:
                 return []
             done = set(session.scalars(select(CosignatureRow.witness)
                                        .where(CosignatureRow.size == latest.size)))
-            submissions = [self._submit(session, witness, latest)
-                           for witness in self._witnesses if str(witness.key) not in done]
+            due = [w for w in self._witnesses
+                   if str(w.key) not in done and self._refused.get(str(w.key)) != latest.size
+                   and self._backoff.get(str(w.key), (now, 0.0))[0] <= now]
+            submissions = [self._submit(session, witness, latest) for witness in due]
             session.commit()
         for submission in submissions:
+            name = submission.witness
+            if submission.outcome == "unreachable":
+                delay = min(max(2 * self._backoff.get(name, (now, 0.5))[1], 1.0),
+                            self._max_backoff)
+                self._backoff[name] = (now + delay, delay)
+                logger.warning("%s; trying again in %.0f s", submission, delay)
+                continue
+            self._backoff.pop(name, None)
             if submission.outcome == "refused":
+                self._refused[name] = submission.size
                 logger.error("%s", submission)
-            elif submission.outcome == "unreachable":
-                logger.warning("%s", submission)
             else:
                 logger.info("%s", submission)
         return submissions

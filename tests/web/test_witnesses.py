@@ -383,3 +383,34 @@ def test_the_worker_submits_to_configured_witnesses(sqlite_url: str, tmp_path: P
             assert "submitting checkpoints to witness.test/w1+" in output
     finally:
         app.extensions["tracenet.runtime"].close()
+
+
+def test_refusals_and_silence_are_not_hammered(sqlite_app: Flask, tmp_path: Path) -> None:
+    """A witness that refused a checkpoint is not asked about it again (only about the next
+    one); one that does not answer is asked again after a doubling delay."""
+    producer = grow(sqlite_app, None, 1)
+    now = [1000.0]
+    answers: list[str] = []
+
+    def send(url: str, body: bytes, *, timeout: float) -> Reply:
+        answers.append(url)
+        if url.startswith("http://down.test"):
+            raise ConnectionRefusedError("down")
+        return Reply(422, "text/plain", b"inconsistent")
+
+    keys = [CosignerKey.of(f"witness.test/{name}", load_or_create_private_key(
+        tmp_path / f"{name}.pem")) for name in ("down", "refusing")]
+    cosigner = Cosigner(get_runtime_of(sqlite_app).sessions, [
+        WitnessEndpoint(keys[0], "http://down.test"),
+        WitnessEndpoint(keys[1], "http://refusing.test")], send=send, clock=lambda: now[0])
+    assert [s.outcome for s in cosigner.round()] == ["unreachable", "refused"]
+    assert cosigner.round() == []  # neither is due: one refused this checkpoint, one is resting
+    now[0] += 1.5
+    assert [s.outcome for s in cosigner.round()] == ["unreachable"]
+    now[0] += 1.5  # the delay doubled to 2 s
+    assert cosigner.round() == []
+    now[0] += 1.0
+    assert [s.outcome for s in cosigner.round()] == ["unreachable"]
+    grow(sqlite_app, producer, 1)  # a new checkpoint: the refusing witness is asked again
+    assert [s.witness for s in cosigner.round()] == [str(keys[1])]
+    assert len(answers) == 5
