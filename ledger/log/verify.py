@@ -6,7 +6,7 @@ fresh :class:`~ledger.identity.KeyRing`; every inner tree node is recomputed and
 the stored one; every signed checkpoint (stored, or saved elsewhere and handed in) must verify
 and match the recomputed root at its size. The first bad seq is named.
 
-Ed25519 checks are three quarters of the work, and each is independent of the others once the
+Ed25519 checks are the largest part of the work, and each is independent of the others once the
 key ring has said *which* key must have signed: so the ring's sequential pass hands each
 entry's (key, bytes) to :class:`SignatureChecks`, which checks them in batches in a process
 pool of ``jobs`` workers (inline for one job) and answers batches in seq order, so the first
