@@ -353,6 +353,9 @@ def _variants(work: Image.Image, *, small: bool) -> Iterator[tuple[str, Callable
     yield "equalise", lambda: ImageOps.equalize(work)
     yield "flatten", lambda: _flatten_lighting(work)
     yield "otsu", lambda: _otsu(work)
+    yield "adaptive", lambda: _adaptive(work, radius=10, offset=5)
+    if small:
+        yield "upscale-adaptive", lambda: _adaptive(_resized(work, 2.0), radius=10, offset=5)
     yield "blur", lambda: work.filter(ImageFilter.GaussianBlur(1))
     if small:
         yield "upscale-blur", lambda: _resized(work, 2.0).filter(ImageFilter.GaussianBlur(1.5))
@@ -415,6 +418,14 @@ def _otsu(image: Image.Image) -> Image.Image:
     threshold = int(np.argmax(between))
     table = [255 if value > threshold else 0 for value in range(256)]
     return image.point(table)
+
+
+def _adaptive(image: Image.Image, *, radius: int, offset: int) -> Image.Image:
+    """Black and white against each pixel's neighbourhood mean (less ``offset``), for a code
+    under light that changes across it faster than flattening follows."""
+    pixels = np.asarray(image, dtype=np.int16)
+    local = np.asarray(image.filter(ImageFilter.BoxBlur(radius)), dtype=np.int16)
+    return Image.fromarray(np.where(pixels > local - offset, 255, 0).astype(np.uint8), "L")
 
 
 def _named(decoded: Decoded) -> Decoded:
