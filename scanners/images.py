@@ -170,11 +170,11 @@ def decode_image(data: bytes, *, time_budget: float = DEFAULT_TIME_BUDGET) -> li
     """Every code found on the picture in ``data``, in the order found, without repeats.
 
     2D symbols and DataBar carry error correction and are taken at their first read, and so is
-    what zxing-cpp reads on the picture as it came. An EAN/UPC or ITF read elsewhere can be a
-    misread that happens to pass its one check digit (zbar on a worn label, or either decoder
-    on a reworked picture), so it is taken only once a second read (another pass or the other
-    decoder) agrees; if none ever does, what zbar read on the picture as it came is the answer,
-    as it would be with zbar alone.
+    what zxing-cpp reads on the picture as it came. An EAN/UPC, ITF or Code 128 read elsewhere
+    can be a misread that happens to pass its check (zbar on a worn label, either decoder on a
+    reworked picture or on stripes in clutter), so it is taken only once a second read
+    (another pass or the other decoder) agrees; if none ever does, what zbar read on the
+    picture as it came is the answer, as it would be with zbar alone.
 
     Raises :class:`CodeError` (field ``image``): ``image.empty``, ``image.too_large`` (more
     than :data:`MAX_BYTES` bytes or :data:`MAX_PIXELS` pixels, or a decompression bomb),
@@ -185,15 +185,18 @@ def decode_image(data: bytes, *, time_budget: float = DEFAULT_TIME_BUDGET) -> li
     deadline = time.monotonic() + time_budget
     grey = _load_grey(data)
     votes: dict[Decoded, int] = {}
+    trusted: set[Decoded] = set()
     fallback: list[Decoded] = []
     for name, reads in _passes(grey):
         for read in reads:
             found = _unique(read())
             for decoded in found:
                 votes[decoded] = votes.get(decoded, 0) + 1
+                if name == "zxing" or not _misread_prone(decoded):
+                    trusted.add(decoded)
             if name == "zbar":
                 fallback = found
-            accepted = [d for d in votes if votes[d] >= 2 or _trusted(d, name)]
+            accepted = [d for d in votes if votes[d] >= 2 or d in trusted]
             if accepted:
                 return accepted
         if time.monotonic() >= deadline:
@@ -212,12 +215,16 @@ def decode_passes(data: bytes) -> Iterator[tuple[str, list[Decoded]]]:
             yield name, _unique(read())
 
 
-#: symbologies with a single check digit, where a misread can pass for a read
+#: symbologies where a misread can pass its check: EAN/UPC and ITF have one check digit
 _CHECK_DIGIT_ONLY = frozenset({"EAN13", "EAN8", "UPCA", "UPCE", "ITF"})
 
 
-def _trusted(decoded: Decoded, reading: str) -> bool:
-    return decoded.format not in _CHECK_DIGIT_ONLY or reading == "zxing"
+def _misread_prone(decoded: Decoded) -> bool:
+    """Whether a read may be a misread that passed its check: an EAN/UPC or ITF, or a Code 128
+    of a few characters (a run of stripes in clutter, text or a grille, can pass its start,
+    stop and mod-103 check when it is that short; a longer one hardly can)."""
+    return decoded.format in _CHECK_DIGIT_ONLY or (
+        decoded.format == "Code128" and len(decoded.text) < 6)
 
 
 # --- reading the file, within bounds -------------------------------------------------------
@@ -326,6 +333,10 @@ def _passes(grey: Image.Image) -> Iterator[tuple[str, list[Read]]]:
     for name, make in _variants(work, small=small):
         yield name, _both(make)
     yield "zxing-global", [lambda: read_zxing(work, binarizer="global")]
+    for index, (box, angle) in enumerate(_stripe_regions(grey)):
+        straightened = functools.partial(_straightened, grey, box, angle)
+        yield f"stripes{index}", _both(straightened)
+        yield f"stripes{index}-blur", _both(functools.partial(_blurred, straightened))
     if max(grey.size) > _WORK_SIDE:
         for index, tile in enumerate(_tiles(grey)):
             yield f"tile{index}", _both(functools.partial(_same, tile))
@@ -365,6 +376,89 @@ def _variants(work: Image.Image, *, small: bool) -> Iterator[tuple[str, Callable
         yield "halve", lambda: _resized(work, 0.5)
     for angle in (30, -30, 15, -15, 45):
         yield f"rotate{angle}", functools.partial(_rotated, work, angle)
+
+
+def _stripe_regions(grey: Image.Image, *, limit: int = 3
+                    ) -> list[tuple[tuple[int, int, int, int], float]]:
+    """Where a 1D code may be, and its tilt: blocks whose edges are strong and all run one way
+    (a linear symbol's bars), joined into regions, the strongest first, as (box, degrees to
+    turn the region by so that its bars stand upright). For a code small, tilted and among
+    clutter, which neither decoder finds in the whole picture."""
+    pixels = np.asarray(grey, dtype=np.float32)
+    height, width = pixels.shape
+    block = max(8, max(width, height) // 80)
+    rows, cols = height // block, width // block
+    if rows < 3 or cols < 3:
+        return []
+    gx = np.zeros_like(pixels)
+    gy = np.zeros_like(pixels)
+    gx[:, 1:-1] = pixels[:, 2:] - pixels[:, :-2]
+    gy[1:-1, :] = pixels[2:, :] - pixels[:-2, :]
+
+    def pooled(values: np.ndarray) -> np.ndarray:
+        blocks: np.ndarray = values[:rows * block, :cols * block].reshape(
+            rows, block, cols, block).sum(axis=(1, 3))
+        return blocks
+
+    jxx, jyy, jxy = pooled(gx * gx), pooled(gy * gy), pooled(gx * gy)
+    energy = jxx + jyy
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (energy + 1e-6)
+    stripes = (coherence > 0.6) & (energy > 0.15 * float(energy.max()))
+    # grown by two blocks each way, so a symbol's guard bars and quiet patches don't split it
+    mask = stripes.copy()
+    for _ in range(2):
+        grown = mask.copy()
+        grown[1:, :] |= mask[:-1, :]
+        grown[:-1, :] |= mask[1:, :]
+        grown[:, 1:] |= mask[:, :-1]
+        grown[:, :-1] |= mask[:, 1:]
+        mask = grown
+    seen = np.zeros_like(mask)
+    regions: list[tuple[float, tuple[int, int, int, int], float]] = []
+    for row, col in zip(*np.nonzero(mask), strict=True):
+        if seen[row, col]:
+            continue
+        seen[row, col] = True
+        stack, members = [(int(row), int(col))], []
+        while stack:
+            r, c = stack.pop()
+            members.append((r, c))
+            for nr in (r - 1, r, r + 1):
+                for nc in (c - 1, c, c + 1):
+                    if 0 <= nr < rows and 0 <= nc < cols and mask[nr, nc] and not seen[nr, nc]:
+                        seen[nr, nc] = True
+                        stack.append((nr, nc))
+        members = [m for m in members if stripes[m]]
+        if len(members) < 3:
+            continue
+        rs = [r for r, _c in members]
+        cs = [c for _r, c in members]
+        sxx = sum(float(jxx[m]) for m in members)
+        syy = sum(float(jyy[m]) for m in members)
+        sxy = sum(float(jxy[m]) for m in members)
+        # the edges' direction; turning by it makes the bars' edges run vertically
+        angle = 0.5 * float(np.degrees(np.arctan2(2 * sxy, sxx - syy)))
+        margin = 3 * block
+        box = (max(0, min(cs) * block - margin), max(0, min(rs) * block - margin),
+               min(width, (max(cs) + 1) * block + margin),
+               min(height, (max(rs) + 1) * block + margin))
+        regions.append((sum(float(energy[m]) for m in members), box, angle))
+    regions.sort(key=lambda region: -region[0])
+    return [(box, angle) for _weight, box, angle in regions[:limit]]
+
+
+def _straightened(grey: Image.Image, box: tuple[int, int, int, int], angle: float
+                  ) -> Image.Image:
+    """The region cut out, turned upright and enlarged to about 800 pixels across."""
+    region = grey.crop(box).rotate(angle, resample=Image.Resampling.BICUBIC, expand=True,
+                                   fillcolor=255)
+    factor = min(3.0, 800 / max(region.size))
+    return _resized(region, factor) if factor > 1 else region
+
+
+def _blurred(make: Callable[[], Image.Image]) -> Image.Image:
+    """The picture ``make`` builds, softened (against aliasing and JPEG noise)."""
+    return make().filter(ImageFilter.GaussianBlur(1))
 
 
 def _tiles(grey: Image.Image) -> Iterator[Image.Image]:
