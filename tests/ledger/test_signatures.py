@@ -248,3 +248,24 @@ def test_a_small_order_key_cannot_be_registered() -> None:
     with pytest.raises((EntryError, IdentityError), match="prime-order subgroup"):
         ring.admit(Entry.create(seq=1, signed=bad.sign(operator),
                                 recorded_at="2024-01-01T00:00:01Z", prev=bytes(32)))
+
+
+def _non_canonical_points() -> list[bytes]:
+    """Encodings with y >= p (only y < 19 can be written so) of points on the curve."""
+    found = []
+    for y in range(19):
+        for sign in (0, 1):
+            point = _decode((y | sign << 255).to_bytes(32, "little"))
+            if point is not None and (point[0] & 1) == sign:
+                found.append((y + P | sign << 255).to_bytes(32, "little"))
+    return found
+
+
+@pytest.mark.parametrize("encoding", _non_canonical_points(), ids=lambda raw: raw.hex()[:8])
+def test_non_canonical_keys_are_refused(encoding: bytes) -> None:
+    with pytest.raises(EntryError, match="prime-order subgroup"):
+        check_public_key(encoding)
+    # No one can sign for these (that needs the point's discrete log), so a signature made up
+    # of small-order parts is the only kind to try: ours refuses it.
+    signature = _encode((0, 1)) + bytes(32)
+    assert not verify_signature(encoding, signature, b"message")
