@@ -18,6 +18,16 @@ Two validators share the schema and the same ``date-time`` (RFC 3339, with a zon
   its events set aside and on each refused event alone (at most :data:`MAX_DIAGNOSED` of them),
   so a large document with one bad event is diagnosed as fast as a small one.
 
+What the schema does not check, so the capture's own rules must (each tried here, and passed by
+the schema): an empty ``epcList``; an AggregationEvent ``ADD``/``DELETE`` without ``parentID``;
+negative quantities, or a quantity without ``uom`` (we count items); the syntax of EPC URIs
+(``urn:epc:id:sgtin:123`` is a URI) and GS1 check digits in Digital Links; any absolute URI as a
+business step or disposition; a ``recordTime`` before the ``eventTime``, event times in the
+future, an ``eventTimeZoneOffset`` at odds with the time's own; the same ``eventID`` (or hash
+ID) twice; ``set`` and ``unset`` of one persistent disposition together; a business transaction
+without ``type``; a read point or business location that is not a location (a GTIN). All seven
+OpenEPCIS invalid documents are refused by the schema itself.
+
 Problems are :class:`~ledger.errors.EPCISError` (``code`` ``epcis_<keyword>``, ``message``,
 ``field`` a path tuple such as ``("epcisBody", "eventList", 0, "action")``); validation raises
 the first with all of them in ``problems``.
@@ -85,13 +95,15 @@ class _Validators:
 
     screen: Callable[[object], object]
     diagnosis: jsonschema.protocols.Validator
+    #: what an empty field path names in a message
+    subject: str
 
     def problems(self, instance: object, prefix: FieldPath = ()) -> list[EPCISError]:
         try:
             self.screen(instance)
             return []
         except fastjsonschema.JsonSchemaValueException as refusal:
-            found = _problems(self.diagnosis.iter_errors(instance), prefix)
+            found = _problems(self.diagnosis.iter_errors(instance), prefix, self.subject)
             if found:
                 return found
             # the two validators disagree: stay on the side of refusing, saying what the
@@ -114,17 +126,18 @@ class EPCISSchema:
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.schema = schema
         definitions = schema.get("definitions", {})
-        self._root = self._validators(dict(schema))
+        self._root = self._validators(dict(schema), "the document")
         # an event inside a document: no @context of its own needed
         # ($ref in allOf: in draft-07 a $ref beside $id would hide the $id)
         self._event = self._validators({"$schema": schema.get("$schema"),
                                         "$id": schema.get("$id", ""),
                                         "allOf": [{"$ref": "#/definitions/EPCIS-Document-Event"}],
-                                        "definitions": definitions})
+                                        "definitions": definitions}, "the event")
 
     @staticmethod
-    def _validators(schema: dict[str, Any]) -> _Validators:
+    def _validators(schema: dict[str, Any], subject: str) -> _Validators:
         return _Validators(
+            subject=subject,
             screen=fastjsonschema.compile(schema, formats=_FORMATS, use_default=False,
                                           handlers={"http": _offline, "https": _offline}),
             # an empty registry: jsonschema's default one would fetch a remote $ref
@@ -232,11 +245,11 @@ def _path_key(problem: EPCISError) -> tuple[tuple[int, int | str], ...]:
                  for part in problem.field or ())
 
 
-def _problems(errors: Iterable[jsonschema.ValidationError],
-              prefix: FieldPath) -> list[EPCISError]:
+def _problems(errors: Iterable[jsonschema.ValidationError], prefix: FieldPath,
+              subject: str) -> list[EPCISError]:
     found: dict[tuple[FieldPath | None, str], EPCISError] = {}
     for error in errors:
-        problem = _problem(error, prefix)
+        problem = _problem(error, prefix, subject)
         found.setdefault((problem.field, problem.message), problem)
     # "none of the alternatives" says little when a plainer problem sits at or under its field
     # (an invalid action also fails the anyOf that ties the action to its fields)
@@ -252,8 +265,8 @@ def _shown(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _where(path: FieldPath) -> str:
-    return render_field(path) or "the document"
+def _where(path: FieldPath, subject: str) -> str:
+    return render_field(path) or subject
 
 
 def _reason(error: jsonschema.ValidationError) -> str:
@@ -268,24 +281,50 @@ def _reason(error: jsonschema.ValidationError) -> str:
     if keyword == "type":
         return f"{_shown(instance)} is not of type {value}"
     if keyword in ("anyOf", "oneOf") and error.context:
-        reasons = list(dict.fromkeys(_reason(sub) for sub in error.context
-                                     if not sub.relative_path))
-        if reasons:
-            return f"{_shown(instance)} matches none of the allowed forms: " + "; or ".join(reasons)
+        subject = "it" if isinstance(instance, dict | list) else _shown(instance)
+        return f"{subject} matches none of the allowed forms: " + "; or ".join(
+            _alternatives(error))
     return str(error.message).replace(repr(instance), _shown(instance))
 
 
-def _problem(error: jsonschema.ValidationError, prefix: FieldPath) -> EPCISError:
+def _alternatives(error: jsonschema.ValidationError) -> list[str]:
+    """One alternative per branch of an ``anyOf``: the conjunction of what failed in it."""
+    branches: dict[object, list[jsonschema.ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    return list(dict.fromkeys(" and ".join(dict.fromkeys(_branch(sub) for sub in subs))
+                              for subs in branches.values()))
+
+
+def _branch(sub: jsonschema.ValidationError) -> str:
+    """What failed in one branch of an ``anyOf``, said from the branch's instance."""
+    where = render_field(tuple(sub.relative_path))
+    if sub.validator == "required":
+        match = re.match(r"'(.*)' is a required property", str(sub.message))
+        missing = match.group(1) if match else str(sub.validator_value)
+        return f"{where or 'it'} needs {missing!r}"
+    if sub.validator == "not":
+        return f"{where or 'it'} is not allowed"
+    if sub.validator in ("anyOf", "oneOf") and sub.context:
+        reason = "(" + " or ".join(_alternatives(sub)) + ")"
+    else:
+        reason = _reason(sub)
+    return f"{where}: {reason}" if where else reason
+
+
+def _problem(error: jsonschema.ValidationError, prefix: FieldPath,
+             subject: str) -> EPCISError:
     path: FieldPath = prefix + tuple(error.absolute_path)
     if "propertyNames" in error.absolute_schema_path:
         name = str(error.instance)
-        return EPCISError(f"{_where(path + (name,))}: {name!r} is neither a field of this EPCIS "
-                          "structure nor an extension named by a URI or a CURIE (prefix:name)",
+        return EPCISError(f"{_where(path + (name,), subject)}: {name!r} is neither a field of "
+                          "this EPCIS structure nor an extension named by a URI or a CURIE "
+                          "(prefix:name)",
                           field=path + (name,), code="epcis_field_name")
     if error.validator == "required":
         match = re.match(r"'(.*)' is a required property", error.message)
         missing = match.group(1) if match else str(error.validator_value)
-        return EPCISError(f"{_where(path)} lacks the required field {missing!r}",
+        return EPCISError(f"{_where(path, subject)} lacks the required field {missing!r}",
                           field=path + (missing,), code="epcis_required")
-    return EPCISError(f"{_where(path)}: {_reason(error)}", field=path,
+    return EPCISError(f"{_where(path, subject)}: {_reason(error)}", field=path,
                       code=f"epcis_{_snake(str(error.validator))}")
