@@ -391,7 +391,15 @@ def prehash_string(event: Mapping[str, Any], *, context: Context | object = None
     kind = event.get("type")
     if not isinstance(kind, str) or not kind.strip():
         raise EPCISError("an EPCIS event needs its type (ObjectEvent, ...)", field="type")
-    writer = _Writer(_event_context(event, context))
+    try:
+        return _prehash(event, kind.strip(), _event_context(event, context), ignore_fields)
+    except RecursionError:  # the web layer bounds nesting; a direct caller may not have
+        raise EPCISError("the event nests too deeply to be hashed", field=()) from None
+
+
+def _prehash(event: dict[str, Any], kind: str, context: Context,
+             ignore_fields: Iterable[str]) -> str:
+    writer = _Writer(context)
     ignored = set(ignore_fields)
     ignored |= {writer.context.expand_key(name) for name in ignored}
     ordered_names = {name for name, _ in EVENT_ORDER.order}
@@ -402,7 +410,7 @@ def prehash_string(event: Mapping[str, Any], *, context: Context | object = None
                   for text in writer.generic(key, value))
     kept = {key: value for key, value in event.items() if key in ordered_names
             and key not in ignored}
-    return "eventType=" + kind.strip() + writer.ordered(kept, EVENT_ORDER) + "".join(tail)
+    return "eventType=" + kind + writer.ordered(kept, EVENT_ORDER) + "".join(tail)
 
 
 def event_hash_id(event: Mapping[str, Any], *, context: Context | object = None,

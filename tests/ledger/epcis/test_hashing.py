@@ -307,19 +307,44 @@ def sgtins(draw: st.DrawFn) -> tuple[str, str]:
             f"{host}/01/{gtin}/21/{dl_encode(serial)}")
 
 
+@st.composite
+def sglns_and_lgtins(draw: st.DrawFn) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The same SGLN (with or without extension) and LGTIN as EPC URIs and Digital Links."""
+    prefix_length = draw(st.integers(6, 12))
+    digits = draw(st.text("0123456789", min_size=12, max_size=12))
+    extension = draw(st.one_of(st.just("0"), st.text(CS82, min_size=1, max_size=20)))
+    gln = digits + gs1_check_digit(digits)
+    sgln = (f"urn:epc:id:sgln:{digits[:prefix_length]}.{digits[prefix_length:]}."
+            f"{_urn_escape(extension)}",
+            f"https://id.gs1.org/414/{gln}" + ("" if extension == "0"
+                                              else f"/254/{dl_encode(extension)}"))
+    item = draw(st.text("0123456789", min_size=13, max_size=13))
+    lot = draw(st.text(CS82, min_size=1, max_size=20))
+    body = item[prefix_length] + item[:prefix_length] + item[prefix_length + 1:]
+    lgtin = (f"urn:epc:class:lgtin:{item[:prefix_length]}.{item[prefix_length:]}."
+             f"{_urn_escape(lot)}",
+             f"https://example.org/01/{body}{gs1_check_digit(body)}/10/{dl_encode(lot)}")
+    return sgln, lgtin
+
+
 @settings(deadline=None, max_examples=200)
-@given(sgtins(), st.integers(6, 12), st.integers(0, 10**16))
-def test_hash_is_invariant_under_equivalent_epc_forms(sgtin: tuple[str, str], prefix_length: int,
-                                                      number: int) -> None:
+@given(sgtins(), st.integers(6, 12), st.integers(0, 10**16), sglns_and_lgtins())
+def test_hash_is_invariant_under_equivalent_epc_forms(
+        sgtin: tuple[str, str], prefix_length: int, number: int,
+        others: tuple[tuple[str, str], tuple[str, str]]) -> None:
+    (sgln_urn, sgln_link), (lgtin_urn, lgtin_link) = others
     urn, link = sgtin
     digits = f"{number:017d}"
     sscc = digits[0] + digits[1:prefix_length + 1] + digits[prefix_length + 1:]
     sscc_urn = f"urn:epc:id:sscc:{digits[1:prefix_length + 1]}.{digits[0]}" \
                f"{digits[prefix_length + 1:]}"
     sscc_link = f"https://id.gs1.org/00/{sscc}{gs1_check_digit(sscc)}"
-    as_urns = _with(epcList=[urn], parentID=sscc_urn)
-    as_links = _with(epcList=[link], parentID=sscc_link)
-    assert canonical_gs1_uri(urn) == canonical_gs1_uri(link) is not None
+    as_urns = _with(epcList=[urn], parentID=sscc_urn, readPoint={"id": sgln_urn},
+                    quantityList=[{"epcClass": lgtin_urn, "quantity": 2}])
+    as_links = _with(epcList=[link], parentID=sscc_link, readPoint={"id": sgln_link},
+                     quantityList=[{"epcClass": lgtin_link, "quantity": 2.0}])
+    for one, other in ((urn, link), (sgln_urn, sgln_link), (lgtin_urn, lgtin_link)):
+        assert canonical_gs1_uri(one) == canonical_gs1_uri(other) is not None
     assert event_hash_id(as_urns) == event_hash_id(as_links)
 
 
@@ -361,6 +386,14 @@ def test_hash_changes_when_any_hashed_field_changes(data: st.DataObject) -> None
     holder[path[-1]] = new
     assert event_hash_id(changed) != event_hash_id(event), (path, old, new)
     assert event_hash_id(changed) == event_hash_id(copy.deepcopy(changed))
+
+
+def test_an_event_nested_past_the_interpreter_is_refused_not_crashed() -> None:
+    deep: Any = "x"
+    for _ in range(5_000):
+        deep = {"ex:n": deep}
+    with pytest.raises(EPCISError, match="nests too deeply"):
+        event_hash_id(_with(**{"ex:n": deep}))
 
 
 def test_adding_or_removing_a_field_changes_the_hash() -> None:
