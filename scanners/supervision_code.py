@@ -18,32 +18,18 @@ so found belongs to a unit already issued, whose genuine package then shows the 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 
+from ledger.supervision.check_digits import damm_check_digit
+from ledger.supervision.unit_codes import KEY_DIGITS, PRODUCT_DIGITS, UNIT_DIGITS, key_digits
+from ledger.supervision.unit_codes import mint as mint
 from scanners.errors import CodeError
 
 __all__ = ["LENGTH", "SupervisionCode", "authentic", "check_digit", "mint", "parse"]
 
 LENGTH = 20
-_PRODUCT, _UNIT, _KEY = 6, 7, 6
-_LABEL = b"tracenet-supervision-code/v1|"
-
-# The Damm algorithm's totally anti-symmetric quasigroup of order 10 (Damm, 2004).
-_DAMM = (
-    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
-    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
-    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
-    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
-    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
-    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
-    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
-    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
-    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
-    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
-)
-
+_PRODUCT, _UNIT, _KEY = PRODUCT_DIGITS, UNIT_DIGITS, KEY_DIGITS
 
 @dataclass(frozen=True)
 class SupervisionCode:
@@ -57,26 +43,7 @@ class SupervisionCode:
 
 def check_digit(digits: str) -> str:
     """The Damm check digit of a string of digits."""
-    interim = 0
-    for digit in digits:
-        interim = _DAMM[interim][int(digit)]
-    return str(interim)
-
-
-def _key(secret: bytes, body: str) -> str:
-    mac = hmac.new(secret, _LABEL + body.encode("ascii"), hashlib.sha256).digest()
-    return str(int.from_bytes(mac[:8], "big") % 10**_KEY).zfill(_KEY)
-
-
-def mint(secret: bytes, product: int, unit: int) -> str:
-    """The code of unit number ``unit`` of product number ``product``, keyed by ``secret``."""
-    if not 1 <= product < 10**_PRODUCT:
-        raise ValueError(f"product number {product} is outside 1..{10**_PRODUCT - 1}")
-    if not 1 <= unit < 10**_UNIT:
-        raise ValueError(f"unit number {unit} is outside 1..{10**_UNIT - 1}")
-    body = f"{product:0{_PRODUCT}d}{unit:0{_UNIT}d}"
-    body += _key(secret, body)
-    return body + check_digit(body)
+    return damm_check_digit(digits)
 
 
 def parse(text: str) -> SupervisionCode:
@@ -104,4 +71,4 @@ def parse(text: str) -> SupervisionCode:
 def authentic(secret: bytes, code: SupervisionCode) -> bool:
     """Whether the code's key digits are the ones ``secret`` gives (compared in constant time)."""
     body = code.text[:_PRODUCT + _UNIT]
-    return hmac.compare_digest(_key(secret, body), code.key)
+    return hmac.compare_digest(key_digits(secret, body), code.key)

@@ -159,7 +159,15 @@ class SerializationSchema(Schema):
     lot = LotField(required=True, metadata={"example": "P20261126-01"})
     serials = fields.List(fields.String(validate=validate.Regexp(r"^[!-~]{1,20}$")),
                           required=True, validate=validate.Length(1, 100_000),
-                          metadata={"example": ["000001", "000002"]})
+                          metadata={"example": ["K7M3QX9TRW2H", "P4DNV8C2JZ6E"]})
+    codes = fields.List(
+        fields.String(validate=validate.Regexp(r"^[0-9]{20}$")),
+        validate=validate.Length(1, 100_000),
+        metadata={"example": ["00000100000015274839", "00000100000023391024"],
+                  "description": "each unit's 20-digit supervision code, in the order of "
+                                 "serials (one per serial); minted by the server "
+                                 "(POST /api/v1/lots/{gtin}/{lot}/serials), whose secret "
+                                 "keys six of its digits"})
 
 
 class AggregationSchema(Schema):

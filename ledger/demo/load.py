@@ -28,11 +28,14 @@ from ledger.demo.network import (
 )
 from ledger.errors import LedgerError
 from ledger.log import Ledger, ledger_size
+from ledger.log.entry import Statement
 from ledger.log.storage import EnterpriseRow
 from ledger.recall import StartedRecall, record_progress, start_recall
-from ledger.supervision.names import INSPECTION, PRODUCT_REGISTERED, PRODUCTION
+from ledger.supervision.models import ProductRow
+from ledger.supervision.names import INSPECTION, PRODUCT_REGISTERED, PRODUCTION, SERIALIZATION
 from ledger.supervision.recalls import ORDERED
 from ledger.supervision.submit import Appended, submit
+from ledger.supervision.unit_codes import mint
 
 __all__ = ["DemoRecallSummary", "DemoSummary", "DemoUser", "MelamineIncident",
            "create_demo_users", "demo_loaded", "load_demo"]
@@ -87,10 +90,12 @@ def demo_loaded(session: Session) -> bool:
 
 
 def load_demo(session: Session, ledger: Ledger, vault: KeyVault, *, seed: int = DEFAULT_SEED,
-              progress: Callable[[int], None] | None = None) -> DemoSummary:
+              progress: Callable[[int], None] | None = None,
+              code_secret: bytes | None = None) -> DemoSummary:
     """Enrol the demo enterprises (custodial keys) and append their sixty days of records,
     with the recall of the melamine lot started (and reported on) as the plan says, after
-    the day it happens.
+    the day it happens. With ``code_secret``, serialised units get supervision codes too
+    (the plan is pure and holds no secret, so they are minted here).
 
     Raises :class:`DemoAlreadyLoaded` when the demo is already on the ledger. The caller owns
     the transaction: nothing is committed here, so a failure leaves the ledger as it was once
@@ -111,7 +116,8 @@ def load_demo(session: Session, ledger: Ledger, vault: KeyVault, *, seed: int = 
     recall: StartedRecall | None = None
     reports: list[Appended] = []
     for index, batch in enumerate(plan.batches):
-        appended += submit(session, ledger, vault, batch)
+        statements = batch if code_secret is None else _with_codes(session, batch, code_secret)
+        appended += submit(session, ledger, vault, statements)
         done += len(batch)
         if index == plan.recall.after_batch:
             recall = _order_recall(session, ledger, vault, plan, network)
@@ -139,6 +145,29 @@ def load_demo(session: Session, ledger: Ledger, vault: KeyVault, *, seed: int = 
         recall=DemoRecallSummary(recall.seq, plan.recall.level, tuple(sorted(recall.notices)),
                                  tuple(item.entry.seq for item in reports)),
         by_type=by_type)
+
+
+def _with_codes(session: Session, batch: Sequence[Statement],
+                code_secret: bytes) -> list[Statement]:
+    """The batch with the product's next supervision codes added to each serialization."""
+    issued: dict[str, tuple[int, int]] = {}
+    coded = []
+    for statement in batch:
+        if statement.type == SERIALIZATION:
+            gtin = statement.payload["gtin"]
+            if gtin not in issued:
+                product = session.get(ProductRow, gtin)
+                assert product is not None  # noqa: S101 - products are registered first
+                issued[gtin] = (product.number, product.units_issued)
+            number, last = issued[gtin]
+            count = len(statement.payload["serials"])
+            codes = [mint(code_secret, number, unit) for unit in range(last + 1,
+                                                                        last + count + 1)]
+            issued[gtin] = (number, last + count)
+            statement = Statement(statement.type, statement.enterprise, statement.key_id,
+                                  statement.event_time, {**statement.payload, "codes": codes})
+        coded.append(statement)
+    return coded
 
 
 def _order_recall(session: Session, ledger: Ledger, vault: KeyVault, plan: DemoPlan,

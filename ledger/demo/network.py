@@ -39,7 +39,8 @@ from ledger.errors import LedgerError
 from ledger.log.entry import Statement
 from ledger.supervision import names
 from ledger.supervision.check_digits import USCC_ALPHABET, gs1_check_digit, uscc_check_character
-from ledger.supervision.quantity import format_quantity
+from ledger.supervision.quantity import COUNTED_UNITS, format_quantity
+from ledger.supervision.reference import load_reference
 
 __all__ = [
     "DEFAULT_SEED",
@@ -328,8 +329,10 @@ def _products(network: Mapping[str, DemoEnterprise]) -> dict[str, _Product]:
     products += [
         p("uht", "dairy", _gtin(dairy, 101), "闽榕纯牛奶 250mL×24盒", "07", "GB 25190-2010",
           "250mL×24盒/箱，超高温灭菌", "case", 180, d("6.3"), {"brick": d(24)}),
-        p("fresh", "dairy", _gtin(dairy, 102), "闽榕鲜牛奶 950mL", "07", "GB 19645-2010",
-          "950mL/盒，巴氏杀菌，2-6℃冷藏", "pcs", 7, d("1.0"), {"gable": d(1)}),
+        # Sold by the case of 12, so the case is the unit that carries a code (the programme
+        # codes the sales unit; coding each carton would be 600,000 codes in sixty days).
+        p("fresh", "dairy", _gtin(dairy, 102), "闽榕鲜牛奶 950mL×12盒", "07", "GB 19645-2010",
+          "950mL×12盒/箱，巴氏杀菌，2-6℃冷藏", "case", 7, d("12.0"), {"gable": d(12)}),
         p("yoghurt", "dairy", _gtin(dairy, 201), "闽榕原味风味发酵乳 200g×12杯", "07",
           "GB 19302-2010", "200g×12杯/箱，2-6℃冷藏", "case", 21, d("2.2"),
           {"sugar": d("0.16"), "cup": d(12)}),
@@ -556,6 +559,7 @@ class _Planner:
         self.counter = 0
         self.documents: dict[str, int] = {}
         self.serials: dict[str, int] = {}
+        self.reference = load_reference()
         self.lots = 0
         self.units = 0
         self.raw_milk: deque[_Stock] = deque()
@@ -889,6 +893,8 @@ class _Planner:
             self.at(moment + timedelta(hours=3), lambda: self.palletise(
                 "dairy", product, lot, int(quantity), per_case=None, per_pallet=60,
                 moment=moment + timedelta(hours=3)))
+        elif self.must_serialise(product):  # 乳制品 carry unit codes before they may ship
+            self.serialise(owner, product, lot, int(quantity), moment + timedelta(hours=1))
 
     def emit_production(self, moment: datetime, product: _Product, lot: str,
                         quantity: Decimal, inputs: list[dict[str, Any]]) -> None:
@@ -944,16 +950,26 @@ class _Planner:
             morning = _next_morning(shipped + timedelta(hours=3))
             self.at(morning, partial(self.distribute, receiver, gift, lot, amount, morning))
 
-    def palletise(self, owner: str, product: _Product, lot: str, count: int, *,
-                  per_case: int | None, per_pallet: int, moment: datetime) -> None:
-        """Serialise every unit of the lot, pack them into cases (when ``per_case``) and the
-        cases or units onto SSCC-labelled pallets, one aggregation entry per parent."""
+    def must_serialise(self, product: _Product) -> bool:
+        """Whether the product's category requires unit codes on counted goods."""
+        return (product.unit in COUNTED_UNITS and self.reference.category(
+            product.category).unit_serialization == "required")
+
+    def serialise(self, owner: str, product: _Product, lot: str, count: int,
+                  moment: datetime) -> list[str]:
+        """Serialise every unit of the lot; return their GS1 unit codes."""
         start = self.serials.get(product.gtin, 0)
         serials = [f"{start + n:08d}" for n in range(1, count + 1)]
         self.serials[product.gtin] = start + count
         self.emit(moment, owner, names.SERIALIZATION,
                   {"gtin": product.gtin, "lot": lot, "serials": serials})
-        codes = [f"(01){product.gtin}(21){serial}" for serial in serials]
+        return [f"(01){product.gtin}(21){serial}" for serial in serials]
+
+    def palletise(self, owner: str, product: _Product, lot: str, count: int, *,
+                  per_case: int | None, per_pallet: int, moment: datetime) -> None:
+        """Serialise every unit of the lot, pack them into cases (when ``per_case``) and the
+        cases or units onto SSCC-labelled pallets, one aggregation entry per parent."""
+        codes = self.serialise(owner, product, lot, count, moment)
         prefix = self.by_key[owner].prefix
         if per_case is not None:
             codes = self.aggregate(owner, prefix, 1, codes, per_case, moment)

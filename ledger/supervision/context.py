@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, inspect, or_, select
+from sqlalchemy import and_, insert, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.errors import EntryError, FieldPath, LedgerError, render_field
@@ -35,6 +35,9 @@ __all__ = ["PAYLOAD", "RecordContext", "RowCache", "unit_code"]
 
 _Row = TypeVar("_Row")
 
+#: in the row cache: a row added with ``add_new`` and not yet written
+_UNWRITTEN = object()
+
 #: the path of the payload in an entry, where every field a rule names lies
 PAYLOAD: FieldPath = ("payload",)
 
@@ -55,14 +58,43 @@ class RowCache:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._rows: dict[tuple[type[Any], tuple[Any, ...]], Any] = {}
+        self._unwritten: dict[type[Any], list[dict[str, Any]]] = {}
 
     def get(self, model: type[_Row], key: Any) -> _Row | None:
         """The row of ``model`` with primary key ``key`` (a value or a tuple), or None."""
         cache_key = (model, key if isinstance(key, tuple) else (key,))
         if cache_key not in self._rows:
             self._rows[cache_key] = self.session.get(model, key)
+        if self._rows[cache_key] is _UNWRITTEN:  # an object is wanted: write, then load it
+            self._write_new()
+            self._rows[cache_key] = self.session.get(model, key)
         row: _Row | None = self._rows[cache_key]
         return row
+
+    def exists(self, model: type[Any], key: Any) -> bool:
+        """Whether a row of ``model`` with primary key ``key`` exists (or was added)."""
+        cache_key = (model, key if isinstance(key, tuple) else (key,))
+        if cache_key not in self._rows:
+            self._rows[cache_key] = self.session.get(model, key)
+        return self._rows[cache_key] is not None
+
+    def add_new(self, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+        """Add many new rows of ``model`` (as column values), written in one statement.
+
+        An ORM object costs ~0.1 ms to make and flush, which a serialization of 100,000
+        units would spend 15 s on; these rows become objects only if a later ``get`` of this
+        batch asks for one of them.
+        """
+        columns = [column.key for column in inspect(model).primary_key]
+        self._unwritten.setdefault(model, []).extend(rows)
+        for row in rows:
+            self._rows[(model, tuple(row[column] for column in columns))] = _UNWRITTEN
+
+    def _write_new(self) -> None:
+        for model, rows in self._unwritten.items():
+            for chunk in _chunks(rows, 10_000):
+                self.session.execute(insert(model.__table__), chunk)
+        self._unwritten.clear()
 
     def prefetch(self, statements: Sequence[Statement]) -> None:
         """Load, in one query per table, the rows these statements' rules will look up.
@@ -106,6 +138,7 @@ class RowCache:
     def flush(self) -> None:
         """Write what the batch added and changed so far."""
         self.session.flush()
+        self._write_new()
 
     def clear(self) -> None:
         """Forget the cached rows (after a flush), so a long replay keeps memory flat."""

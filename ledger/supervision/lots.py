@@ -29,7 +29,7 @@ def material_intake(a: RecordContext) -> None:
         a.rows.add(LotRow(gtin=gtin, lot=lot, origin=supplier, origin_type=MATERIAL_INTAKE,
                           origin_seq=a.entry.seq, quantity=format_quantity(amount), unit=unit,
                           produced_at=None, expiry=None, inspection="none",
-                          inspection_seq=None, intake_rejected=not accepted))
+                          inspection_seq=None, intake_rejected=not accepted, serialized=0))
     elif not accepted:
         a.lot(gtin, lot).intake_rejected = True
     if accepted:
@@ -79,7 +79,7 @@ def production(a: RecordContext) -> None:
                       origin_seq=a.entry.seq, quantity=format_quantity(amount), unit=unit,
                       produced_at=a.payload.get("produced_at"),
                       expiry=a.payload.get("expiry"), inspection="none",
-                      inspection_seq=None, intake_rejected=False))
+                      inspection_seq=None, intake_rejected=False, serialized=0))
     a.add_stock(a.enterprise, gtin, lot, amount, unit)
     pull_in(a, pulled, a.enterprise, gtin, lot, amount, unit)
     a.record(gtin=gtin, lot=lot, quantity=format_quantity(amount), unit=unit)

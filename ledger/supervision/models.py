@@ -15,6 +15,7 @@ __all__ = [
     "PROJECTIONS",
     "AdditiveFilingRow",
     "AggregationRow",
+    "CounterRow",
     "LotEdgeRow",
     "LotInputRow",
     "LotRecallRow",
@@ -44,6 +45,20 @@ class ProductRow(Base):
     standard: Mapped[str] = mapped_column(String(60))
     spec: Mapped[str] = mapped_column(String(200))
     registered_seq: Mapped[int] = mapped_column(BigInteger)
+    #: the product's number in the ledger (1..999,999, in registration order): the first six
+    #: digits of its units' supervision codes
+    number: Mapped[int] = mapped_column(Integer, unique=True, index=True)
+    #: the highest unit number its supervision codes have used (0: none yet)
+    units_issued: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CounterRow(Base):
+    """A named counter the rules draw numbers from (``product``: the last product number)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class LotRow(Base):
@@ -63,6 +78,8 @@ class LotRow(Base):
     inspection: Mapped[str] = mapped_column(String(10))  # none / pass / fail
     inspection_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     intake_rejected: Mapped[bool] = mapped_column(default=False)
+    #: how many of its units were given serials (serialization entries), 0 if never
+    serialized: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StockRow(Base):
@@ -145,6 +162,9 @@ class UnitRow(Base):
     lot: Mapped[str | None] = mapped_column(String(20), nullable=True)
     parent: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+    #: the unit's 20-digit supervision code (电子监管码), when it was serialised with one
+    supervision_code: Mapped[str | None] = mapped_column(String(20), nullable=True,
+                                                         unique=True, index=True)
 
 
 #: the serial units of a lot, which trace lists for the lots it reaches
@@ -332,7 +352,7 @@ class LotRecallRow(Base):
 
 
 #: every supervision projection table, in an order safe to clear and refill
-PROJECTIONS = (ProductRow, LotRow, StockRow, LotInputRow, RecordRow, AdditiveFilingRow, UnitRow,
-               NoticeRow, LotEdgeRow, AggregationRow,
+PROJECTIONS = (CounterRow, ProductRow, LotRow, StockRow, LotInputRow, RecordRow,
+               AdditiveFilingRow, UnitRow, NoticeRow, LotEdgeRow, AggregationRow,
                RecallRow, RecallLotRow, RecallHolderRow, RecallHoldingRow, RecallReportRow,
                LotRecallRow)

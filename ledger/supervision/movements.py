@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ledger.supervision.context import RecordContext
 from ledger.supervision.models import ProductRow, RecordRow
 from ledger.supervision.names import SHIPMENT
-from ledger.supervision.quantity import format_quantity
+from ledger.supervision.quantity import COUNTED_UNITS, format_quantity
 from ledger.supervision.recalls import held_by_recall, pull_in
 from ledger.supervision.rules import RuleViolation
 
@@ -27,8 +27,13 @@ def shipment(a: RecordContext) -> None:
     row = a.lot(gtin, lot)
     recalls = held_by_recall(a, gtin, lot, a.field("lot"), "shipped_at")
     product = a.rows.get(ProductRow, gtin)
-    if product is not None and a.reference.category(
-            product.category).needs_lot_inspection_before_shipment:
+    category = a.reference.category(product.category) if product is not None else None
+    # Units are counted goods (pcs, cases); bulk lots (kg, L) have none to serialise.
+    if (category is not None and category.unit_serialization == "required"
+            and row.unit in COUNTED_UNITS and row.serialized == 0):
+        raise RuleViolation("unit.serialization_required", a.field("lot"), gtin=gtin, lot=lot,
+                            category_name=category.name_zh, category_name_en=category.name_en)
+    if category is not None and category.needs_lot_inspection_before_shipment:
         if row.inspection == "none":
             raise RuleViolation("shipment.not_inspected", a.field("lot"), gtin=gtin, lot=lot)
         if row.inspection == "fail":

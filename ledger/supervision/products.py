@@ -7,12 +7,17 @@ from decimal import Decimal
 
 from ledger.errors import EntryError
 from ledger.supervision.context import RecordContext
-from ledger.supervision.models import AdditiveFilingRow, ProductRow, RecordRow
+from ledger.supervision.models import AdditiveFilingRow, CounterRow, ProductRow, RecordRow
 from ledger.supervision.quantity import parse_amount
 from ledger.supervision.rules import RuleViolation
+from ledger.supervision.unit_codes import MAX_PRODUCT
 
-__all__ = ["additive_filing", "correct_additive_filing", "correct_product",
-           "product_registered"]
+__all__ = ["MAX_PRODUCT_NUMBER", "additive_filing", "correct_additive_filing",
+           "correct_product", "product_registered"]
+
+#: product numbers are the supervision code's first six digits
+MAX_PRODUCT_NUMBER = MAX_PRODUCT
+_PRODUCT_COUNTER = "product"
 
 
 def product_registered(a: RecordContext, replacing: ProductRow | None = None) -> None:
@@ -26,12 +31,26 @@ def product_registered(a: RecordContext, replacing: ProductRow | None = None) ->
     standard = a.text("standard")
     a.cite_standard(standard, a.field("standard"))
     product = replacing or ProductRow(gtin=gtin, enterprise=a.enterprise,
-                                      registered_seq=a.entry.seq)
+                                      registered_seq=a.entry.seq,
+                                      number=_next_product_number(a), units_issued=0)
     product.name, product.category = a.text("name"), category
     product.standard, product.spec = standard, str(a.payload.get("spec", ""))
     if replacing is None:
         a.rows.add(product)
     a.record(gtin=gtin)
+
+
+def _next_product_number(a: RecordContext) -> int:
+    """The next product number, in registration order (so a rebuild gives the same)."""
+    counter = a.rows.get(CounterRow, _PRODUCT_COUNTER)
+    if counter is None:
+        counter = CounterRow(name=_PRODUCT_COUNTER, value=0)
+        a.rows.add(counter)
+    if counter.value >= MAX_PRODUCT_NUMBER:
+        raise RuleViolation("product.numbers_exhausted", a.field("gtin"),
+                            limit=MAX_PRODUCT_NUMBER)
+    counter.value += 1
+    return counter.value
 
 
 def _checked_filing(a: RecordContext) -> tuple[str, str, str | None, Decimal, str]:

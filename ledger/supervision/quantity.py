@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ledger.errors import EntryError
 
-__all__ = ["UNITS", "Quantity", "format_quantity", "parse_amount"]
+__all__ = ["COUNTED_UNITS", "UNITS", "Quantity", "format_quantity", "parse_amount"]
 
 #: unit -> (base unit, factor to the base unit). Counts (pcs, case) never convert to each other.
 UNITS: dict[str, tuple[str, Decimal]] = {
@@ -24,7 +24,8 @@ UNITS: dict[str, tuple[str, Decimal]] = {
     "pcs": ("pcs", Decimal(1)),
     "case": ("case", Decimal(1)),
 }
-_COUNTS = frozenset({"pcs", "case"})
+#: units that count whole things (what can be serialised), rather than measure bulk
+COUNTED_UNITS = frozenset({"pcs", "case"})
 # Plain decimal notation only: Decimal() would also take "1e3", "1_000", " 5 ", "NaN" and
 # non-ASCII digits, none of which belong in a shipment record.
 _AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -56,7 +57,7 @@ class Quantity:
         value = parse_amount(amount)
         if value <= 0:
             raise EntryError(f"quantity must be positive, got {amount!r}", field="quantity")
-        if unit in _COUNTS and value != value.to_integral_value():
+        if unit in COUNTED_UNITS and value != value.to_integral_value():
             raise EntryError(f"a count of {unit} must be whole, got {amount!r}",
                              field="quantity")
         return cls(value, unit)

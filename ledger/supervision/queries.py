@@ -18,18 +18,31 @@ from ledger.log import rfc3339
 from ledger.log.entry import Entry
 from ledger.log.identity import IDENTITY_TYPES
 from ledger.log.storage import EnterpriseRow, EntryRow
-from ledger.supervision.models import LotRow, NoticeRow, ProductRow, RecordRow, StockRow
+from ledger.supervision.context import unit_code
+from ledger.supervision.models import (
+    LotRow,
+    NoticeRow,
+    ProductRow,
+    RecordRow,
+    StockRow,
+    UnitRow,
+)
 from ledger.supervision.names import PRODUCT_REGISTERED, SHIPMENT
 
 __all__ = [
     "PUBLIC_TYPES",
     "Page",
+    "Unit",
     "entry_visible",
+    "find_unit",
+    "find_unit_by_code",
+    "lot_units",
     "list_enterprises",
     "list_entries",
     "list_lots",
     "list_products",
     "notices_of",
+    "product_by_number",
     "unreceived_shipments",
 ]
 
@@ -202,3 +215,55 @@ def notices_of(session: Session, seq: int) -> list[dict[str, Any]]:
                            .order_by(NoticeRow.code))
     return [{"code": r.code, "level": r.level, "field": r.field, "message_zh": r.message_zh,
              "message_en": r.message_en} for r in rows]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A serialised unit: its GS1 code ``(01)GTIN(21)serial``, lot, supervision code (None
+    when it was serialised without one), the serialisation entry's seq, and the parent
+    (case, pallet) it is packed in, if any."""
+
+    code: str
+    gtin: str
+    lot: str
+    serial: str
+    supervision_code: str | None
+    seq: int
+    parent: str | None
+
+
+def _unit(row: UnitRow) -> Unit | None:
+    if row.gtin is None or row.lot is None:  # a logistic unit (case, pallet), not a serial one
+        return None
+    return Unit(code=row.code, gtin=row.gtin, lot=row.lot,
+                serial=row.code[len(unit_code(row.gtin, "")):],
+                supervision_code=row.supervision_code, seq=row.seq, parent=row.parent)
+
+
+def find_unit(session: Session, *, gtin: str, serial: str) -> Unit | None:
+    """The serial unit ``serial`` of GTIN ``gtin`` (14 digits), or None if never issued."""
+    row = session.get(UnitRow, unit_code(gtin, serial))
+    return None if row is None else _unit(row)
+
+
+def find_unit_by_code(session: Session, supervision_code: str) -> Unit | None:
+    """The unit whose 20-digit supervision code is ``supervision_code``, or None."""
+    row = session.scalars(select(UnitRow).where(
+        UnitRow.supervision_code == supervision_code)).one_or_none()
+    return None if row is None else _unit(row)
+
+
+def lot_units(session: Session, gtin: str, lot: str, *, limit: int | None = None) -> list[Unit]:
+    """The serial units of a lot in the order they were issued (by serialisation entry, then
+    supervision code, then code), the first ``limit`` of them."""
+    query = select(UnitRow).where(UnitRow.gtin == gtin, UnitRow.lot == lot).order_by(
+        UnitRow.seq, UnitRow.supervision_code, UnitRow.code)
+    if limit is not None:
+        query = query.limit(limit)
+    return [unit for row in session.scalars(query) if (unit := _unit(row)) is not None]
+
+
+def product_by_number(session: Session, number: int) -> ProductRow | None:
+    """The product whose number in the ledger (a supervision code's first six digits) is
+    ``number``, or None."""
+    return session.scalars(select(ProductRow).where(ProductRow.number == number)).one_or_none()

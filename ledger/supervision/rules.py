@@ -21,6 +21,8 @@ RULES: dict[str, tuple[str, str]] = {
     "product.unknown": ("商品条码 {gtin} 未登记", "GTIN {gtin} is not registered"),
     "product.not_owner": ("商品 {gtin} 由 {owner} 登记，不属于本企业",
                           "product {gtin} is registered by {owner}, not by this enterprise"),
+    "product.numbers_exhausted": ("产品编号已用尽（上限 {limit}）",
+                                  "every product number up to {limit} is taken"),
     "category.unknown": ("产品类别 {category} 不在 69 类目录中",
                          "category {category} is not one of the 69 supervised categories"),
     "additive.not_food": ("{gtin} 不是食品，无需添加剂备案",
@@ -59,6 +61,23 @@ RULES: dict[str, tuple[str, str]] = {
                                  "and not yet received"),
     "unit.duplicate": ("单品码 {code} 已存在", "unit code {code} already exists"),
     "unit.unknown": ("单品码 {code} 不存在", "unit code {code} is not on the ledger"),
+    "unit.codes_mismatch": ("监管码 {codes} 个，与序列号 {serials} 个不一致",
+                            "{codes} supervision codes for {serials} serials: give one per "
+                            "serial, in the same order"),
+    "unit.code_malformed": ("监管码 {code} 不是 20 位数字或校验位错误",
+                            "supervision code {code} is not 20 digits with a valid check "
+                            "digit"),
+    "unit.code_wrong_product": ("监管码 {code} 的产品编号 {got} 不是商品 {gtin} 的编号 {expected}",
+                                "supervision code {code} carries product number {got}, but "
+                                "{gtin} is product number {expected}"),
+    "unit.code_reused": ("监管码 {code} 的单品编号 {unit} 已使用（已用至 {issued}）",
+                         "supervision code {code} reuses unit number {unit}: numbers up to "
+                         "{issued} are taken, and each code of an entry must be higher than "
+                         "the one before"),
+    "unit.serialization_required": (
+        "{category_name}类产品须赋单品码：批次 {gtin}/{lot} 未赋码，不得发货",
+        "{category_name_en} must be serialised: lot {gtin}/{lot} has no unit codes and may "
+        "not ship until its units are serialised"),
     "correction.unknown": ("被更正的记录 seq {target} 不存在", "no record at seq {target}"),
     "correction.not_own": ("只能更正本企业的记录", "an enterprise corrects only its own records"),
     "correction.unsupported": ("{type} 记录不能更正，请登记反向记录",

@@ -3,23 +3,68 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from ledger.errors import LedgerError, render_field
 from ledger.supervision.context import RecordContext, unit_code
-from ledger.supervision.models import AggregationRow, UnitRow
+from ledger.supervision.models import AggregationRow, ProductRow, UnitRow
 from ledger.supervision.rules import RuleViolation
+from ledger.supervision.unit_codes import code_numbers
 
 __all__ = ["aggregation", "serialization"]
 
-
 def serialization(a: RecordContext) -> None:
-    """Give serial numbers to units of a lot; each unit code is new."""
+    """Give serial numbers to units of a lot; each unit code is new.
+
+    ``codes``, when given, holds each unit's supervision code in the order of ``serials``:
+    each is well formed, carries the number of the lot's product, and a unit number above
+    every one the product used before (rising through the entry), so no code is issued twice.
+    """
     gtin, lot = a.text("gtin"), a.text("lot")
-    a.lot(gtin, lot)
-    for index, serial in enumerate(a.payload.get("serials", [])):
+    row = a.lot(gtin, lot)
+    serials: Sequence[Any] = a.payload.get("serials", [])
+    codes = _supervision_codes(a, gtin, serials)
+    units: dict[str, dict[str, Any]] = {}
+    for index, serial in enumerate(serials):
         code = unit_code(gtin, str(serial))
-        if a.rows.get(UnitRow, code) is not None:
+        if code in units or a.rows.exists(UnitRow, code):
             raise RuleViolation("unit.duplicate", a.field("serials", index), code=code)
-        a.rows.add(UnitRow(code=code, gtin=gtin, lot=lot, parent=None, seq=a.entry.seq))
-    a.record(gtin=gtin, lot=lot, quantity=str(len(a.payload.get("serials", []))), unit="pcs")
+        units[code] = {"code": code, "gtin": gtin, "lot": lot, "parent": None,
+                       "seq": a.entry.seq, "supervision_code": codes[index] if codes else None}
+    a.rows.add_new(UnitRow, list(units.values()))
+    row.serialized += len(serials)
+    a.record(gtin=gtin, lot=lot, quantity=str(len(serials)), unit="pcs")
+
+
+def _supervision_codes(a: RecordContext, gtin: str,
+                       serials: Sequence[Any]) -> Sequence[str] | None:
+    """The entry's supervision codes, checked, with the product's numbers moved on past them."""
+    codes = a.payload.get("codes")
+    if codes is None:
+        return None
+    if not isinstance(codes, list):
+        path = a.field("codes")
+        raise LedgerError(f"{render_field(path)} must be a list", field=path)
+    if len(codes) != len(serials):
+        raise RuleViolation("unit.codes_mismatch", a.field("codes"), codes=len(codes),
+                            serials=len(serials))
+    product: ProductRow = a.product(gtin)
+    issued = product.units_issued
+    for index, code in enumerate(codes):
+        numbers = code_numbers(code)
+        if numbers is None:
+            raise RuleViolation("unit.code_malformed", a.field("codes", index), code=code)
+        number, unit = numbers
+        if number != product.number:
+            raise RuleViolation("unit.code_wrong_product", a.field("codes", index), code=code,
+                                got=number, gtin=gtin, expected=product.number)
+        if unit <= issued:
+            raise RuleViolation("unit.code_reused", a.field("codes", index), code=code,
+                                unit=unit, issued=issued)
+        issued = unit
+    product.units_issued = issued
+    return codes
 
 
 def aggregation(a: RecordContext) -> None:

@@ -54,13 +54,16 @@ from ledger.supervision.models import (
     UnitRow,
 )
 from ledger.supervision.names import RECALL_CLOSED, RECALL_INITIATED, RECALL_PROGRESS
+from ledger.supervision.queries import find_unit_by_code, product_by_number
 from ledger.supervision.reference import load_reference
 from ledger.trace import downstream_lots
+from scanners import supervision_code
 from schemas.codes import gs1_check_digit, validate_sc_licence
 from schemas.events import PAYLOAD_SCHEMAS
 from tests.ledger.conftest import ORIGIN, projection_snapshot
 
 SECRET = "demo-test-secret"
+CODE_SECRET = b"demo code secret"
 NETWORK = {enterprise.key: enterprise for enterprise in demo_enterprises()}
 SUPERMARKETS = {e.uscc for e in NETWORK.values() if e.kind == "超市"}
 RECALL_TYPES = {RECALL_INITIATED, RECALL_PROGRESS, RECALL_CLOSED}
@@ -90,7 +93,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with sessions() as session:
         log.initialise(session, ledger)
         session.commit()
-        summary = load_demo(session, ledger, KeyVault(SECRET))
+        summary = load_demo(session, ledger, KeyVault(SECRET), code_secret=CODE_SECRET)
         session.commit()
     yield Demo(path, engine, sessions, ledger, summary)
     engine.dispose()
@@ -134,7 +137,9 @@ def test_every_planned_entry_is_appended(demo: Demo, session: Session) -> None:
     assert (demo.summary.first_seq, demo.summary.last_seq) == (1, size - 1)
     assert sum(demo.summary.by_type.values()) == plan.entries - 2 * len(plan.enterprises)
     entries = [e for e in _entries(session) if e.statement.enterprise != OPERATOR]
-    recorded = [(e.statement.type, e.statement.enterprise, e.statement.event_time, _payload(e))
+    # The loader adds the supervision codes (minted with its secret) to the planned serials.
+    recorded = [(e.statement.type, e.statement.enterprise, e.statement.event_time,
+                 {k: v for k, v in _payload(e).items() if k != "codes"})
                 for e in entries if e.statement.type not in RECALL_TYPES]
     planned = [(s.type, s.enterprise, s.event_time, dict(s.payload))
                for batch in plan.batches for s in batch]
@@ -473,6 +478,32 @@ def test_units_are_aggregated_on_pallets_and_in_cases(session: Session) -> None:
     assert case is not None and case.startswith("(00)1")
     pallet = parents[case]
     assert pallet is not None and pallet.startswith("(00)3") and parents[pallet] is None
+
+
+def test_every_counted_lot_of_a_required_category_is_serialised_before_it_ships(
+        session: Session) -> None:
+    reference = load_reference()
+    required = {p.gtin for p in session.scalars(select(ProductRow))
+                if reference.category(p.category).unit_serialization == "required"}
+    shipped = set(session.execute(select(RecordRow.gtin, RecordRow.lot).where(
+        RecordRow.type == "shipment", RecordRow.unit.in_(("pcs", "case")))).all())
+    assert {gtin for gtin, _lot in shipped} & required
+    for gtin, lot in shipped:
+        row = session.get(LotRow, (gtin, lot))
+        assert row is not None and (gtin not in required or row.serialized > 0)
+
+
+def test_demo_units_carry_authentic_supervision_codes(session: Session) -> None:
+    coded = session.scalars(select(UnitRow).where(UnitRow.supervision_code.is_not(None))
+                            .limit(50)).all()
+    assert len(coded) == 50
+    for unit in coded:
+        assert unit.supervision_code is not None
+        code = supervision_code.parse(unit.supervision_code)
+        assert supervision_code.authentic(CODE_SECRET, code)
+        product = product_by_number(session, code.product)
+        assert product is not None and product.gtin == unit.gtin
+        assert find_unit_by_code(session, unit.supervision_code).code == unit.code  # type: ignore[union-attr]
 
 
 def test_the_plan_is_deterministic_per_seed() -> None:

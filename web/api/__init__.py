@@ -17,6 +17,7 @@ from web.api import (
     public,
     recalls,
     scan,
+    serials,
     trace,
     webhooks,
 )
@@ -45,3 +46,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(codes.blp)
     api.register_blueprint(public.blp)
     api.register_blueprint(scan.blp)
+    api.register_blueprint(serials.blp)

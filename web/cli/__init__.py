@@ -42,6 +42,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rebuild": ("ledger:rebuild", "Recompute every projection (lots, stock, products …) by "
                                   "replaying the ledger."),
     "recall": ("recall:recall", "Start, show and close recalls (缺陷产品召回)."),
+    "serialize": ("serialize:serialize",
+                  "Give COUNT units of a lot random serials and supervision codes (one "
+                  "serialization entry); prints one unit a line: serial, supervision code."),
     "serve": ("serve:serve", "Serve the app with gunicorn."),
     "sign": ("sign:sign",
              "Sign an event client side; prints the JSON body to POST to /api/v1/events."),

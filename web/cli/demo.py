@@ -39,7 +39,7 @@ def demo(runtime: Runtime, session: Session, seed: int) -> None:
     with progress_bar(plan_demo(seed).entries, "loading the demo network") as progress:
         try:
             summary = load_demo(session, runtime.ledger, runtime.vault, seed=seed,
-                                progress=progress)
+                                progress=progress, code_secret=runtime.code_secret)
         except DemoAlreadyLoaded:  # another process got there between the check and the load
             session.rollback()
             click.echo(_ALREADY)

@@ -26,6 +26,7 @@ from ledger.supervision.admission import rebuild
 from ledger.supervision.context import unit_code
 from ledger.supervision.models import (
     AdditiveFilingRow,
+    CounterRow,
     LotInputRow,
     LotRow,
     NoticeRow,
@@ -48,6 +49,7 @@ from ledger.supervision.names import (
 )
 from ledger.supervision.rules import RULES, RuleViolation
 from ledger.supervision.submit import Appended
+from scanners.supervision_code import mint
 from tests.ledger.conftest import Producer, append, enrol, make_uscc, projection_snapshot
 
 #: when a record says it happened, unless a test needs another day
@@ -139,8 +141,18 @@ def receipt(from_: str, lot: str = "P1", quantity: str = "500", unit: str = "pcs
                             "received_at": "2026-11-26T18:00:00+08:00"})
 
 
-def serialization(*serials: str, lot: str = "P1", gtin: str = DRINK) -> Record:
-    return Record(SERIALIZATION, {"gtin": gtin, "lot": lot, "serials": list(serials)})
+def serialization(*serials: str, lot: str = "P1", gtin: str = DRINK,
+                  codes: list[str] | None = None) -> Record:
+    payload: dict[str, Any] = {"gtin": gtin, "lot": lot, "serials": list(serials)}
+    if codes is not None:
+        payload["codes"] = codes
+    return Record(SERIALIZATION, payload)
+
+
+def code(unit: int, product: int = 1) -> str:
+    """The supervision code of unit ``unit`` of product number ``product`` (the maker's drink
+    is number 1)."""
+    return mint(b"test code secret", product, unit)
 
 
 def aggregation(parent: str, *children: str) -> Record:
@@ -266,7 +278,7 @@ def test_a_product_is_registered_under_its_category(shop: Enterprise) -> None:
     assert one(shop.session, ProductRow, gtin=SEAT) == {
         "gtin": SEAT, "enterprise": shop.uscc, "name": "儿童安全座椅", "category": "62",
         "standard": "GB 27887-2024", "spec": "ISOFIX",
-        "registered_seq": registered.entry.seq}
+        "registered_seq": registered.entry.seq, "number": 1, "units_issued": 0}
     assert record(registered, shop.session) == expected_record(registered, gtin=SEAT)
     assert rows(shop.session, NoticeRow) == []
 
@@ -277,7 +289,7 @@ def test_an_accepted_intake_makes_a_lot_and_stock_in_its_base_unit(maker: Enterp
         "gtin": SYRUP, "lot": "RM2", "origin": SUPPLIER, "origin_type": MATERIAL_INTAKE,
         "origin_seq": taken.entry.seq, "quantity": "1500", "unit": "kg", "produced_at": None,
         "expiry": None, "inspection": "none", "inspection_seq": None,
-        "intake_rejected": False}
+        "intake_rejected": False, "serialized": 0}
     assert stock(maker, SYRUP, "RM2") == ("1500", "kg")
     assert record(taken, maker.session) == expected_record(
         taken, gtin=SYRUP, lot="RM2", counterparty=SUPPLIER, quantity="1500", unit="kg",
@@ -322,7 +334,8 @@ def test_a_production_takes_its_inputs_out_of_stock(maker: Enterprise) -> None:
         "gtin": DRINK, "lot": "P1", "origin": maker.uscc, "origin_type": PRODUCTION,
         "origin_seq": seq, "quantity": "2000", "unit": "pcs",
         "produced_at": "2026-11-26T10:00:00+08:00", "expiry": "2027-05-26",
-        "inspection": "none", "inspection_seq": None, "intake_rejected": False}
+        "inspection": "none", "inspection_seq": None, "intake_rejected": False,
+        "serialized": 0}
     edge = {"seq": seq, "output_gtin": DRINK, "output_lot": "P1"}
     assert rows(maker.session, LotInputRow) == [
         {**edge, "position": 0, "input_gtin": SYRUP, "input_lot": "RM1", "quantity": "400",
@@ -395,12 +408,14 @@ def test_units_are_serialised_and_aggregated(maker: Enterprise) -> None:
     codes = [unit_code(DRINK, serial) for serial in ("0001", "0002")]
     assert rows(maker.session, UnitRow) == [
         {"code": code, "gtin": DRINK, "lot": "P1", "parent": None,
-         "seq": serialised.entry.seq} for code in codes]
+         "seq": serialised.entry.seq, "supervision_code": None} for code in codes]
+    assert one(maker.session, LotRow, gtin=DRINK, lot="P1")["serialized"] == 2
     assert record(serialised, maker.session) == expected_record(
         serialised, gtin=DRINK, lot="P1", quantity="2", unit="pcs")
     packed = maker.ok(aggregation(PALLET, *codes))
     assert one(maker.session, UnitRow, code=PALLET) == {
-        "code": PALLET, "gtin": None, "lot": None, "parent": None, "seq": packed.entry.seq}
+        "code": PALLET, "gtin": None, "lot": None, "parent": None, "seq": packed.entry.seq,
+        "supervision_code": None}
     assert [unit["parent"] for unit in rows(maker.session, UnitRow, gtin=DRINK)] == [
         PALLET, PALLET]
     assert record(packed, maker.session) == expected_record(
@@ -570,6 +585,24 @@ def case(rule: str, field: str, *batch: Record, why: str) -> Any:
     case("unit.unknown", "payload.children[1]", production(), serialization("0001"),
          aggregation(PALLET, unit_code(DRINK, "0001"), unit_code(DRINK, "0002")),
          why="child_never_serialised"),
+    case("unit.codes_mismatch", "payload.codes", production(),
+         serialization("A1", "A2", codes=[code(1)]), why="fewer_codes_than_serials"),
+    case("unit.code_malformed", "payload.codes[1]", production(),
+         serialization("A1", "A2", codes=[code(1), code(2)[:-1] + str(
+             (int(code(2)[-1]) + 1) % 10)]), why="check_digit"),
+    case("unit.code_malformed", "payload.codes[0]", production(),
+         serialization("A1", codes=["1234"]), why="too_short"),
+    case("unit.code_wrong_product", "payload.codes[0]", production(),
+         serialization("A1", codes=[code(1, product=2)]), why="another_products_number"),
+    case("unit.code_reused", "payload.codes[0]", production(),
+         serialization("A1", codes=[code(5)]), serialization("A2", codes=[code(5)]),
+         why="issued_before"),
+    case("unit.code_reused", "payload.codes[1]", production(),
+         serialization("A1", "A2", codes=[code(7), code(6)]), why="falling_in_one_entry"),
+    case("unit.serialization_required", "payload.lot",
+         product(SEAT, "62", "GB 27887-2024"),
+         production(gtin=SEAT, lot="S1", inputs=[], quantity="10"),
+         shipment(BUYER, gtin=SEAT, lot="S1", quantity="1"), why="car_seats_never_serialised"),
     case("receipt.no_shipment", "payload.counterparty", receipt(SUPPLIER),
          why="nothing_shipped"),
     case("correction.unknown", "payload.seq", correction(99999, {}), why="no_such_seq"),
@@ -615,7 +648,8 @@ def test_a_product_registration_is_corrected(maker: Enterprise) -> None:
         gtin=JUICE, name="橙汁饮料", standard="GB 2760-2014", spec="1L").payload))
     assert one(maker.session, ProductRow, gtin=JUICE) == {
         "gtin": JUICE, "enterprise": maker.uscc, "name": "橙汁饮料", "category": "08",
-        "standard": "GB 2760-2014", "spec": "1L", "registered_seq": registered.entry.seq}
+        "standard": "GB 2760-2014", "spec": "1L", "registered_seq": registered.entry.seq,
+        "number": 2, "units_issued": 0}
     assert record(registered, maker.session)["superseded_by"] == fixed.entry.seq
     assert record(fixed, maker.session) == expected_record(
         fixed, PRODUCT_REGISTERED, gtin=JUICE, corrects=registered.entry.seq)
@@ -813,6 +847,12 @@ def test_rebuild_replays_every_record_type_to_the_same_projections(
         inspection(verdict="fail"), serialization("0001", "0002"),
         aggregation(PALLET, unit_code(DRINK, "0001")))
     maker.ok(correction(failed.entry.seq, inspection(verdict="pass").payload))
+    maker.ok(serialization("0003", "0004", codes=[code(3), code(4)]))
+    maker.submit(product(SEAT, "62", "GB 27887-2024"),
+                 production(gtin=SEAT, lot="S1", inputs=[], quantity="10"),
+                 inspection(gtin=SEAT, lot="S1", standard=None),
+                 serialization("S-1", lot="S1", gtin=SEAT, codes=[code(1, product=3)]),
+                 shipment(shop.uscc, gtin=SEAT, lot="S1", quantity="1"))
     shipped = maker.ok(shipment(shop.uscc))
     maker.ok(correction(shipped.entry.seq, shipment(shop.uscc, quantity="400").payload))
     shop.ok(receipt(maker.uscc, quantity="150"))
@@ -841,6 +881,48 @@ def test_correcting_an_earlier_filing_leaves_the_latest_in_charge(maker: Enterpr
     maker.ok(correction(earlier.entry.seq, filing(level="0.4").payload))
     live = one(maker.session, AdditiveFilingRow)
     assert (live["level"], live["seq"]) == ("0.1", latest.entry.seq)
+
+
+# -- unit codes ------------------------------------------------------------------------------
+
+def test_units_are_serialised_with_supervision_codes(maker: Enterprise) -> None:
+    maker.ok(production())
+    first = maker.ok(serialization("A1", "A2", codes=[code(1), code(2)]))
+    maker.ok(serialization("A3", codes=[code(9)]))  # numbers may skip, never go back
+    assert [(row["code"], row["supervision_code"], row["seq"])
+            for row in rows(maker.session, UnitRow)] == [
+        (unit_code(DRINK, "A1"), code(1), first.entry.seq),
+        (unit_code(DRINK, "A2"), code(2), first.entry.seq),
+        (unit_code(DRINK, "A3"), code(9), first.entry.seq + 1)]
+    assert one(maker.session, ProductRow, gtin=DRINK)["units_issued"] == 9
+    assert one(maker.session, LotRow, gtin=DRINK, lot="P1")["serialized"] == 3
+    maker.refused("unit.code_reused", "payload.codes[0]", serialization("A4", codes=[code(9)]))
+
+
+def test_a_required_category_ships_once_serialised_and_bulk_lots_never_need_it(
+        maker: Enterprise) -> None:
+    maker.submit(product(SEAT, "62", "GB 27887-2024"),
+                 production(gtin=SEAT, lot="S1", inputs=[], quantity="10"),
+                 inspection(gtin=SEAT, lot="S1", standard=None))
+    maker.refused("unit.serialization_required", "payload.lot",
+                  shipment(BUYER, gtin=SEAT, lot="S1", quantity="1"))
+    maker.ok(serialization("S-1", lot="S1", gtin=SEAT))
+    maker.ok(shipment(BUYER, gtin=SEAT, lot="S1", quantity="1"))
+    # Bulk (kg) of a required category has no units to serialise.
+    maker.submit(production(gtin=SEAT, lot="S2", inputs=[], quantity="5", unit="kg"),
+                 inspection(gtin=SEAT, lot="S2", standard=None))
+    maker.ok(shipment(BUYER, gtin=SEAT, lot="S2", quantity="1", unit="kg"))
+
+
+def test_product_numbers_run_out_at_999999(maker: Enterprise) -> None:
+    counter = maker.session.get(CounterRow, "product")
+    assert counter is not None and counter.value == 1
+    counter.value = 999_998
+    maker.session.commit()
+    maker.ok(product(gtin=JUICE))
+    assert one(maker.session, ProductRow, gtin=JUICE)["number"] == 999_999
+    maker.refused("product.numbers_exhausted", "payload.gtin", product(gtin=SEAT, category="62",
+                                                                      standard="GB 27887-2024"))
 
 
 # -- every rule is exercised -------------------------------------------------------------------

@@ -1,0 +1,103 @@
+"""Serialising a lot: random serials and supervision codes for its units, recorded with a
+``serialization`` entry through the one door, :func:`ledger.supervision.submit.submit`.
+
+Serials are GS1 AI 21 values: 12 characters of a 32-symbol alphabet without the look-alikes
+0/O and 1/I (60 random bits from :mod:`secrets`), so a serial cannot be guessed from its
+neighbours, and what a person copies off a label survives being read aloud. Each unit also
+gets the product's next unit number in a 20-digit supervision code, whose keyed digits only
+the holder of the code secret can make.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ledger.accounts.custodial import KeyVault
+from ledger.errors import EntryError, ForbiddenError, NotFoundError
+from ledger.log import Ledger
+from ledger.log.entry import Statement
+from ledger.supervision.models import LotRow, ProductRow
+from ledger.supervision.names import SERIALIZATION
+from ledger.supervision.recall_levels import CHINA
+from ledger.supervision.submit import Appended, submit
+from ledger.supervision.unit_codes import MAX_UNIT, mint
+
+__all__ = ["MAX_SERIALS", "SERIAL_ALPHABET", "SERIAL_LENGTH", "SerializedLot", "new_serials",
+           "serialize_lot"]
+
+#: digits and capitals without 0/O and 1/I: 32 symbols, 5 bits each, all in GS1's CSET 82
+SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+SERIAL_LENGTH = 12
+#: the most units one serialization entry carries (the payload schema's limit too)
+MAX_SERIALS = 100_000
+
+
+@dataclass(frozen=True)
+class SerializedLot:
+    """A lot's units just serialised: the entry, and each unit's serial and supervision code
+    (in the same order)."""
+
+    appended: Appended
+    gtin: str
+    lot: str
+    serials: tuple[str, ...]
+    codes: tuple[str, ...]
+
+    @property
+    def seq(self) -> int:
+        """The seq of the ``serialization`` entry."""
+        return self.appended.entry.seq
+
+
+def new_serials(count: int) -> list[str]:
+    """``count`` distinct random serials of :data:`SERIAL_LENGTH` symbols."""
+    base = len(SERIAL_ALPHABET)
+    bits = SERIAL_LENGTH * (base.bit_length() - 1)
+    serials: dict[str, None] = {}
+    while len(serials) < count:
+        number = secrets.randbits(bits)
+        symbols = []
+        for _ in range(SERIAL_LENGTH):
+            number, digit = divmod(number, base)
+            symbols.append(SERIAL_ALPHABET[digit])
+        serials["".join(symbols)] = None
+    return list(serials)
+
+
+def serialize_lot(session: Session, ledger: Ledger, vault: KeyVault, *, enterprise: str,
+                  gtin: str, lot: str, count: int, code_secret: bytes,
+                  event_time: str | None = None) -> SerializedLot:
+    """Serialise ``count`` units of the lot ``gtin``/``lot`` as its maker ``enterprise``
+    (signed with its custodial key): new serials, and supervision codes with the product's
+    next unit numbers keyed by ``code_secret``. The caller commits.
+
+    Raises EntryError for a count outside 1..100,000 (or past the product's last unit
+    number), NotFoundError for a lot not on the ledger, ForbiddenError when ``enterprise``
+    did not make it, and the rules' RuleViolation (nothing is appended then).
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SERIALS:
+        raise EntryError(f"count must be a whole number from 1 to {MAX_SERIALS:,}, got "
+                         f"{count!r}", field="count")
+    row = session.get(LotRow, (gtin, lot))
+    if row is None:
+        raise NotFoundError(f"lot {gtin}/{lot} is not on the ledger", field="lot")
+    if row.origin != enterprise:
+        raise ForbiddenError(f"lot {gtin}/{lot} was made by {row.origin}; only its maker "
+                             "serialises it", field="lot")
+    product = session.get(ProductRow, gtin)
+    if product is None:
+        raise NotFoundError(f"GTIN {gtin} is not a registered product", field="gtin")
+    first = product.units_issued + 1
+    if first + count - 1 > MAX_UNIT:
+        raise EntryError(f"product {gtin} has {MAX_UNIT - first + 1:,} unit numbers left, "
+                         f"not {count:,}", field="count")
+    serials = new_serials(count)
+    codes = [mint(code_secret, product.number, unit) for unit in range(first, first + count)]
+    moment = event_time or ledger.clock().astimezone(CHINA).isoformat(timespec="seconds")
+    statement = Statement(SERIALIZATION, enterprise, "", moment,
+                          {"gtin": gtin, "lot": lot, "serials": serials, "codes": codes})
+    (appended,) = submit(session, ledger, vault, [statement])
+    return SerializedLot(appended, gtin, lot, tuple(serials), tuple(codes))

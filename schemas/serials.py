@@ -1,0 +1,47 @@
+"""API bodies and responses for serialising a lot's units and printing their labels
+(/api/v1/lots/{gtin}/{lot}/serials, .../labels.pdf). The ``serialization`` entry's own
+payload is in :mod:`schemas.records`."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+__all__ = ["LabelSheetQuery", "SerializeSchema", "SerializedSchema", "UnitSchema"]
+
+#: the most units one request serialises (one ``serialization`` entry)
+MAX_COUNT = 100_000
+
+
+class SerializeSchema(Schema):
+    """How many units of the lot to serialise."""
+
+    count = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_COUNT),
+                           metadata={"example": 24, "description": "1 to 100,000 units"})
+
+
+class UnitSchema(Schema):
+    """One unit: its serial (GS1 AI 21) and its 20-digit supervision code (电子监管码)."""
+
+    serial = fields.String(required=True, metadata={"example": "K7M3QX9TRW2H"})
+    supervision_code = fields.String(required=True, allow_none=True,
+                                     metadata={"example": "00000100000015274839"})
+
+
+class SerializedSchema(Schema):
+    """The units just serialised, in the order of their unit numbers."""
+
+    gtin = fields.String(required=True, metadata={"example": "06901234567892"})
+    lot = fields.String(required=True, metadata={"example": "P20261126-01"})
+    seq = fields.Integer(required=True, metadata={
+        "description": "the seq of the serialization entry"})
+    count = fields.Integer(required=True)
+    units = fields.List(fields.Nested(UnitSchema), required=True)
+
+
+class LabelSheetQuery(Schema):
+    """The grid of an A4 label sheet (every serialised unit of the lot, one label each)."""
+
+    columns = fields.Integer(load_default=3, validate=validate.Range(1, 6))
+    rows = fields.Integer(load_default=7, validate=validate.Range(1, 12))
+    margin = fields.Float(load_default=10.0, validate=validate.Range(0, 40), metadata={
+        "description": "page margin in millimetres"})
