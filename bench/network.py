@@ -283,8 +283,11 @@ class _Planner:
                 *((p, g, "灭菌乳", "GB 25190-2010") for p, g in self.product.items()),
                 *((p, g, "稀奶油", "GB 19646-2010") for p, g in self.intermediate.items()),
                 *((p, g, "礼盒装纯牛奶", "GB 25190-2010") for p, g in self.gift.items())):
+            # Registered under 08 (beverages), not 07 (dairy): dairy's counted lots ship only
+            # once serialised (rule.unit.serialization_required), and a million-entry network
+            # of unit codes would measure the units table rather than the lot graph.
             self.emit(enterprise, names.PRODUCT_REGISTERED, 0, {
-                "gtin": gtin, "name": name, "category": "07", "standard": standard,
+                "gtin": gtin, "name": name, "category": "08", "standard": standard,
                 "spec": "synthetic"})
         self.days.append(self.day)
         self.day = []

@@ -61,6 +61,8 @@ def _chain(app: Any) -> None:
              inputs=[{"gtin": RAW_MILK, "lot": RAW_LOT, "quantity": "5000", "unit": "kg"}])
     dairy.ok("inspection", gtin=MILK, lot=MILK_LOT, standard="GB 19645-2010",
              report_no="R-2", inspected_at=MORNING.format("15:00"), **passed)
+    # 乳制品 carry unit codes before they ship
+    dairy.ok("serialization", gtin=MILK, lot=MILK_LOT, serials=["M0001", "M0002"])
     ship(dairy, market, MILK, MILK_LOT, "1200", "pcs", "16:00", "18:10")
     parties["regulator"].ok(
         "inspection", gtin=RAW_MILK, lot=RAW_LOT, kind="spot_check", lab="福建省产品质量检验研究院",
