@@ -10,6 +10,8 @@ __all__ = ["LabelSheetQuery", "SerializeSchema", "SerializedSchema", "UnitSchema
 
 #: the most units one request serialises (one ``serialization`` entry)
 MAX_COUNT = 100_000
+#: the most labels one sheet prints (scanners.labels.MAX_SHEET_LABELS)
+MAX_SHEET = 1000
 
 
 class SerializeSchema(Schema):
@@ -39,9 +41,18 @@ class SerializedSchema(Schema):
 
 
 class LabelSheetQuery(Schema):
-    """The grid of an A4 label sheet (every serialised unit of the lot, one label each)."""
+    """Which units and what grid: an A4 sheet of one label per unit, in the order the units
+    were issued, ``count`` of them from number ``first``."""
 
-    columns = fields.Integer(load_default=3, validate=validate.Range(1, 6))
-    rows = fields.Integer(load_default=7, validate=validate.Range(1, 12))
+    columns = fields.Integer(load_default=2, validate=validate.Range(1, 4), metadata={
+        "description": "labels across (each at least 60 mm wide)"})
+    rows = fields.Integer(load_default=7, validate=validate.Range(1, 12), metadata={
+        "description": "labels down (each at least 30 mm high)"})
     margin = fields.Float(load_default=10.0, validate=validate.Range(0, 40), metadata={
         "description": "page margin in millimetres"})
+    gap = fields.Float(load_default=2.0, validate=validate.Range(0, 20), metadata={
+        "description": "space between labels in millimetres"})
+    first = fields.Integer(load_default=1, validate=validate.Range(1, 9_999_999), metadata={
+        "description": "the first unit to print (1: the first issued)"})
+    count = fields.Integer(load_default=MAX_SHEET, validate=validate.Range(1, MAX_SHEET),
+                           metadata={"description": "how many units (at most 1,000 a sheet)"})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ledger.log import rfc3339
@@ -36,6 +36,7 @@ __all__ = [
     "entry_visible",
     "find_unit",
     "find_unit_by_code",
+    "count_lot_units",
     "lot_units",
     "list_enterprises",
     "list_entries",
@@ -253,14 +254,21 @@ def find_unit_by_code(session: Session, supervision_code: str) -> Unit | None:
     return None if row is None else _unit(row)
 
 
-def lot_units(session: Session, gtin: str, lot: str, *, limit: int | None = None) -> list[Unit]:
+def lot_units(session: Session, gtin: str, lot: str, *, limit: int | None = None,
+              offset: int = 0) -> list[Unit]:
     """The serial units of a lot in the order they were issued (by serialisation entry, then
-    supervision code, then code), the first ``limit`` of them."""
+    supervision code, then code): ``limit`` of them from the ``offset``-th."""
     query = select(UnitRow).where(UnitRow.gtin == gtin, UnitRow.lot == lot).order_by(
-        UnitRow.seq, UnitRow.supervision_code, UnitRow.code)
+        UnitRow.seq, UnitRow.supervision_code, UnitRow.code).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return [unit for row in session.scalars(query) if (unit := _unit(row)) is not None]
+
+
+def count_lot_units(session: Session, gtin: str, lot: str) -> int:
+    """How many serial units the lot has."""
+    return session.scalar(select(func.count()).select_from(UnitRow).where(
+        UnitRow.gtin == gtin, UnitRow.lot == lot)) or 0
 
 
 def product_by_number(session: Session, number: int) -> ProductRow | None:

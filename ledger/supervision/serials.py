@@ -21,12 +21,13 @@ from ledger.log import Ledger
 from ledger.log.entry import Statement
 from ledger.supervision.models import LotRow, ProductRow
 from ledger.supervision.names import SERIALIZATION
+from ledger.supervision.queries import Unit, count_lot_units, find_unit, lot_units
 from ledger.supervision.recall_levels import CHINA
 from ledger.supervision.submit import Appended, submit
 from ledger.supervision.unit_codes import MAX_UNIT, mint
 
-__all__ = ["MAX_SERIALS", "SERIAL_ALPHABET", "SERIAL_LENGTH", "SerializedLot", "new_serials",
-           "serialize_lot"]
+__all__ = ["MAX_SERIALS", "SERIAL_ALPHABET", "SERIAL_LENGTH", "LabelledLot", "SerializedLot",
+           "lot_for_labels", "new_serials", "serialize_lot"]
 
 #: digits and capitals without 0/O and 1/I: 32 symbols, 5 bits each, all in GS1's CSET 82
 SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -67,6 +68,17 @@ def new_serials(count: int) -> list[str]:
     return list(serials)
 
 
+def _made_by(session: Session, enterprise: str | None, gtin: str, lot: str, doing: str) -> None:
+    """Check that the lot is on the ledger and that ``enterprise`` (None: the operator) made
+    it, the only one that ``doing`` (a unit's serial and code are its maker's to give out)."""
+    row = session.get(LotRow, (gtin, lot))
+    if row is None:
+        raise NotFoundError(f"lot {gtin}/{lot} is not on the ledger", field="lot")
+    if enterprise is not None and row.origin != enterprise:
+        raise ForbiddenError(f"lot {gtin}/{lot} was made by {row.origin}; only its maker "
+                             f"{doing}", field="lot")
+
+
 def serialize_lot(session: Session, ledger: Ledger, vault: KeyVault, *, enterprise: str,
                   gtin: str, lot: str, count: int, code_secret: bytes,
                   event_time: str | None = None) -> SerializedLot:
@@ -81,12 +93,7 @@ def serialize_lot(session: Session, ledger: Ledger, vault: KeyVault, *, enterpri
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SERIALS:
         raise EntryError(f"count must be a whole number from 1 to {MAX_SERIALS:,}, got "
                          f"{count!r}", field="count")
-    row = session.get(LotRow, (gtin, lot))
-    if row is None:
-        raise NotFoundError(f"lot {gtin}/{lot} is not on the ledger", field="lot")
-    if row.origin != enterprise:
-        raise ForbiddenError(f"lot {gtin}/{lot} was made by {row.origin}; only its maker "
-                             "serialises it", field="lot")
+    _made_by(session, enterprise, gtin, lot, "serialises it")
     product = session.get(ProductRow, gtin)
     if product is None:
         raise NotFoundError(f"GTIN {gtin} is not a registered product", field="gtin")
@@ -101,3 +108,45 @@ def serialize_lot(session: Session, ledger: Ledger, vault: KeyVault, *, enterpri
                           {"gtin": gtin, "lot": lot, "serials": serials, "codes": codes})
     (appended,) = submit(session, ledger, vault, [statement])
     return SerializedLot(appended, gtin, lot, tuple(serials), tuple(codes))
+
+
+@dataclass(frozen=True)
+class LabelledLot:
+    """What a lot's labels print: its product's name, and the units asked for."""
+
+    gtin: str
+    lot: str
+    product_name: str
+    units: tuple[Unit, ...]
+    #: how many serial units the lot has in all
+    total: int
+
+
+def lot_for_labels(session: Session, *, enterprise: str | None, gtin: str, lot: str,
+                   offset: int = 0, limit: int | None = None,
+                   serial: str | None = None) -> LabelledLot:
+    """The lot's serial units to print labels for, as its maker ``enterprise`` (None: the
+    operator, who may print any): ``limit`` of them from the ``offset``-th in the order they
+    were issued, or the one unit ``serial``.
+
+    Raises NotFoundError for a lot (or serial) not on the ledger or a lot never serialised,
+    ForbiddenError when ``enterprise`` did not make the lot.
+    """
+    _made_by(session, enterprise, gtin, lot, "prints its labels")
+    product = session.get(ProductRow, gtin)
+    name = product.name if product is not None else ""
+    total = count_lot_units(session, gtin, lot)
+    if serial is not None:
+        unit = find_unit(session, gtin=gtin, serial=serial)
+        if unit is None or unit.lot != lot:
+            raise NotFoundError(f"lot {gtin}/{lot} has no unit with serial {serial!r}",
+                                field="serial")
+        return LabelledLot(gtin, lot, name, (unit,), total)
+    if total == 0:
+        raise NotFoundError(f"lot {gtin}/{lot} has no serialised units to label; serialise "
+                            "it first", field="lot")
+    units = tuple(lot_units(session, gtin, lot, limit=limit, offset=offset))
+    if not units:
+        raise NotFoundError(f"lot {gtin}/{lot} has {total} units; none from number "
+                            f"{offset + 1}", field="first")
+    return LabelledLot(gtin, lot, name, units, total)

@@ -3,16 +3,23 @@
 
 from __future__ import annotations
 
+import io
+import re
+from pathlib import Path
 from typing import Any
 
+import pypdfium2
 import pytest
+import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 
 from scanners import supervision_code
 from tests.conftest import run_cli
 from tests.ledger.conftest import make_uscc
 from tests.web.test_api import add_enterprise, bearer, error, size
+from tests.web.test_console import PASSWORD, add_user, csrf_token
 from tests.web.test_rules import SEAT, Producer
 
 SECRET = b"test-code-secret"  # tests/conftest.py's CODE_SECRET
@@ -135,3 +142,94 @@ def test_the_openapi_document_describes_serialising(client: FlaskClient) -> None
     spec = client.get("/api/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/lots/{gtin}/{lot}/serials"]["post"]
     assert "201" in operation["responses"] and operation["security"]
+    sheet = spec["paths"]["/api/v1/lots/{gtin}/{lot}/labels.pdf"]["get"]
+    assert "application/pdf" in sheet["responses"]["200"]["content"]
+    assert {p["name"] for p in sheet["parameters"]} >= {"columns", "rows", "first", "count"}
+    image = spec["paths"]["/api/v1/lots/{gtin}/{lot}/labels/{serial}.png"]["get"]
+    assert "image/png" in image["responses"]["200"]["content"]
+
+
+def test_the_maker_downloads_the_label_sheet_and_each_label(app: Flask, maker: Producer,
+                                                             tmp_path: Path) -> None:
+    units = serialise(maker, 5).get_json()["units"]
+    sheet = maker.client.get(f"/api/v1/lots/{SEAT}/S1/labels.pdf?columns=1&rows=4",
+                             headers=bearer(maker.token))
+    assert sheet.status_code == 200 and sheet.mimetype == "application/pdf"
+    document = pypdfium2.PdfDocument(sheet.data)
+    assert len(document) == 2  # five labels, four a page
+    page = document[0].render(scale=300 / 72, grayscale=True).to_pil()
+    found = {r.text for r in zxingcpp.read_barcodes(page, formats=zxingcpp.BarcodeFormat.QRCode)}
+    assert found == {f"http://localhost/01/{SEAT}/10/S1/21/{u['serial']}" for u in units[:4]}
+    document.close()
+    part = maker.client.get(f"/api/v1/lots/{SEAT}/S1/labels.pdf?first=5&count=10",
+                            headers=bearer(maker.token))
+    assert part.status_code == 200 and len(pypdfium2.PdfDocument(part.data)) == 1
+    png = maker.client.get(f"/api/v1/lots/{SEAT}/S1/labels/{units[2]['serial']}.png",
+                           headers=bearer(maker.token))
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    read = {r.format: r.text for r in zxingcpp.read_barcodes(
+        Image.open(io.BytesIO(png.data)), text_mode=zxingcpp.TextMode.Plain)}
+    assert read[zxingcpp.BarcodeFormat.DataMatrix] == f"01{SEAT}10S1\x1d21{units[2]['serial']}"
+    # the CLI writes the same sheet, and a PNG per label
+    out = tmp_path / "sheet.pdf"
+    result = run_cli(app, "labels", "--gtin", SEAT, "--lot", "S1", "--out", str(out),
+                     "--base", "https://tracenet.example/", "--png-dir",
+                     str(out.parent / "png"), "--columns", "2", "--rows", "7")
+    assert result.exit_code == 0, result.output
+    assert "wrote 5 labels" in result.output and out.read_bytes().startswith(b"%PDF")
+    assert sorted(p.stem for p in (out.parent / "png").iterdir()) == sorted(
+        u["serial"] for u in units)
+
+
+def test_labels_are_refused_clearly(app: Flask, maker: Producer, tmp_path: Path) -> None:
+    never = maker.client.get(f"/api/v1/lots/{SEAT}/S1/labels.pdf", headers=bearer(maker.token))
+    assert never.status_code == 404 and "serialise it first" in error(never)["message"]
+    serialise(maker, 2)
+    for query, field in (("columns=5", "columns"), ("columns=4", "columns"),
+                         ("rows=0", "rows"), ("count=1001", "count"), ("first=0", "first"),
+                         ("margin=abc", "margin")):
+        response = maker.client.get(f"/api/v1/lots/{SEAT}/S1/labels.pdf?{query}",
+                                    headers=bearer(maker.token))
+        assert response.status_code == 422, (query, response.get_json())
+        assert error(response)["field"] == field, query
+    beyond = maker.client.get(f"/api/v1/lots/{SEAT}/S1/labels.pdf?first=3",
+                              headers=bearer(maker.token))
+    assert beyond.status_code == 404 and error(beyond)["field"] == "first"
+    unknown = maker.client.get(f"/api/v1/lots/{SEAT}/S1/labels/NOPE.png",
+                               headers=bearer(maker.token))
+    assert unknown.status_code == 404 and error(unknown)["field"] == "serial"
+    assert maker.client.get(f"/api/v1/lots/{SEAT}/S1/labels.pdf").status_code == 401
+    uscc, token = add_enterprise(app, 104)
+    stranger = maker.client.get(f"/api/v1/lots/{SEAT}/S1/labels.pdf", headers=bearer(token))
+    assert stranger.status_code == 403
+    missing = run_cli(app, "labels", "--gtin", SEAT, "--lot", "NOPE", "--out",
+                      str(tmp_path / "x.pdf"), "--base", "https://x.example")
+    assert missing.exit_code == 1 and "not_found (lot)" in missing.output
+
+
+def test_the_console_serialises_a_lot_and_links_its_labels(app: Flask, maker: Producer) -> None:
+    add_user(app, maker.uscc, "seats")
+    console = app.test_client()
+    console.get("/console/lang/en")
+    signed_in = console.post("/console/login", data={
+        "username": "seats", "password": PASSWORD, "csrf_token": csrf_token(console)})
+    assert signed_in.status_code == 302
+    page = f"/console/lots/{SEAT}/S1/units"
+    assert f'href="{page}"' in console.get("/console/").text  # from the dashboard
+    empty = console.get(page)
+    assert empty.status_code == 200 and 'id="unit-count">0<' in empty.text
+    refused = console.post(page, data={"count": "0", "csrf_token": csrf_token(console, page)})
+    assert refused.status_code == 422 and "whole number from 1 to 100,000" in refused.text
+    done = console.post(page, data={"count": "3", "csrf_token": csrf_token(console, page)})
+    assert done.status_code == 302
+    shown = console.get(page).text
+    assert 'id="unit-count">3<' in shown and "Serialised 3 units" in shown
+    sheet = console.get(f"/console/lots/{SEAT}/S1/labels.pdf")
+    assert sheet.status_code == 200 and sheet.data.startswith(b"%PDF")
+    serial = re.findall(r'<td class="code">([0-9A-Z]{12})</td>', shown)[0]
+    png = console.get(f"/console/lots/{SEAT}/S1/labels/{serial}.png")
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    console.get("/console/lang/zh_CN")
+    assert "单品赋码" in console.get(page).text
+    no_csrf = console.post(page, data={"count": "3"})
+    assert no_csrf.status_code in (302, 400) and 'id="unit-count">3<' in console.get(page).text

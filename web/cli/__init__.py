@@ -36,6 +36,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Create or upgrade the database, the ledger key and the genesis entry."),
     "keygen": ("keygen:keygen",
                "Make an Ed25519 key for client-side signing; prints what to register."),
+    "labels": ("labels:labels",
+               "Write a lot's unit labels as a printable A4 PDF sheet (QR, DataMatrix, GS1-128 "
+               "and the supervision code on each)."),
     "monitor": ("monitor:monitor", "Follow a Tracenet log through /checkpoint and its tiles; "
                                    "exit 1 on a fork or rewrite."),
     "prove": ("ledger:prove", "Print the inclusion proof of entry SEQ, after checking it."),
