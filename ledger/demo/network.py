@@ -39,7 +39,7 @@ from ledger.errors import LedgerError
 from ledger.log.entry import Statement
 from ledger.supervision import names
 from ledger.supervision.check_digits import USCC_ALPHABET, gs1_check_digit, uscc_check_character
-from ledger.supervision.quantity import COUNTED_UNITS, format_quantity
+from ledger.supervision.quantity import SINGLE_ITEMS, format_quantity
 from ledger.supervision.reference import load_reference
 
 __all__ = [
@@ -329,8 +329,9 @@ def _products(network: Mapping[str, DemoEnterprise]) -> dict[str, _Product]:
     products += [
         p("uht", "dairy", _gtin(dairy, 101), "闽榕纯牛奶 250mL×24盒", "07", "GB 25190-2010",
           "250mL×24盒/箱，超高温灭菌", "case", 180, d("6.3"), {"brick": d(24)}),
-        # Sold by the case of 12, so the case is the unit that carries a code (the programme
-        # codes the sales unit; coding each carton would be 600,000 codes in sixty days).
+        # Sold to the shops by the case of 12: cases are logistic units, so the lots need no
+        # unit codes (rule.unit.serialization_required codes single items; 600,000 cartons in
+        # sixty days would make the demo about its units table).
         p("fresh", "dairy", _gtin(dairy, 102), "闽榕鲜牛奶 950mL×12盒", "07", "GB 19645-2010",
           "950mL×12盒/箱，巴氏杀菌，2-6℃冷藏", "case", 7, d("12.0"), {"gable": d(12)}),
         p("yoghurt", "dairy", _gtin(dairy, 201), "闽榕原味风味发酵乳 200g×12杯", "07",
@@ -893,7 +894,7 @@ class _Planner:
             self.at(moment + timedelta(hours=3), lambda: self.palletise(
                 "dairy", product, lot, int(quantity), per_case=None, per_pallet=60,
                 moment=moment + timedelta(hours=3)))
-        elif self.must_serialise(product):  # 乳制品 carry unit codes before they may ship
+        elif self.must_serialise(product):  # single items of 乳制品 are coded before they ship
             self.serialise(owner, product, lot, int(quantity), moment + timedelta(hours=1))
 
     def emit_production(self, moment: datetime, product: _Product, lot: str,
@@ -951,8 +952,8 @@ class _Planner:
             self.at(morning, partial(self.distribute, receiver, gift, lot, amount, morning))
 
     def must_serialise(self, product: _Product) -> bool:
-        """Whether the product's category requires unit codes on counted goods."""
-        return (product.unit in COUNTED_UNITS and self.reference.category(
+        """Whether the product's category requires unit codes on its single items."""
+        return (product.unit == SINGLE_ITEMS and self.reference.category(
             product.category).unit_serialization == "required")
 
     def serialise(self, owner: str, product: _Product, lot: str, count: int,

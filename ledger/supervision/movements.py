@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ledger.supervision.context import RecordContext
 from ledger.supervision.models import ProductRow, RecordRow
 from ledger.supervision.names import SHIPMENT
-from ledger.supervision.quantity import COUNTED_UNITS, format_quantity
+from ledger.supervision.quantity import SINGLE_ITEMS, format_quantity
 from ledger.supervision.recalls import held_by_recall, pull_in
 from ledger.supervision.rules import RuleViolation
 
@@ -28,9 +28,10 @@ def shipment(a: RecordContext) -> None:
     recalls = held_by_recall(a, gtin, lot, a.field("lot"), "shipped_at")
     product = a.rows.get(ProductRow, gtin)
     category = a.reference.category(product.category) if product is not None else None
-    # Units are counted goods (pcs, cases); bulk lots (kg, L) have none to serialise.
+    # 单品赋码 codes the single item: a lot counted in pieces. A case is a logistic unit, coded
+    # by aggregating the pieces packed in it, and bulk (kg, L) has no units at all.
     if (category is not None and category.unit_serialization == "required"
-            and row.unit in COUNTED_UNITS and row.serialized == 0):
+            and row.unit == SINGLE_ITEMS and row.serialized == 0):
         raise RuleViolation("unit.serialization_required", a.field("lot"), gtin=gtin, lot=lot,
                             category_name=category.name_zh, category_name_en=category.name_en)
     if category is not None and category.needs_lot_inspection_before_shipment:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ledger.errors import EntryError
 
-__all__ = ["COUNTED_UNITS", "UNITS", "Quantity", "format_quantity", "parse_amount"]
+__all__ = ["COUNTED_UNITS", "SINGLE_ITEMS", "UNITS", "Quantity", "format_quantity", "parse_amount"]
 
 #: unit -> (base unit, factor to the base unit). Counts (pcs, case) never convert to each other.
 UNITS: dict[str, tuple[str, Decimal]] = {
@@ -24,8 +24,10 @@ UNITS: dict[str, tuple[str, Decimal]] = {
     "pcs": ("pcs", Decimal(1)),
     "case": ("case", Decimal(1)),
 }
-#: units that count whole things (what can be serialised), rather than measure bulk
+#: units that count whole things, rather than measure bulk
 COUNTED_UNITS = frozenset({"pcs", "case"})
+#: the unit of single items (单品), which unit codes are given to
+SINGLE_ITEMS = "pcs"
 # Plain decimal notation only: Decimal() would also take "1e3", "1_000", " 5 ", "NaN" and
 # non-ASCII digits, none of which belong in a shipment record.
 _AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?")

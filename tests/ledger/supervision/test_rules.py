@@ -899,7 +899,7 @@ def test_units_are_serialised_with_supervision_codes(maker: Enterprise) -> None:
     maker.refused("unit.code_reused", "payload.codes[0]", serialization("A4", codes=[code(9)]))
 
 
-def test_a_required_category_ships_once_serialised_and_bulk_lots_never_need_it(
+def test_a_required_category_ships_single_items_once_serialised(
         maker: Enterprise) -> None:
     maker.submit(product(SEAT, "62", "GB 27887-2024"),
                  production(gtin=SEAT, lot="S1", inputs=[], quantity="10"),
@@ -908,10 +908,14 @@ def test_a_required_category_ships_once_serialised_and_bulk_lots_never_need_it(
                   shipment(BUYER, gtin=SEAT, lot="S1", quantity="1"))
     maker.ok(serialization("S-1", lot="S1", gtin=SEAT))
     maker.ok(shipment(BUYER, gtin=SEAT, lot="S1", quantity="1"))
-    # Bulk (kg) of a required category has no units to serialise.
+    # Bulk (kg) of a required category has no units to serialise, and cases are logistic
+    # units (coded by aggregating the pieces in them).
     maker.submit(production(gtin=SEAT, lot="S2", inputs=[], quantity="5", unit="kg"),
-                 inspection(gtin=SEAT, lot="S2", standard=None))
+                 inspection(gtin=SEAT, lot="S2", standard=None),
+                 production(gtin=SEAT, lot="S3", inputs=[], quantity="5", unit="case"),
+                 inspection(gtin=SEAT, lot="S3", standard=None))
     maker.ok(shipment(BUYER, gtin=SEAT, lot="S2", quantity="1", unit="kg"))
+    maker.ok(shipment(BUYER, gtin=SEAT, lot="S3", quantity="1", unit="case"))
 
 
 def test_product_numbers_run_out_at_999999(maker: Enterprise) -> None:
