@@ -14,7 +14,8 @@ from schemas.codes import validate_sc_licence
 from schemas.identifiers import validate_rfc3339, validate_uscc
 from schemas.records import RECORD_SCHEMAS
 
-__all__ = ["PAYLOAD_SCHEMAS", "EntrySchema", "EventSchema", "load_payload"]
+__all__ = ["PAYLOAD_SCHEMAS", "EntrySchema", "EventSchema", "SignedEntryTimestampSchema",
+           "load_payload"]
 
 def _base64_bytes(length: int | None) -> validate.Validator:
     def check(value: str) -> str:
@@ -129,6 +130,19 @@ def load_payload(type_: str, payload: dict[str, Any], *, signed: bool,
     return loaded
 
 
+class SignedEntryTimestampSchema(Schema):
+    """The operator's signed promise to include an entry (see ``ledger.log.timestamp``)."""
+
+    origin = fields.String()
+    seq = fields.Integer()
+    leaf_hash = fields.String(metadata={"description": "the entry's leaf hash, base64"})
+    integrated_time = fields.String(metadata={"description": "recorded_at, RFC 3339 UTC"})
+    key_id = fields.String(metadata={"description": "the operator key that signed"})
+    signature = fields.String(metadata={"description": (
+        "Ed25519, base64, over 'tracenet signed entry timestamp v1\\n' origin '\\n' seq '\\n' "
+        "base64(leaf_hash) '\\n' integrated_time '\\n'")})
+
+
 class EntrySchema(Schema):
     """A sequenced entry as served by the API."""
 
@@ -145,3 +159,8 @@ class EntrySchema(Schema):
     leaf_hash = fields.String(metadata={"description": "SHA-256(0x00 || canonical), hex"})
     notices = fields.List(fields.Dict(), metadata={
         "description": "warnings and notices the rules attached (standard warnings …)"})
+    signed_entry_timestamp = fields.Nested(SignedEntryTimestampSchema, metadata={
+        "description": "the operator's signed promise to include the entry (on append)"})
+    checkpoint = fields.String(allow_none=True, metadata={"description": (
+        "with ?wait=checkpoint: a signed checkpoint (C2SP note) covering the entry, or null "
+        "when none came within the timeout")})

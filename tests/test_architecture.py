@@ -33,7 +33,7 @@ WEB_FRAMEWORK = ("flask", "flask_babel", "flask_smorest", "flask_wtf", "werkzeug
 #: the log's modules that work on bytes alone: importing one must not load SQLAlchemy
 PURE_LOG_MODULES = tuple(f"ledger.log.{name}" for name in
                          ("canonical", "entry", "merkle", "checkpoint", "identity", "keys",
-                          "tiles", "evidence", "cosignature"))
+                          "tiles", "evidence", "cosignature", "timestamp"))
 #: EPCIS 2.0 work that needs no database: event hash IDs, identifiers, JSON Schema validation
 PURE_EPCIS_MODULES = tuple(f"ledger.epcis.{name}" for name in
                            ("hashing", "identifiers", "schema"))

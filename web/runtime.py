@@ -35,7 +35,9 @@ class Runtime:
         self.engine = create_ledger_engine(settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.ledger = Ledger(settings.ledger_origin,
-                             load_or_create_private_key(settings.ledger_key))
+                             load_or_create_private_key(settings.ledger_key),
+                             checkpoint_interval=settings.checkpoint_interval,
+                             checkpoint_entries=settings.checkpoint_entries)
 
     @cached_property
     def vault(self) -> KeyVault:

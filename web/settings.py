@@ -17,14 +17,16 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from ledger.log.checkpoint import CHECKPOINT_ENTRIES, CHECKPOINT_INTERVAL
 
 __all__ = ["NAMES", "TIME_ZONE", "Settings", "configuration", "instance_path"]
 
 #: what a deployment configures, each from ``TRACENET_<NAME>`` and kept in the Flask config
 #: under ``<NAME>``
 NAMES = ("DATABASE_URL", "LEDGER_KEY", "LEDGER_ORIGIN", "SECRET_KEY", "CODE_SECRET",
-         "QUERY_WARNING_THRESHOLD", "WITNESSES")
+         "QUERY_WARNING_THRESHOLD", "WITNESSES", "CHECKPOINT_INTERVAL", "CHECKPOINT_ENTRIES")
 
 #: The supervision network is national and China has one time zone: the console shows dates
 #: and reads form times in it, and imports default their event time to now in it.
@@ -55,12 +57,33 @@ def configuration(instance: Path, environ: Mapping[str, str] = os.environ) -> di
         # default of ledger.consumer.DEFAULT_WARNING_THRESHOLD)
         "QUERY_WARNING_THRESHOLD": None,
         "WITNESSES": None,
+        "CHECKPOINT_INTERVAL": None,  # None: the ledger's defaults (1 s, 1,000 entries)
+        "CHECKPOINT_ENTRIES": None,
     }
     for name in NAMES:
         value = environ.get(f"TRACENET_{name}")
         if value:
             config[name] = value
     return config
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+def _number(config: Mapping[str, Any], name: str, kind: type[_Number],
+            default: _Number) -> _Number:
+    """A numeric setting (``TRACENET_<name>`` arrives as text), at least 0 (1 for counts)."""
+    value = config.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"TRACENET_{name} must be a {kind.__name__} number, got "
+                         f"{value!r}") from None
+    if number < (1 if kind is int else 0) or number != number:  # NaN is not a number here
+        raise ValueError(f"TRACENET_{name} is out of range: {value!r}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,9 @@ class Settings:
     code_secret_key: str | None = None  # None: the instance's own, see :meth:`code_secret`
     #: the witnesses checkpoints go to (``ledger.log.cosigning.parse_witnesses``), if any
     witnesses: str | None = None
+    #: the checkpoint cadence: at most one per interval (seconds) or per so many entries
+    checkpoint_interval: float = CHECKPOINT_INTERVAL
+    checkpoint_entries: int = CHECKPOINT_ENTRIES
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -90,7 +116,11 @@ class Settings:
                    ledger_origin=str(config["LEDGER_ORIGIN"]),
                    secret_key=config["SECRET_KEY"] or None,
                    code_secret_key=config.get("CODE_SECRET") or None,
-                   witnesses=config.get("WITNESSES") or None)
+                   witnesses=config.get("WITNESSES") or None,
+                   checkpoint_interval=_number(config, "CHECKPOINT_INTERVAL", float,
+                                               CHECKPOINT_INTERVAL),
+                   checkpoint_entries=_number(config, "CHECKPOINT_ENTRIES", int,
+                                              CHECKPOINT_ENTRIES))
 
     def secret(self) -> str:
         """The configured secret key, else a per-instance one kept beside the database."""

@@ -53,7 +53,25 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers
         append as append,
     )
     from ledger.log.sequencer import (
+        await_checkpoint as await_checkpoint,
+    )
+    from ledger.log.sequencer import (
+        checkpoint_due_in as checkpoint_due_in,
+    )
+    from ledger.log.sequencer import (
+        checkpoint_size as checkpoint_size,
+    )
+    from ledger.log.sequencer import (
+        covering_checkpoint as covering_checkpoint,
+    )
+    from ledger.log.sequencer import (
+        ensure_checkpoint as ensure_checkpoint,
+    )
+    from ledger.log.sequencer import (
         initialise as initialise,
+    )
+    from ledger.log.sequencer import (
+        keep_checkpoints as keep_checkpoints,
     )
     from ledger.log.sequencer import (
         latest_checkpoint as latest_checkpoint,
@@ -70,9 +88,12 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers
 _HOME = {
     **dict.fromkeys(["ConsistencyProof", "InclusionProof", "consistency_proof", "get_entry",
                      "inclusion_proof", "leaf_hashes", "ledger_size", "tree_root"],
-                   "ledger.log.proofs"),
-    **dict.fromkeys(["NO_ADMISSION", "Admission", "Ledger", "append", "initialise",
-                     "latest_checkpoint", "replay", "rfc3339"], "ledger.log.sequencer"),
+                    "ledger.log.proofs"),
+    **dict.fromkeys(["NO_ADMISSION", "Admission", "Ledger", "append", "await_checkpoint",
+                     "checkpoint_due_in", "checkpoint_size", "covering_checkpoint",
+                     "ensure_checkpoint", "initialise", "keep_checkpoints",
+                     "latest_checkpoint", "replay", "rfc3339"],
+                    "ledger.log.sequencer"),
 }
 
 __all__ = sorted(_HOME)

@@ -25,6 +25,8 @@ from ledger.errors import CheckpointError
 from ledger.log.keys import verify_signature
 
 __all__ = [
+    "CHECKPOINT_ENTRIES",
+    "CHECKPOINT_INTERVAL",
     "MAX_NOTE_SIZE",
     "MAX_SIGNATURES",
     "Checkpoint",
@@ -37,6 +39,11 @@ __all__ = [
     "sign_checkpoint",
     "verifier_key",
 ]
+
+#: the checkpoint cadence's defaults: at most one signed checkpoint a second, or one per 1,000
+#: entries, whichever comes first (``ledger.log.Ledger`` takes others)
+CHECKPOINT_INTERVAL = 1.0
+CHECKPOINT_ENTRIES = 1000
 
 # The spec asks verifiers to bound the work an untrusted note can cause; Go's sumdb/note accepts
 # at most 100 signatures, and no checkpoint of ours comes near a mebibyte.

@@ -12,8 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -29,6 +31,13 @@ ENTRY_VERSION = 1
 # kind of message signed with the same key (a checkpoint note, say).
 _SIGNING_CONTEXT = b"tracenet statement v1\n"
 GENESIS_PREV = bytes(32)
+_PLAIN_TIME = re.compile(r"[0-9A-Za-z:.+-]*")
+
+
+def _statement_tail(type_: str) -> bytes:
+    """The last members of a statement's JCS bytes, after its payload: type and version."""
+    return b',"type":' + canonical_bytes({"": type_})[4:-1] + b',"v":' + \
+        str(ENTRY_VERSION).encode() + b"}"
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,15 @@ class Statement:
                 "key_id": self.key_id, "event_time": self.event_time,
                 "payload": dict(self.payload)}
 
+    @cached_property
+    def canonical(self) -> bytes:
+        """The statement's RFC 8785 canonical bytes (computed once: appending needs them
+        twice, for the signature check and inside the entry's own bytes)."""
+        return canonical_bytes(self.as_json())
+
     def signing_bytes(self) -> bytes:
         """The exact bytes an Ed25519 signature over this statement covers."""
-        return _SIGNING_CONTEXT + canonical_bytes(self.as_json())
+        return _SIGNING_CONTEXT + self.canonical
 
     def sign(self, key: Ed25519PrivateKey) -> SignedStatement:
         """Sign the statement with ``key``."""
@@ -78,11 +93,29 @@ class Entry:
 
     @classmethod
     def create(cls, *, seq: int, signed: SignedStatement, recorded_at: str, prev: bytes) -> Entry:
-        """Build an entry and compute its canonical bytes and leaf hash."""
-        body = {**signed.statement.as_json(), "seq": seq, "recorded_at": recorded_at,
-                "prev": prev.hex(), "signature": base64.b64encode(signed.signature).decode()}
-        canonical = canonical_bytes(body)
-        return cls(seq, signed.statement, signed.signature, recorded_at, prev, canonical,
+        """Build an entry and compute its canonical bytes and leaf hash.
+
+        The entry's members are the statement's plus ``prev``, ``recorded_at``, ``seq`` and
+        ``signature``, which sort between ``payload`` and ``type``; so its JCS bytes are the
+        statement's, already computed for the signature check, with those four spliced in
+        before the fixed tail ``,"type":…,"v":1}`` (a property test holds this equal to
+        canonicalising the whole body).
+        """
+        statement = signed.statement
+        signature = base64.b64encode(signed.signature).decode()
+        tail = _statement_tail(statement.type)
+        # hex, base64 and an RFC 3339 time need no JCS escaping; a caller's odd time does not
+        # get spliced, nor a statement whose bytes somehow end otherwise: both take the long way.
+        if _PLAIN_TIME.fullmatch(recorded_at) and statement.canonical.endswith(tail):
+            canonical = b"".join((
+                statement.canonical[:-len(tail)],
+                f',"prev":"{prev.hex()}","recorded_at":"{recorded_at}","seq":{seq:d},'
+                f'"signature":"{signature}"'.encode(), tail))
+        else:
+            canonical = canonical_bytes({**statement.as_json(), "seq": seq,
+                                         "recorded_at": recorded_at, "prev": prev.hex(),
+                                         "signature": signature})
+        return cls(seq, statement, signed.signature, recorded_at, prev, canonical,
                    leaf_hash(canonical))
 
     @classmethod

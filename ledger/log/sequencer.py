@@ -6,7 +6,17 @@ the unit of work, so a batch lands whole or not at all.
 Appends are sequenced by locking the single ``ledger_head`` row with an UPDATE as the first
 statement of the write transaction. On PostgreSQL that is a row lock; on SQLite the first write
 takes the database's write lock (waiting up to the busy timeout) before anything is read, so
-no two processes can ever read the same head and fork the log.
+no two processes can ever read the same head and fork the log. The batch's Ed25519 signatures
+are checked before that lock is taken, against the keys as registered then; under the lock
+only the signer's authority is checked again (and the signature only if its key changed), so
+the serial section is the rules, hashing and inserting.
+
+Checkpoints come at a cadence: an append signs one only when ``checkpoint_interval`` seconds
+have passed since the newest checkpoint, or ``checkpoint_entries`` entries are uncovered,
+whichever comes first. The tail of a quiet log is covered by :func:`ensure_checkpoint`, which
+``tracenet worker`` calls when the next checkpoint falls due, and which readers asking for the
+newest checkpoint call too. Until a checkpoint covers it, an entry has the operator's signed
+entry timestamp (:mod:`ledger.log.timestamp`).
 
 The log knows nothing of what its entries mean. The application on top (the *personality*,
 as Trillian and Tessera call it) decides that through an :class:`Admission`: it may refuse an
@@ -16,27 +26,37 @@ entry and keeps its own projections up to date, at append and again at ``replay`
 from __future__ import annotations
 
 import base64
+import logging
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ledger.db import hold_writer_lock
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, SignatureError
 from ledger.log import merkle
-from ledger.log.checkpoint import Checkpoint, sign_checkpoint
+from ledger.log.checkpoint import (
+    CHECKPOINT_ENTRIES,
+    CHECKPOINT_INTERVAL,
+    Checkpoint,
+    sign_checkpoint,
+)
 from ledger.log.directory import ProjectedDirectory
 from ledger.log.entry import GENESIS_PREV, Entry, SignedStatement, Statement
 from ledger.log.identity import IDENTITY_TYPES, KEY_REGISTERED, OPERATOR, KeyRing
-from ledger.log.keys import key_id_for, public_key_bytes
+from ledger.log.keys import key_id_for, public_key_bytes, verify_signature
 from ledger.log.proofs import get_entry, ledger_size, tree_root
 from ledger.log.storage import (
     CheckpointRow,
     EntryRow,
+    KeyRow,
     LedgerHead,
     MerkleNode,
     SessionNodes,
@@ -48,13 +68,20 @@ __all__ = [
     "Admission",
     "Ledger",
     "append",
+    "await_checkpoint",
+    "checkpoint_due_in",
+    "checkpoint_size",
+    "covering_checkpoint",
+    "ensure_checkpoint",
     "initialise",
+    "keep_checkpoints",
     "latest_checkpoint",
     "replay",
     "rfc3339",
 ]
 
 Clock = Callable[[], datetime]
+logger = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -66,13 +93,26 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _parse_rfc3339(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Ledger:
-    """The log's own identity (checkpoint origin, operator key) and its clock."""
+    """The log's own identity (checkpoint origin, operator key), its clock and its checkpoint
+    cadence: at most one checkpoint per ``checkpoint_interval`` seconds or per
+    ``checkpoint_entries`` entries, whichever comes first (an interval of 0: every append)."""
 
     origin: str
     signing_key: Ed25519PrivateKey
     clock: Clock = _utc_now
+    checkpoint_interval: float = CHECKPOINT_INTERVAL
+    checkpoint_entries: int = CHECKPOINT_ENTRIES
+
+    def __post_init__(self) -> None:
+        if self.checkpoint_interval < 0 or self.checkpoint_entries < 1:
+            raise LedgerError(f"expected a checkpoint interval >= 0 s and >= 1 entries, got "
+                              f"{self.checkpoint_interval} s and {self.checkpoint_entries}")
 
     def __repr__(self) -> str:
         return f"Ledger(origin={self.origin!r}, key_id={self.key_id!r})"
@@ -151,17 +191,19 @@ def append(session: Session, ledger: Ledger, batch: Sequence[SignedStatement],
 
     Each statement is admitted by the key ring (signature, key owner, revocation, identity
     rules), then by ``admission``; the first that fails raises with ``item`` set to its
-    position, and the caller's rollback then leaves the ledger exactly as it was. A
-    checkpoint is signed for the new size, so every batch boundary is pinned by a signed root.
+    position, and the caller's rollback then leaves the ledger exactly as it was. When the
+    batch crosses the checkpoint cadence's boundary, a checkpoint is signed for the new size.
     """
     if not batch:
         return []
+    verified = _check_signatures(session, batch)
     head = _lock_head(session)
     frontier = merkle.CompactRange(head.size, _read_frontier(session, head.size))
     directory = ProjectedDirectory(session)
     ring = KeyRing(directory)
     admission.prefetch([signed.statement for signed in batch])
-    recorded_at = max(rfc3339(ledger.clock()), head.last_recorded_at)
+    now = ledger.clock()
+    recorded_at = max(rfc3339(now), head.last_recorded_at)
     entries: list[Entry] = []
     nodes: list[dict[str, Any]] = []
     prev = head.last_leaf_hash
@@ -169,7 +211,7 @@ def append(session: Session, ledger: Ledger, batch: Sequence[SignedStatement],
         entry = Entry.create(seq=head.size + item, signed=signed, recorded_at=recorded_at,
                              prev=prev)
         try:
-            ring.admit(entry)
+            ring.admit(entry, verified_with=verified[item])
             if entry.statement.type in IDENTITY_TYPES:
                 directory.apply(entry)
             admission.admit(entry)
@@ -184,10 +226,38 @@ def append(session: Session, ledger: Ledger, batch: Sequence[SignedStatement],
     session.execute(insert(EntryRow), [_entry_row(entry) for entry in entries])
     if nodes:
         session.execute(insert(MerkleNode), nodes)
-    session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(
-        size=frontier.size, last_leaf_hash=prev, last_recorded_at=recorded_at))
-    _store_checkpoint(session, ledger, frontier.size, frontier.root())
+    values: dict[str, Any] = {"size": frontier.size, "last_leaf_hash": prev,
+                              "last_recorded_at": recorded_at}
+    if _due_in(ledger, head.checkpoint_size, head.checkpoint_at, frontier.size, now) == 0:
+        _store_checkpoint(session, ledger, frontier.size, frontier.root())
+        values |= {"checkpoint_size": frontier.size, "checkpoint_at": rfc3339(now)}
+    session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(**values))
     return entries
+
+
+def _check_signatures(session: Session, batch: Sequence[SignedStatement]) -> list[bytes | None]:
+    """Check the batch's signatures before the head lock, against the keys registered now.
+
+    Returns, per item, the raw public key its signature verified with (None for a key not
+    registered yet, such as one the batch itself registers: the key ring checks those under
+    the lock). A signature that fails here refuses the batch at once: the key it names can
+    only be revoked, never replaced, so it could not verify under the lock either.
+    """
+    wanted = {signed.statement.key_id for signed in batch}
+    registered: dict[str, bytes] = dict(session.execute(
+        select(KeyRow.key_id, KeyRow.public_key).where(KeyRow.key_id.in_(wanted))).all())
+    verified: list[bytes | None] = []
+    for item, signed in enumerate(batch):
+        raw = registered.get(signed.statement.key_id)
+        if raw is None:
+            verified.append(None)
+            continue
+        if not verify_signature(raw, signed.signature, signed.statement.signing_bytes()):
+            error = SignatureError("signature does not verify", field="signature")
+            error.item = item
+            raise error
+        verified.append(raw)
+    return verified
 
 
 def replay(session: Session, admission: Admission,
@@ -219,12 +289,128 @@ def replay(session: Session, admission: Admission,
 
 
 def latest_checkpoint(session: Session, ledger: Ledger) -> str:
-    """The signed note for the current tree size (signed now if the head has none yet)."""
-    size = ledger_size(session)
-    row = session.get(CheckpointRow, size)
+    """The newest signed checkpoint, after signing one if the cadence says it is due.
+
+    It may lag the head by up to the checkpoint interval; a ledger with no checkpoint at all
+    (written before checkpoints were kept) gets one for its current size at once.
+    """
+    ensure_checkpoint(session, ledger)
+    row = _newest_checkpoint(session)
     if row is not None:
         return row.note
+    size = ledger_size(session)
     return _store_checkpoint(session, ledger, size, tree_root(session, size))
+
+
+def covering_checkpoint(session: Session, ledger: Ledger, seq: int) -> str | None:
+    """The newest signed checkpoint if it covers entry ``seq`` (signing one first if due),
+    else None."""
+    ensure_checkpoint(session, ledger)
+    row = _newest_checkpoint(session)
+    return row.note if row is not None and row.size > seq else None
+
+
+def checkpoint_size(session: Session) -> int:
+    """The size of the newest signed checkpoint (0 when there is none)."""
+    return session.scalar(select(func.max(CheckpointRow.size))) or 0
+
+
+def checkpoint_due_in(session: Session, ledger: Ledger) -> float | None:
+    """Seconds until the next checkpoint is due (0: now), or None when every entry is covered.
+
+    Read without the head lock: a hint for when to call :func:`ensure_checkpoint`.
+    """
+    head = session.get(LedgerHead, 1, populate_existing=True)
+    if head is None:
+        return None
+    return _due_in(ledger, head.checkpoint_size, head.checkpoint_at, head.size, ledger.clock())
+
+
+def ensure_checkpoint(session: Session, ledger: Ledger) -> str | None:
+    """Sign a checkpoint of the current tree if entries are uncovered and the cadence's
+    interval has passed; return the new note, or None when none was due.
+
+    The check is made without a lock first, so a log that is covered costs one read; when a
+    checkpoint looks due, the head is locked and the check made again, so two callers (the
+    worker, a waiting client) never sign two checkpoints for one boundary.
+    """
+    if checkpoint_due_in(session, ledger) != 0:
+        return None
+    head = _lock_head(session)
+    now = ledger.clock()
+    if _due_in(ledger, head.checkpoint_size, head.checkpoint_at, head.size, now) != 0:
+        return None
+    root = merkle.CompactRange(head.size, _read_frontier(session, head.size)).root()
+    note = _store_checkpoint(session, ledger, head.size, root)
+    session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(
+        checkpoint_size=head.size, checkpoint_at=rfc3339(now)))
+    return note
+
+
+def await_checkpoint(sessions: Callable[[], Session], ledger: Ledger, seq: int,
+                     timeout: float, *, poll: float = 0.02,
+                     sleep: Callable[[float], None] = time.sleep) -> str | None:
+    """Wait up to ``timeout`` seconds for a signed checkpoint covering entry ``seq``; return
+    its note, or None at the timeout.
+
+    Each look is a short transaction of its own (``sessions`` makes one), so a checkpoint
+    another process commits is seen at once; when the cadence says one is due, the waiter
+    signs it itself rather than wait for the worker.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with sessions() as session:
+            note = covering_checkpoint(session, ledger, seq)
+            due_in = checkpoint_due_in(session, ledger)
+            session.commit()
+        left = deadline - time.monotonic()
+        if note is not None or left <= 0:
+            return note
+        sleep(max(0.0, min(left, poll, due_in if due_in is not None else poll)))
+
+
+def keep_checkpoints(sessions: Callable[[], Session], ledger: Ledger, *,
+                     stop: threading.Event, poll: float = 1.0) -> int:
+    """Sign each checkpoint as it falls due until ``stop`` is set, so the tail of a log that
+    stops growing is still covered within the interval; return how many were signed.
+
+    Run by ``tracenet worker``. It sleeps until the next checkpoint is due (or ``poll``
+    seconds when every entry is covered). A database error is logged and tried again.
+    """
+    signed = 0
+    while not stop.is_set():
+        due_in: float | None = None
+        try:
+            with sessions() as session:
+                if ensure_checkpoint(session, ledger) is not None:
+                    signed += 1
+                due_in = checkpoint_due_in(session, ledger)
+                session.commit()
+        except SQLAlchemyError as exc:
+            logger.warning("checkpoints: database error, trying again in %g s: %s", poll,
+                           str(exc).splitlines()[0])
+        stop.wait(poll if due_in is None else min(poll, max(due_in, 0.005)))
+    return signed
+
+
+def _due_in(ledger: Ledger, checkpoint_size: int, checkpoint_at: str, size: int,
+            now: datetime) -> float | None:
+    """Seconds until a checkpoint of ``size`` is due (0: now); None when nothing is uncovered.
+
+    Due when no checkpoint was ever signed, when ``checkpoint_entries`` entries are uncovered,
+    or once ``checkpoint_interval`` has passed since the newest checkpoint was signed.
+    """
+    if size <= checkpoint_size:
+        return None
+    if not checkpoint_at or size - checkpoint_size >= ledger.checkpoint_entries:
+        return 0.0
+    due = _parse_rfc3339(checkpoint_at) + timedelta(seconds=ledger.checkpoint_interval)
+    return max(0.0, (due - now).total_seconds())
+
+
+def _newest_checkpoint(session: Session) -> CheckpointRow | None:
+    return session.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc())
+                           .limit(1)).first()
 
 
 def _store_checkpoint(session: Session, ledger: Ledger, size: int, root: bytes) -> str:

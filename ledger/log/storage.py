@@ -69,7 +69,11 @@ class MerkleNode(Base):
 
 
 class LedgerHead(Base):
-    """The single row every append locks: it sequences writers across processes."""
+    """The single row every append locks: it sequences writers across processes.
+
+    It also remembers the newest checkpoint's size and signing time (RFC 3339), which decide,
+    under the same lock, when the next checkpoint is due.
+    """
 
     __tablename__ = "ledger_head"
 
@@ -77,6 +81,8 @@ class LedgerHead(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     last_leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     last_recorded_at: Mapped[str] = mapped_column(String(40))
+    checkpoint_size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    checkpoint_at: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 class CheckpointRow(Base):

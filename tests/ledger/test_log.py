@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -35,6 +37,7 @@ def test_initialise_refuses_another_operator_key(session: Session) -> None:
 
 def test_append_chains_and_proves(session: Session, ledger: log.Ledger,
                                   producer: Producer) -> None:
+    ledger = dataclasses.replace(ledger, checkpoint_interval=0)  # a checkpoint every append
     entries = [a.entry for a in append(session, ledger,
                                            [producer.signed(lot=f"L{i}") for i in range(5)])]
     session.commit()
@@ -56,12 +59,15 @@ def test_append_chains_and_proves(session: Session, ledger: log.Ledger,
                                   new_root=checkpoint.root_hash, proof=proof.hashes)
 
 
-def test_every_batch_is_pinned_by_a_checkpoint(session: Session, ledger: log.Ledger,
-                                               producer: Producer) -> None:
-    append(session, ledger, [producer.signed()])
+def test_an_interval_of_zero_pins_every_batch(session: Session, ledger: log.Ledger,
+                                             producer: Producer) -> None:
+    every = dataclasses.replace(ledger, checkpoint_interval=0)
+    append(session, every, [producer.signed()])
+    session.commit()
+    append(session, every, [producer.signed(lot="L2"), producer.signed(lot="L3")])
     session.commit()
     stored = session.execute(text("SELECT size FROM checkpoints ORDER BY size")).scalars().all()
-    assert stored == [1, 3, 4]
+    assert stored[0] == 1 and stored[-2:] == [4, 6]  # genesis, then each batch
 
 
 def _rejected(session: Session, ledger: log.Ledger, batch: list[SignedStatement],

@@ -80,7 +80,9 @@ def test_the_log_appends_proves_and_verifies_opaque_entries_alone(tmp_path: Path
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["size"] == report["verified"] == 1 + 2 + 5 * 7
-    assert report["checkpoints"] >= 8  # one per batch, plus the saved one
+    # The genesis checkpoint (no earlier one), maybe more as the cadence's second passes,
+    # plus the saved one.
+    assert report["checkpoints"] >= 2
     loaded = [name for name in report["modules"]
               if any(name == f or name.startswith(f + ".") for f in _FORBIDDEN)]
     assert loaded == []

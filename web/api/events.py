@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask_smorest import Blueprint
-from marshmallow import ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
 
 from ledger import log, recall
 from ledger.accounts.roles import ADMIN
 from ledger.log.entry import SignedStatement, Statement
 from ledger.log.identity import OPERATOR
+from ledger.log.timestamp import sign_entry_timestamp
 from ledger.supervision import queries
 from ledger.supervision.models import RecordRow
 from ledger.supervision.names import CORRECTION
@@ -28,7 +30,7 @@ from web.auth import (
     require_principal,
     viewer_of,
 )
-from web.db import get_ledger, get_session, get_vault
+from web.db import get_ledger, get_runtime, get_session, get_vault
 from web.errors import ApiError
 from web.idempotency import commit_remembering, replay
 
@@ -36,14 +38,36 @@ blp = Blueprint("events", __name__, url_prefix="/api/v1/events",
                 description="Append signed events to the ledger and read entries")
 
 
+#: how long ``?wait=checkpoint`` may hold a request (a gunicorn worker) at most, and by default
+MAX_WAIT = 10.0
+DEFAULT_WAIT = 5.0
+
+
+class AppendQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    wait = fields.String(load_default=None, validate=validate.OneOf(["checkpoint"]), metadata={
+        "description": "checkpoint: answer once a signed checkpoint covers the new entries"})
+    timeout = fields.Float(load_default=DEFAULT_WAIT, validate=validate.Range(0, MAX_WAIT),
+                           metadata={"description": "seconds to wait at most (with wait)"})
+
+
 @blp.post("")
+@blp.arguments(AppendQuery, location="query")
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
     "oneOf": [{"$ref": "#/components/schemas/Event"},
               {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}]}}}},
          security=BEARER)
 @blp.response(201, EntrySchema(many=True))
-def post_events() -> Any:
+def post_events(query: dict[str, Any]) -> Any:
     """Append one event or a list of events; all are appended or none is.
+
+    Each new entry comes back with its ``signed_entry_timestamp``: the operator's signed
+    promise to include it, given at once. Checkpoints are signed at a cadence (by default at
+    most one a second); with ``?wait=checkpoint`` the answer waits, up to ``timeout``
+    seconds, for a signed checkpoint covering the batch and carries it in each entry's
+    ``checkpoint`` (null if none came in time; the entries are appended either way).
 
     With an ``Idempotency-Key`` header, a retry of the same request returns the first
     response and appends nothing; the key cannot be reused for a different request.
@@ -52,7 +76,7 @@ def post_events() -> Any:
     principal = require_principal(session)
     replayed = replay(session, principal.enterprise)
     if replayed is not None:
-        return replayed
+        return _answer_replayed(replayed, query)
     body = request.get_json(silent=True)
     if not isinstance(body, dict | list) or body == []:
         raise ApiError(400, "bad_request", "expected a JSON event object or a non-empty list",
@@ -64,7 +88,47 @@ def post_events() -> Any:
     # A late record of goods a recall now covers (or a recall itself) notifies its holders.
     recall.queue_late_notices(session, get_ledger().clock(), [a.entry.seq for a in appended])
     result = [{**a.entry.as_json(), "notices": [vars(n) for n in a.notices]} for a in appended]
-    return commit_remembering(session, principal.enterprise, 201, result, get_ledger().clock)
+    # The timestamps are signed after the commit, outside the head lock; being deterministic
+    # (Ed25519), a replayed response re-signs the very same ones from the stored entries.
+    answer = commit_remembering(session, principal.enterprise, 201, result, get_ledger().clock)
+    if isinstance(answer, Response):  # the same key committed concurrently: its response
+        return _answer_replayed(answer, query)
+    return _answer(result, query)
+
+
+def _answer(entries: list[dict[str, Any]], query: dict[str, Any]) -> list[dict[str, Any]]:
+    """The appended entries with their signed entry timestamps (and, when the client asked
+    to wait, the checkpoint covering them)."""
+    ledger = get_ledger()
+    for entry in entries:
+        entry["signed_entry_timestamp"] = _timestamp(
+            entry["seq"], bytes.fromhex(entry["leaf_hash"]), entry["recorded_at"])
+    if query["wait"] == "checkpoint" and entries:
+        note = log.await_checkpoint(get_runtime().sessions, ledger,
+                                    max(entry["seq"] for entry in entries), query["timeout"])
+        for entry in entries:
+            entry["checkpoint"] = note
+    return entries
+
+
+def _timestamp(seq: int, leaf_hash: bytes, recorded_at: str) -> dict[str, Any]:
+    ledger = get_ledger()
+    return sign_entry_timestamp(origin=ledger.origin, seq=seq, leaf_hash=leaf_hash,
+                                integrated_time=recorded_at,
+                                private_key=ledger.signing_key).as_json()
+
+
+def _answer_replayed(stored: Response, query: dict[str, Any]) -> Response:
+    """A stored response, its entries stamped again (the same timestamps: Ed25519 signing is
+    deterministic)."""
+    if stored.status_code != 201:
+        return stored
+    body = _answer(json.loads(stored.get_data()), query)
+    response = Response(json.dumps(body, ensure_ascii=False), status=201,
+                        mimetype="application/json")
+    response.headers.update({name: value for name, value in stored.headers.items()
+                             if name.lower() not in ("content-type", "content-length")})
+    return response
 
 
 def _load_events(body: dict[str, Any] | list[Any]) -> list[dict[str, Any]]:
@@ -134,7 +198,8 @@ def list_events(query: dict[str, Any]) -> dict[str, Any]:
 @blp.get("/<int:seq>")
 @blp.response(200, EntrySchema)
 def get_event(seq: int) -> dict[str, Any]:
-    """The entry at ``seq`` with its leaf hash and the notices its rules attached.
+    """The entry at ``seq`` with its leaf hash, the notices its rules attached and its signed
+    entry timestamp (the same one its append answered with).
 
     Identity and product registrations are public; other records are readable by the
     enterprise that made them, the counterparty they name, and regulators.
@@ -147,4 +212,5 @@ def get_event(seq: int) -> dict[str, Any]:
             raise ApiError(401, "unauthorized", "this record needs an API token",
                            "Authorization")
         raise ApiError(403, "forbidden", f"seq {seq} is another enterprise's record", "seq")
-    return {**entry.as_json(), "notices": queries.notices_of(session, seq)}
+    return {**entry.as_json(), "notices": queries.notices_of(session, seq),
+            "signed_entry_timestamp": _timestamp(entry.seq, entry.leaf_hash, entry.recorded_at)}

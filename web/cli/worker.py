@@ -2,6 +2,8 @@
 
 Background work never runs in a thread of a gunicorn worker, which dies, or is duplicated,
 with it; this process claims due deliveries from the database, so several may run at once.
+It also signs each checkpoint the cadence makes due (a thread of its own, so a slow webhook
+receiver never delays one): the tail of a log that stops growing is covered all the same.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from types import FrameType
 
 import click
 
+from ledger.log import keep_checkpoints
 from ledger.log.cosigning import Cosigner, parse_witnesses, run_cosigner
 from ledger.outbox import DEFAULT_SCHEDULE, RetrySchedule, run_worker
 from web.runtime import Runtime
@@ -75,6 +78,13 @@ def worker(poll: float, concurrency: int, timeout: float, retries: RetrySchedule
     click.echo(f"worker {os.getpid()}: delivering notices from {runtime.engine.url!r} "
                f"(timeout {timeout:g} s, retries {retries or 'none'})", err=True)
     cosigning = _start_cosigner(runtime, stop, poll, timeout)
+    checkpoints = threading.Thread(
+        target=keep_checkpoints, args=(runtime.sessions, runtime.ledger),
+        # A new entry after an idle spell is due one interval after the last checkpoint, so
+        # look at least four times an interval: the tail waits at most a quarter more.
+        kwargs={"stop": stop, "poll": min(poll, max(0.05, runtime.ledger.checkpoint_interval / 4))},
+        name="checkpoints", daemon=True)
+    checkpoints.start()
     try:
         made = run_worker(runtime.sessions, stop=stop, poll=poll, concurrency=concurrency,
                           timeout=timeout, schedule=retries)
@@ -82,5 +92,6 @@ def worker(poll: float, concurrency: int, timeout: float, retries: RetrySchedule
         stop.set()
         if cosigning is not None:
             cosigning.join()
+        checkpoints.join(timeout=10)
         runtime.close()
     click.echo(f"worker {os.getpid()}: stopped after {made} delivery attempts", err=True)
