@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -104,11 +105,11 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'tracenet.db'}"
 
 
-def make_app(database_url: str, instance: Path) -> Flask:
+def make_app(database_url: str, instance: Path, **config: Any) -> Flask:
     app = create_app({"TESTING": True, "DATABASE_URL": database_url,
                       "LEDGER_KEY": str(instance / "ledger_key.pem"),
                       "SECRET_KEY": "test-secret", "CODE_SECRET": "test-code-secret",
-                      "LEDGER_ORIGIN": "tracenet.test/ledger"})
+                      "LEDGER_ORIGIN": "tracenet.test/ledger", **config})
     result = run_cli(app, "init")
     assert result.exit_code == 0, result.output
     return app

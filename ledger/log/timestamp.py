@@ -30,6 +30,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.errors import EntryError, SignatureError
+from ledger.log.entry import Entry
 from ledger.log.keys import key_id_for, public_key_bytes, verify_signature
 
 __all__ = ["TIMESTAMP_CONTEXT", "SignedEntryTimestamp", "sign_entry_timestamp"]
@@ -79,12 +80,22 @@ class SignedEntryTimestamp:
                    texts["integrated_time"], texts["key_id"],
                    _b64(body["signature"], "signature", 64))
 
-    def verify(self, public_key: Ed25519PublicKey, *, origin: str | None = None) -> None:
-        """Check the signature with the operator's public key (and the origin, if given).
+    def verify(self, public_key: Ed25519PublicKey, *, origin: str | None = None,
+               entry: Entry | None = None) -> None:
+        """Check the signature with the operator's public key (and the origin, if given);
+        with ``entry``, check that the timestamp is this entry's (seq, leaf hash, time).
 
         Raises SignatureError when the timestamp was not signed by that key for these exact
-        values, EntryError when it is for another log or malformed.
+        values, EntryError when it is for another log or entry, or malformed.
         """
+        if entry is not None:
+            for name, ours, theirs in (
+                    ("seq", self.seq, entry.seq),
+                    ("leaf_hash", self.leaf_hash.hex(), entry.leaf_hash.hex()),
+                    ("integrated_time", self.integrated_time, entry.recorded_at)):
+                if ours != theirs:
+                    raise EntryError(f"the timestamp's {name} is {ours}, the entry's {theirs}",
+                                     field=name)
         if origin is not None and self.origin != origin:
             raise EntryError(f"expected origin {origin!r}, got {self.origin!r}", field="origin")
         if self.key_id != key_id_for(public_key):

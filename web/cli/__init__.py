@@ -57,6 +57,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "user": ("accounts:user", "Manage console accounts."),
     "verify": ("ledger:verify_command", "Recompute chain, tree, signatures and checkpoints; "
                                         "exit 1 naming the first bad seq."),
+    "verify-timestamp": ("timestamp:verify_timestamp",
+                         "Check signed entry timestamps: the JSON an append answered with (or "
+                         "one entry, or one timestamp); exit 1 at the first that fails."),
     "witness": ("witness:witness", "Run a transparency-log witness (C2SP tlog-witness) that "
                                    "cosigns consistent checkpoints."),
     "worker": ("worker:worker",
