@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 from typing import Any
 
@@ -45,6 +46,8 @@ def build_evidence(session: Session, ledger: log.Ledger, public: list[int],
 @pytest.fixture
 def published(session: Session, ledger: log.Ledger,
               producer: Producer) -> tuple[dict[str, Any], str]:
+    # Checkpoint every append (no cadence), so the latest checkpoint is at the ledger's size.
+    ledger = dataclasses.replace(ledger, checkpoint_interval=0)
     appended = append(session, ledger, [producer.signed(lot=f"RM00{i}") for i in range(5)])
     session.commit()
     seqs = [a.entry.seq for a in appended]

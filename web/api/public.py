@@ -19,9 +19,10 @@ from flask import Response, jsonify
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ledger import log
 from ledger.consumer.evidence import evidence as build_evidence
 from scanners.codes import gtin14, parse_code
-from web.db import get_ledger, get_session
+from web.db import get_ledger, get_runtime, get_session
 from web.resolver import ItemKey
 from web.shopper import look_up
 
@@ -68,8 +69,15 @@ def evidence(query: dict[str, Any]) -> Response:
     """The entries a shopper's page shows, each with its inclusion proof in the latest signed
     checkpoint, and the operator key; the bytes of public entries, leaf hashes of the rest."""
     found = look_up(_key(query), count=False)
+    ledger = get_ledger()
+    newest = max((entry.seq for entry in found.entries), default=None)
+    if newest is not None:
+        # Checkpoints come at a cadence: a record made within the last interval waits (that
+        # long at most) for the checkpoint covering it, so every entry shown comes with a proof.
+        log.await_checkpoint(get_runtime().sessions, ledger, newest,
+                             timeout=ledger.checkpoint_interval + 0.5)
     session = get_session()
-    body = build_evidence(session, get_ledger(), found)
+    body = build_evidence(session, ledger, found)
     session.commit()  # the checkpoint, when this size had none yet
     response = jsonify(body)
     response.headers["Access-Control-Allow-Origin"] = "*"
