@@ -56,8 +56,25 @@ whether it is met, and exits 0 either way.
    entry of benchmark 2b (N jobs), target <= 2; the run / an estimate of a full verify of the
    whole network at that per-entry cost, target <= 0.01. Then a byte is flipped in a new
    entry and ``verify_since`` must name its seq (the script exits non-zero otherwise).
+5. **Append against its floor** -- benchmark 1's ``submit`` + commit per entry against the
+   least any signed append can cost: benchmark 1's raw ``sqlite3`` insert plus one libsodium
+   Ed25519 verify (``crypto_sign_open`` on the same statements and key, the message built
+   outside the timed loop). One process, one core. Figure: floor / ours; target >= 0.8.
+6. **Append over HTTP** -- the same pre-signed shipments (in the API's normal form) appended
+   in-process with ``submit`` (the one-core library rate), then posted as JSON lists of
+   ``--batch`` events to gunicorn with two workers by two client threads, the bodies encoded
+   before the clock starts; ``tracenet worker`` runs beside it, as ``make run`` starts it.
+   Figure: HTTP entries/s / library entries/s; target >= 1.5 (signature checks outside the
+   head lock run on both cores).
+7. **Checkpoint freshness under load** -- during benchmark 6, a third client appends one event
+   every 50 ms; a read-only connection polls the newest checkpoint's size every 3 ms. For
+   every append (batches and probes), the time from its answer to the first checkpoint
+   covering it (0 when the append itself signed it). Figure: p99 / the checkpoint interval
+   (``--interval``, default 1 s); target <= 1.25 (the interval, plus the worker's look every
+   quarter interval).
 
-``--only`` picks benchmarks (``append``, ``verify``, ``jobs``, ``since``, ``proofs``).
+``--only`` picks benchmarks (``append``, ``verify``, ``jobs``, ``since``, ``proofs``,
+``cadence``: 5, 6 and 7).
 """
 
 # Run as a script, bench/ is sys.path[0] and this file, ledger.py, would shadow the ``ledger``
@@ -72,6 +89,7 @@ if __name__ == "__main__":
     _HERE = Path(__file__).resolve().parent
     sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
+import base64
 import gc
 import hashlib
 import json
@@ -79,9 +97,12 @@ import os
 import platform
 import random
 import shutil
+import socket
 import sqlite3
 import statistics
+import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
@@ -107,7 +128,7 @@ from ledger.log import (
     rfc3339,
 )
 from ledger.log.canonical import canonical_bytes
-from ledger.log.checkpoint import open_checkpoint
+from ledger.log.checkpoint import CHECKPOINT_ENTRIES, CHECKPOINT_INTERVAL, open_checkpoint
 from ledger.log.entry import Entry, SignedStatement, Statement
 from ledger.log.keys import generate_private_key, public_key_bytes, verify_signature
 from ledger.log.storage import EntryRow, MerkleNode, node_id
@@ -305,11 +326,17 @@ def entry_of(appended: Any) -> Entry:
 
 @dataclass
 class AppendOutcome:
-    """What benchmark 1 leaves behind for benchmark 2."""
+    """What benchmark 1 leaves behind for benchmark 2 (and the append-floor figure)."""
 
     db_path: Path
     ledger: Ledger
     entries: int
+    #: benchmark 1's timings, and a sample of its statements and their key, for the floor
+    append_seconds: float = 0.0
+    raw_seconds: float = 0.0
+    appended: int = 0
+    sample: Sequence[SignedStatement] = ()
+    client_key: bytes = b""
 
 
 def sign_statements(key: Ed25519PrivateKey, key_id: str, count: int,
@@ -473,7 +500,8 @@ def bench_append(workdir: Path, count: int, batch: int, rng: random.Random
                f"{2 * raw_us:.1f} µs; Ed25519 verify alone takes {parts[3][1]:.1f} µs.")
     figure = report(Figure("append vs raw sqlite3 insert", ours_rate / raw_rate, 0.5, True,
                            f"{ours_rate:,.0f} vs {raw_rate:,.0f} entries/s"))
-    return [figure], AppendOutcome(db_path, ledger, count + first_seq)
+    return [figure], AppendOutcome(db_path, ledger, count + first_seq, elapsed, raw_seconds,
+                                   count, signed[:2000], public_key_bytes(client_key))
 
 
 # ----------------------------------------------------------------------------------- verify
@@ -940,6 +968,248 @@ def _check_proofs(kind: str, args: Sequence[tuple[int, int]],
     return len(args)
 
 
+# ------------------------------------------------------------- append floor, HTTP, freshness
+# (the checkpoint cadence's figures: 5, 6 and 7 of the module docstring)
+
+
+def bench_append_floor(outcome: AppendOutcome) -> list[Figure]:
+    """Figure 5: benchmark 1's append against raw insert + one libsodium verify per entry."""
+    import nacl.bindings
+
+    heading("5. Append against its floor: raw insert + one libsodium Ed25519 verify per entry")
+    signed = list(outcome.sample)
+    # The messages are built outside the timed loop: the floor is the verify alone.
+    messages = [item.signature + item.statement.signing_bytes() for item in signed]
+    verify_us = per_entry_us(
+        lambda message: nacl.bindings.crypto_sign_open(message, outcome.client_key), messages)
+    raw_us = outcome.raw_seconds / outcome.appended * 1e6
+    ours_us = outcome.append_seconds / outcome.appended * 1e6
+    floor_us = raw_us + verify_us
+    click.echo(f"  raw sqlite3 insert {raw_us:.1f} µs + libsodium verify {verify_us:.1f} µs = "
+               f"floor {floor_us:.1f} µs per entry ({1e6 / floor_us:,.0f} entries/s)")
+    click.echo(f"  submit + commit (benchmark 1, one process, one core): {ours_us:.1f} µs per "
+               f"entry ({1e6 / ours_us:,.0f} entries/s); the 0.8 target allows "
+               f"{floor_us / 0.8:.1f} µs")
+    return [report(Figure("append vs raw insert + libsodium verify (1 core)", floor_us / ours_us,
+                          0.8, True, f"{ours_us:.1f} vs floor {floor_us:.1f} µs per entry"))]
+
+
+def valid_shipments(key: Ed25519PrivateKey, key_id: str, count: int, prefix: str
+                    ) -> list[SignedStatement]:
+    """Client-signed shipments in the API's normal form (what ``POST /api/v1/events`` takes),
+    so the library and the server append the very same statements."""
+    from schemas.identifiers import uscc_check_character
+
+    buyer = BUYER[:17] + uscc_check_character(BUYER[:17])  # the API checks the USCC's check
+    statements = []
+    for i in range(count):
+        statement = Statement("shipment", USCC, key_id, "2024-05-01T08:00:00+08:00", {
+            "gtin": GTIN, "lot": LOT, "quantity": str(1 + i % 20), "unit": "case",
+            "counterparty": buyer, "document_no": f"{prefix}-{i:08d}",
+            "shipped_at": "2024-05-01T09:00:00+08:00"})
+        statements.append(statement.sign(key))
+    return statements
+
+
+def event_json(signed: SignedStatement) -> dict[str, Any]:
+    statement = signed.statement
+    return {"type": statement.type, "enterprise": statement.enterprise,
+            "key_id": statement.key_id, "event_time": statement.event_time,
+            "payload": dict(statement.payload),
+            "signature": base64.b64encode(signed.signature).decode()}
+
+
+class CheckpointWatch:
+    """Polls the database's newest checkpoint size (read-only, every few ms) and remembers
+    when each size was first seen; then answers when an entry was first covered."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seen: list[tuple[float, int]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="checkpoint-watch", daemon=True)
+
+    def _run(self) -> None:
+        with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as connection:
+            last = -1
+            while not self.stop.is_set():
+                size = connection.execute("SELECT MAX(size) FROM checkpoints").fetchone()[0] or 0
+                if size != last:
+                    self.seen.append((time.monotonic(), size))
+                    last = size
+                time.sleep(0.003)
+
+    def covered_at(self, seq: int) -> float | None:
+        return next((at for at, size in self.seen if size > seq), None)
+
+    def __enter__(self) -> CheckpointWatch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+def bench_append_http(workdir: Path, count: int, batch: int, interval: float) -> list[Figure]:
+    """Figures 6 and 7: gunicorn with two workers against the one-core library rate, and how
+    long an append waits for a checkpoint covering it while the load runs."""
+    import requests
+
+    from ledger.accounts.roles import PRODUCER
+    from ledger.accounts.tokens import issue_token
+    from ledger.log.keys import private_key_pem
+
+    heading(f"6. Append over HTTP (gunicorn, 2 workers) against the one-core library rate, "
+            f"{count:,} entries in batches of {batch:,}")
+    # The library rate, on the very statements the server will take (the API's normal form).
+    engine, ledger, client_key, key_id = setup_ledger(workdir / "library-rate.db", count)
+    signed = valid_shipments(client_key, key_id, count, "LIB")
+    with Session(engine) as session:
+        start = time.perf_counter()
+        for part in chunks(signed, batch):
+            submit(session, ledger, VAULT, part)
+            session.commit()
+        library_seconds = time.perf_counter() - start
+    engine.dispose()
+    library_rate = count / library_seconds
+    click.echo(f"  library submit + commit, one process: {library_rate:10,.0f} entries/s")
+
+    path = workdir / "http.db"
+    engine, ledger, client_key, key_id = setup_ledger(path, count + 10_000)
+    with Session(engine) as session:
+        token = issue_token(session, USCC, PRODUCER, rfc3339(datetime.now(UTC)))
+        session.commit()
+    engine.dispose()
+    key_path = workdir / "http-ledger.pem"
+    key_path.write_bytes(private_key_pem(ledger.signing_key))
+    bodies = [json.dumps([event_json(s) for s in part]).encode()
+              for part in chunks(valid_shipments(client_key, key_id, count, "HTTP"), batch)]
+    probes = [json.dumps([event_json(s)]).encode()
+              for s in valid_shipments(client_key, key_id, 2000, "PROBE")]
+    env = {**os.environ, "TRACENET_DATABASE_URL": sqlite_url(path),
+           "TRACENET_LEDGER_KEY": str(key_path), "TRACENET_LEDGER_ORIGIN": ORIGIN,
+           "TRACENET_SECRET_KEY": "bench", "TRACENET_INSTANCE": str(workdir / "instance"),
+           "TRACENET_CHECKPOINT_INTERVAL": str(interval),
+           "TRACENET_RATELIMIT_ENABLED": "false"}  # measure the server, not the limiter
+    repo = Path(__file__).resolve().parents[1]
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(  # noqa: S603 - a fixed command line
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--timeout", "300", "--log-level", "warning", "wsgi:app"], env=env, cwd=repo)
+    worker = subprocess.Popen(  # noqa: S603 - the checkpoint keeper, as `make run` starts it
+        [sys.executable, "-c", "from web.cli import main; main()", "worker"], env=env, cwd=repo,
+        stderr=subprocess.DEVNULL)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    try:
+        _wait_healthy(url, requests)
+        with requests.Session() as warm:  # both workers import and connect before the clock
+            for probe in probes[:4]:
+                warm.post(f"{url}/api/v1/events", data=probe, headers=headers, timeout=60)
+        answers: list[tuple[float, int]] = []  # (answer time, last seq) of every append
+        failures: list[str] = []
+        lock = threading.Lock()
+        queue = list(reversed(bodies))
+
+        def client() -> None:
+            with requests.Session() as http:
+                while True:
+                    with lock:
+                        if not queue:
+                            return
+                        body = queue.pop()
+                    response = http.post(f"{url}/api/v1/events", data=body, headers=headers,
+                                         timeout=300)
+                    at = time.monotonic()
+                    with lock:
+                        if response.status_code != 201:
+                            failures.append(f"{response.status_code} {response.text[:200]}")
+                        else:
+                            answers.append((at, response.json()[-1]["seq"]))
+
+        probe_answers: list[tuple[float, int]] = []
+        loading = threading.Event()
+
+        def prober() -> None:  # one small append every 50 ms while the load runs
+            with requests.Session() as http:
+                for body in probes[4:]:
+                    if not loading.is_set():
+                        return
+                    response = http.post(f"{url}/api/v1/events", data=body, headers=headers,
+                                         timeout=300)
+                    if response.status_code == 201:
+                        probe_answers.append((time.monotonic(), response.json()[-1]["seq"]))
+                    time.sleep(0.05)
+
+        with CheckpointWatch(path) as watch:
+            loading.set()
+            threads = [threading.Thread(target=client) for _ in range(2)]
+            probe_thread = threading.Thread(target=prober)
+            start = time.monotonic()
+            for thread in [*threads, probe_thread]:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.monotonic() - start
+            loading.clear()
+            probe_thread.join()
+            if failures or not answers:
+                raise SystemExit(f"HTTP appends failed: {failures[:3]}")
+            newest = max(seq for _, seq in answers + probe_answers)
+            deadline = time.monotonic() + 10 * interval + 5
+            while watch.covered_at(newest) is None and time.monotonic() < deadline:
+                time.sleep(0.01)  # the worker covers the tail
+    finally:
+        for process in (server, worker):
+            process.terminate()
+            process.wait(30)
+    http_rate = count / elapsed
+    click.echo(f"  HTTP, 2 client threads, 2 gunicorn workers: {http_rate:10,.0f} entries/s "
+               f"({elapsed:.2f} s; the clients share the machine's {os.cpu_count()} cores)")
+    figures = [report(Figure("HTTP (2 workers) vs one-core library rate",
+                             http_rate / library_rate, 1.5, True,
+                             f"{http_rate:,.0f} vs {library_rate:,.0f} entries/s"))]
+
+    heading(f"7. Checkpoint freshness under that load (interval {interval:g} s, "
+            f"{CHECKPOINT_ENTRIES:,} entries)")
+    waits = []
+    for answered, seq in answers + probe_answers:
+        covered = watch.covered_at(seq)
+        waits.append(float("inf") if covered is None else max(0.0, covered - answered))
+    signed_during = [size for at, size in watch.seen if start <= at <= start + elapsed]
+    p50, p99 = percentile(waits, 0.5), percentile(waits, 0.99)
+    click.echo(f"  {len(waits)} appends ({len(probe_answers)} single-entry probes every 50 ms, "
+               f"{len(answers)} batches): from the append's answer to the first checkpoint "
+               f"covering it, p50 {p50 * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, max "
+               f"{max(waits) * 1e3:.0f} ms")
+    click.echo(f"  {len(signed_during)} checkpoints signed during the {elapsed:.1f} s of load "
+               f"(at most one per {interval:g} s or per {CHECKPOINT_ENTRIES:,} entries)")
+    figures.append(report(Figure("checkpoint freshness p99 / interval", p99 / interval, 1.25,
+                                 False, f"p99 {p99 * 1e3:.0f} ms, interval "
+                                        f"{interval * 1e3:.0f} ms")))
+    return figures
+
+
+def _free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_healthy(url: str, requests: Any) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+
 # ------------------------------------------------------------------------------------- main
 
 
@@ -955,7 +1225,7 @@ def _check_proofs(kind: str, args: Sequence[tuple[int, int]],
 @click.option("--new", "since_new", type=click.IntRange(min=10), default=1000, show_default=True,
               help="Entries appended after the saved checkpoint for the verify --since figure.")
 @click.option("--only", multiple=True,
-              type=click.Choice(["append", "verify", "jobs", "since", "proofs"]),
+              type=click.Choice(["append", "verify", "jobs", "since", "proofs", "cadence"]),
               help="Run only these benchmarks (repeatable); verify and jobs need append.")
 @click.option("--quick", is_flag=True, help="Small sizes, same code paths (a smoke test).")
 @click.option("--seed", type=int, default=6962, show_default=True)
@@ -963,9 +1233,11 @@ def _check_proofs(kind: str, args: Sequence[tuple[int, int]],
               help="Also write the figures to this JSON file.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the databases here (default: a temporary directory, removed).")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=CHECKPOINT_INTERVAL,
+              show_default=True, help="Checkpoint interval (s) of the HTTP server (6, 7).")
 def main(entries: int | None, proof_size: int | None, samples: int | None, batch: int | None,
          since_new: int, only: tuple[str, ...], quick: bool, seed: int, json_path: Path | None,
-         workdir: Path | None) -> None:
+         workdir: Path | None, interval: float) -> None:
     """Run the ledger benchmarks and print each figure as a ratio with its target."""
     entries = entries or (300 if quick else 20_000)
     proof_size = proof_size or (5_000 if quick else 1_000_000)
@@ -981,11 +1253,13 @@ def main(entries: int | None, proof_size: int | None, samples: int | None, batch
     with tempfile.TemporaryDirectory(prefix="tracenet-bench-") as temporary:
         where = workdir or Path(temporary)
         where.mkdir(parents=True, exist_ok=True)
-        wanted = set(only or ["append", "verify", "jobs", "since", "proofs"])
+        wanted = set(only or ["append", "verify", "jobs", "since", "proofs", "cadence"])
         figures: list[Figure] = []
         full_us = 0.0
-        if wanted & {"append", "verify", "jobs", "since"}:
+        if wanted & {"append", "verify", "jobs", "since", "cadence"}:
             figures, outcome = bench_append(where, entries, batch, rng)
+            if "cadence" in wanted:
+                figures += bench_append_floor(outcome)
             if "verify" in wanted:
                 figures += bench_verify(where, outcome)
             if wanted & {"jobs", "since"}:
@@ -995,6 +1269,8 @@ def main(entries: int | None, proof_size: int | None, samples: int | None, batch
             figures += bench_since(where, quick, since_new, full_us)
         if "proofs" in wanted:
             figures += bench_proofs(where, proof_size, samples, rng)
+        if "cadence" in wanted:
+            figures += bench_append_http(where, entries, batch, interval)
 
     heading("Summary")
     click.echo(f"  load average at the end: {load_average()} (other processes skew timings)")
