@@ -7,12 +7,15 @@ fork-free and verifiable, on SQLite as well as on PostgreSQL.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -20,7 +23,8 @@ from sqlalchemy import select
 
 from ledger.db import create_ledger_engine
 from ledger.log.entry import GENESIS_PREV, Entry
-from ledger.log.storage import EntryRow, LedgerHead
+from ledger.log.keys import generate_private_key, key_id_for, public_key_bytes
+from ledger.log.storage import CheckpointRow, EntryRow, LedgerHead
 from tests.conftest import free_port
 from tests.ledger.conftest import make_uscc
 from tests.processes import PYTHON, REPO, run_tracenet, tracenet_env
@@ -246,3 +250,72 @@ def test_concurrent_posts_make_one_gapless_fork_free_log(
     print(f"\n{database_url.split(':')[0]}: {accepted} events in {ENTERPRISES * BATCHES} "
           f"requests from {ENTERPRISES} processes in {elapsed:.1f} s; "
           f"{runs} runs of consecutive batches from one client")
+
+
+
+def test_two_workers_sign_one_checkpoint_per_interval_and_the_tail_is_covered(
+        database_url: str, ledger_env: dict[str, str], tmp_path: Path) -> None:
+    interval = 0.5
+    env = {**ledger_env, "TRACENET_CHECKPOINT_INTERVAL": str(interval)}
+    clients = [(uscc, add_enterprise(env, uscc, f"企业{uscc[-4:]}"))
+               for uscc in (make_uscc(11), make_uscc(12))]
+    gunicorn = Gunicorn(env, tmp_path / "gunicorn.log", workers=2)
+    answers: list[tuple[int, Any]] = []
+    try:
+        gunicorn.wait_healthy()
+
+        def post_for(uscc: str, token: str, seconds: float) -> None:
+            with requests.Session() as http:
+                http.headers["Authorization"] = "Bearer " + token
+                until = time.monotonic() + seconds
+                while time.monotonic() < until:
+                    body = [_key_event(uscc) for _ in range(5)]
+                    response = http.post(gunicorn.url + "/api/v1/events", json=body, timeout=60)
+                    answers.append((response.status_code, response.json()))
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=post_for, args=(uscc, token, 3.0))
+                   for uscc, token in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+        assert all(status == 201 for status, _ in answers), answers[:3]
+        last = max(entry["seq"] for _, body in answers for entry in body)
+        # Nobody appends any more: a waiting reader gets the tail covered within the interval.
+        covering = requests.get(f"{gunicorn.url}/api/v1/ledger/checkpoint",
+                                params={"covering": last, "wait": 5}, timeout=30)
+    finally:
+        gunicorn_log = gunicorn.log()
+        gunicorn.stop()
+    assert "Traceback" not in gunicorn_log, gunicorn_log
+    assert covering.status_code == 200, covering.text
+    assert int(covering.text.splitlines()[1]) > last
+
+    size, rows = head_and_entries(database_url)
+    assert [seq for seq, _, _ in rows] == list(range(size)), "the log has gaps"
+    engine = create_ledger_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            sizes = list(connection.execute(select(CheckpointRow.size)
+                                            .order_by(CheckpointRow.size)).scalars())
+    finally:
+        engine.dispose()
+    during = [s for s in sizes if s > 1 + 2 * 2]  # after genesis and the two enrolments
+    # At most one checkpoint per interval while the two workers appended (no entry-count
+    # boundary: far fewer than 1,000 entries), plus the one covering the tail.
+    assert 1 <= len(during) <= elapsed / interval + 2, (sizes, elapsed)
+    assert len(during) < len(answers), "a checkpoint per append"
+    verified = run_tracenet(env, "verify", check=False)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    entry = answers[-1][1][-1]
+    assert entry["signed_entry_timestamp"]["seq"] == entry["seq"]
+
+
+def _key_event(uscc: str) -> dict[str, object]:
+    """A custodially signed registration of a fresh key for ``uscc``."""
+    raw = public_key_bytes(generate_private_key())
+    return {"type": "key_registered", "event_time": "2026-11-28T08:30:00+08:00",
+            "payload": {"enterprise": uscc, "key_id": key_id_for(raw),
+                        "public_key": base64.b64encode(raw).decode()}}
