@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -34,6 +34,7 @@ GENESIS_PREV = bytes(32)
 _PLAIN_TIME = re.compile(r"[0-9A-Za-z:.+-]*")
 
 
+@lru_cache(maxsize=256)  # a few dozen types, appended millions of times
 def _statement_tail(type_: str) -> bytes:
     """The last members of a statement's JCS bytes, after its payload: type and version."""
     return b',"type":' + canonical_bytes({"": type_})[4:-1] + b',"v":' + \
