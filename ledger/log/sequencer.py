@@ -206,8 +206,7 @@ def append(session: Session, ledger: Ledger, batch: Sequence[SignedStatement],
     directory = ProjectedDirectory(session)
     ring = KeyRing(directory)
     admission.prefetch([signed.statement for signed in batch])
-    now = ledger.clock()
-    recorded_at = max(rfc3339(now), head.last_recorded_at)
+    recorded_at = max(rfc3339(ledger.clock()), head.last_recorded_at)
     entries: list[Entry] = []
     nodes: list[dict[str, Any]] = []
     prev = head.last_leaf_hash
@@ -235,6 +234,9 @@ def append(session: Session, ledger: Ledger, batch: Sequence[SignedStatement],
         connection.execute(_INSERT_NODES, nodes)
     values: dict[str, Any] = {"size": frontier.size, "last_leaf_hash": prev,
                               "last_recorded_at": recorded_at}
+    # Asked at the end of the batch, so a checkpoint that fell due while it was admitted is
+    # signed now rather than by the next writer, one batch later.
+    now = ledger.clock()
     if _due_in(ledger, head.checkpoint_size, head.checkpoint_at, frontier.size, now) == 0:
         _store_checkpoint(session, ledger, frontier.size, frontier.root())
         values |= {"checkpoint_size": frontier.size, "checkpoint_at": rfc3339(now)}
