@@ -88,7 +88,8 @@ class Witnessing:
 @pytest.fixture
 def witnessing(session: Session, ledger: log.Ledger, database_url: str,
                producer: Producer) -> Iterator[Witnessing]:
-    w = Witnessing(session, ledger, database_url)
+    # A checkpoint every append (no cadence), so each grown tree has its own checkpoint.
+    w = Witnessing(session, dataclasses.replace(ledger, checkpoint_interval=0), database_url)
     yield w
     w.engine.dispose()
 
