@@ -88,8 +88,7 @@ class Witnessing:
 @pytest.fixture
 def witnessing(session: Session, ledger: log.Ledger, database_url: str,
                producer: Producer) -> Iterator[Witnessing]:
-    # A checkpoint every append (no cadence), so each grown tree has its own checkpoint.
-    w = Witnessing(session, dataclasses.replace(ledger, checkpoint_interval=0), database_url)
+    w = Witnessing(session, ledger, database_url)
     yield w
     w.engine.dispose()
 

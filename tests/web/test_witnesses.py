@@ -4,7 +4,6 @@ publishing the cosigned note, k-of-n clients, and the split-view attack over rea
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import subprocess
 import time
@@ -53,15 +52,9 @@ def witness_app(app: Flask, tmp_path: Path, name: str) -> Flask:
                                "DATABASE_URL": f"sqlite:///{tmp_path / name.replace('/', '_')}.db"})
 
 
-def every_append(ledger: log.Ledger) -> log.Ledger:
-    """The app's ledger signing a checkpoint at every append (no cadence), as these tests
-    need a checkpoint for each tree they grow."""
-    return dataclasses.replace(ledger, checkpoint_interval=0)
-
-
 def grow(app: Flask, producer: Producer | None, count: int, serial: int = 3) -> Producer:
     with app.app_context():
-        session, ledger = get_session(), every_append(get_ledger())
+        session, ledger = get_session(), get_ledger()
         producer = producer or enrol(session, ledger, serial)
         append(session, ledger, [producer.signed(lot=f"G{i}-{time.monotonic_ns()}")
                                  for i in range(count)])
