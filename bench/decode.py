@@ -50,6 +50,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 
 import click
 import numpy as np
@@ -310,7 +311,8 @@ def main(quick: bool, per_cell: int, repeat: int) -> None:
     if quick:
         per_cell, repeat = 1, 3
     click.echo(f"Machine: {cpu_model()}, {os.cpu_count()} CPUs, load {load_average()}; "
-               f"zxing-cpp {getattr(zxingcpp, '__version__', '?')}")
+               f"zxing-cpp {version('zxing-cpp')}, pyzbar {version('pyzbar')}, "
+               f"Pillow {version('pillow')}")
     figures = bench_photos() + bench_corpus(per_cell) + bench_time(repeat)
     heading("Summary")
     for figure in figures:

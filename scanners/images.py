@@ -11,9 +11,12 @@ the way a scanner delivers them). Two decoders do the reading, each where it is 
 
 When neither finds anything, the picture is reworked the way a phone photo needs and read
 again, cheapest first, stopping at the first pass that finds a code: small pictures upscaled,
-sharpened, contrast stretched, equalised, lighting flattened, binarised, blurred (against JPEG
-noise and moiré), rotated by angles neither decoder tries itself, and large pictures cut into
-overlapping tiles for codes that fill little of them.
+sharpened, contrast stretched, equalised, lighting flattened, binarised (Otsu, and against the
+neighbourhood's mean), blurred (against JPEG noise and moiré), rotated by angles neither decoder
+tries itself, large pictures cut into overlapping tiles, and last the regions whose edges all
+run one way (a 1D code's bars) cut out, turned upright and enlarged, for a code small and
+tilted among clutter. A read that may be a misread passing its check (EAN/UPC, ITF, a short
+Code 128) off a reworked picture is taken only once a second read agrees.
 
 The work is bounded before any pixel is decoded: a byte limit, a pixel limit read from the
 header (so a 20,000 × 20,000 image or a PNG that inflates hugely is refused unread, and
