@@ -307,6 +307,7 @@ class _Unit:
 _UNIT = select(UnitRow.code, UnitRow.gtin, UnitRow.lot, UnitRow.seq, EntryRow.type).outerjoin(
     EntryRow, EntryRow.seq == UnitRow.seq)
 _UNIT_BY_CODE = _UNIT.where(UnitRow.code == bindparam("code")).limit(1)
+_UNIT_BY_SUPERVISION_CODE = _UNIT.where(UnitRow.supervision_code == bindparam("code")).limit(1)
 _HEAD = select(LedgerHead.size, LedgerHead.last_leaf_hash).where(LedgerHead.id == 1)
 
 
@@ -322,11 +323,7 @@ def _find_unit(session: Session, query: CodeQuery, code_secret: bytes
     if query.supervision is not None:
         # The HMAC is checked first, but the unit is looked up either way: the same work.
         genuine = authentic(code_secret, query.supervision)
-        column = getattr(UnitRow, "supervision_code", None)
-        # (a ledger whose units carry no supervision codes looks the code up all the same)
-        statement = _UNIT_BY_CODE if column is None else _UNIT.where(
-            column == bindparam("code")).limit(1)
-        unit = _unit_where(session, statement, query.supervision.text)
+        unit = _unit_where(session, _UNIT_BY_SUPERVISION_CODE, query.supervision.text)
         if not genuine:
             return None, "not_authentic"
         return unit, "genuine" if unit is not None else "not_issued"

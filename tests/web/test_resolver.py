@@ -408,3 +408,15 @@ def test_both_languages_have_every_word() -> None:
 def test_licences_are_named(client: FlaskClient) -> None:
     assert "食品生产许可证" in page(client, f"/p/01/{MILK}")
     assert "Food production licence" in page(client, f"/p/01/{MILK}?lang=en")
+
+
+def test_an_issued_supervision_code_resolves_to_its_unit(client: FlaskClient,
+                                                         world: World) -> None:
+    text, serial = next(iter(world.codes.items()))
+    assert client.get(f"/c/{text}").headers["Location"] == f"http://localhost/p/c/{text}"
+    html = page(client, f"/p/c/{text}")
+    assert "正品码" in html and "您是第一次查询此码" in html and serial in html
+    typed = client.get("/scan", query_string={"code": f"{text[:6]}-{text[6:13]}-{text[13:]}"})
+    assert urlsplit(typed.headers["Location"]).path == f"/p/c/{text}"
+    # counted together with the unit's GS1 code
+    assert "此码已被查询 2 次" in page(client, f"/p/01/{MILK}/21/{serial}")

@@ -14,6 +14,7 @@ from ledger.accounts.enrolment import enrol_enterprise
 from ledger.log.entry import Statement
 from ledger.supervision import names
 from ledger.supervision.check_digits import gs1_check_digit
+from ledger.supervision.serials import serialize_lot
 from ledger.supervision.submit import submit
 from scanners.supervision_code import SupervisionCode
 from tests.ledger.conftest import make_uscc
@@ -60,6 +61,8 @@ class World:
     dairy: str
     shop: str
     seqs: dict[str, int] = field(default_factory=dict)
+    #: supervision code -> serial, of the units serialised with codes
+    codes: dict[str, str] = field(default_factory=dict)
 
     def submit(self, who: str, type_: str, payload: dict[str, Any], at: str = DAY) -> int:
         (appended,) = submit(self.session, self.ledger, VAULT,
@@ -94,6 +97,11 @@ def build(session: Session, ledger: log.Ledger) -> World:
                    "pass": True}]})
     world.seqs["serialization"] = world.submit(dairy, names.SERIALIZATION, {
         "gtin": MILK, "lot": "L1", "serials": list(SERIALS)})
+    serialized = serialize_lot(session, ledger, VAULT, enterprise=dairy, gtin=MILK, lot="L1",
+                               count=2, code_secret=CODE_SECRET)
+    session.commit()
+    world.seqs["serialized"] = serialized.seq
+    world.codes = dict(zip(serialized.codes, serialized.serials, strict=True))
     world.seqs["shipment"] = world.submit(dairy, names.SHIPMENT, {
         "gtin": MILK, "lot": "L1", "quantity": "480", "unit": "pcs", "counterparty": shop,
         "document_no": "DN-SECRET-77"})

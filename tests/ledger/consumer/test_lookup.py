@@ -228,7 +228,7 @@ def test_a_code_never_issued_runs_the_statements_an_issued_one_does(world: World
     assert statements(session, code(MILK, "L1", "NEVER1")) == issued
     assert len(issued) <= 4  # the ledger head, the unit, the count (and SQLite's BEGIN)
     forged = supervision_code.parse(supervision_code.mint(b"not-the-secret", 1, 2))
-    minted = supervision_code.parse(supervision_code.mint(CODE_SECRET, 1, 2))
+    minted = supervision_code.parse(supervision_code.mint(CODE_SECRET, 1, 9_000_001))
     look(session, Code("supervision_code", supervision=minted))  # warm, as above
     assert statements(session, Code("supervision_code", supervision=forged)) == statements(
         session, Code("supervision_code", supervision=minted))
@@ -242,3 +242,32 @@ def test_facts_follow_the_ledger_at_once(world: World, session: Session) -> None
         "items": [{"name": "蛋白质", "value": "3.1", "pass": True}]})
     after = look(session, code(MILK, "L2"))
     assert after.lot_info.inspection == "pass" and len(after.inspections) == 1
+
+
+def supervision(text: str) -> Code:
+    return Code("supervision_code", supervision=supervision_code.parse(text))
+
+
+def test_an_issued_supervision_code_is_its_unit_counted_with_its_gs1_code(
+        world: World, session: Session) -> None:
+    text, serial = next(iter(world.codes.items()))
+    found = look(session, supervision(text))
+    assert (found.level, found.found, found.authenticity) == ("unit", True, "genuine")
+    assert (found.gtin, found.lot, found.serial) == (MILK, "L1", serial)
+    assert found.product.name == "全脂纯牛奶 250mL" and found.queries.first
+    unit = next(entry for entry in found.entries if entry.role == "unit")
+    assert (unit.seq, unit.type, unit.public) == (world.seqs["serialized"], "serialization",
+                                                  False)
+    # the unit's GS1 code and its supervision code are one unit: one counter
+    assert look(session, code(MILK, "L1", serial)).queries.count == 2
+    assert look(session, supervision(text)).queries.count == 3
+
+
+def test_issued_and_never_issued_supervision_codes_run_the_same_statements(
+        world: World, session: Session) -> None:
+    issued = next(iter(world.codes))
+    never = supervision_code.mint(CODE_SECRET, 1, 9_000_000)
+    look(session, supervision(issued))
+    look(session, supervision(never))  # each reads its facts once per ledger state
+    assert look(session, supervision(never)).authenticity == "not_issued"
+    assert statements(session, supervision(issued)) == statements(session, supervision(never))
