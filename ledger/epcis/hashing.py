@@ -380,9 +380,11 @@ def prehash_string(event: Mapping[str, Any], *, context: Context | object = None
 
     ``context`` is the document's ``@context`` (as it appears there, or parsed once with
     :func:`parse_context`); the event's own ``@context`` adds to it. ``ignore_fields`` names
-    top-level fields left out of the hash (the document's ``ignoreFields`` extension), as
-    written in the document or as ``{namespace}localName``. Raises :class:`EPCISError` when
-    ``event`` is not an object with a ``type``.
+    top-level extension fields left out of the hash (the document's ``ignoreFields``
+    extension), as written in the document or as ``{namespace}localName``. Raises
+    :class:`EPCISError` when ``event`` is not an object with a ``type``, or when
+    ``ignore_fields`` names a standard field (``bizStep``, ...): two different events must
+    never share an ID.
     """
     if not isinstance(event, Mapping):
         raise EPCISError("an EPCIS event is a JSON object", field=())
@@ -401,6 +403,12 @@ def _prehash(event: dict[str, Any], kind: str, context: Context,
              ignore_fields: Iterable[str]) -> str:
     writer = _Writer(context)
     ignored = set(ignore_fields)
+    standard = sorted(name for name in ignored if ":" not in name and not name.startswith("{"))
+    if standard:
+        # Only a repository's own extension fields may be left out: ignoring a standard field
+        # would let different events share an ID, and one capture squat another's.
+        raise EPCISError(f"ignoreFields may name extension fields only, not {standard[0]!r}",
+                         field=("ignoreFields",))
     ignored |= {writer.context.expand_key(name) for name in ignored}
     ordered_names = {name for name, _ in EVENT_ORDER.order}
     tail = sorted(text for key, value in event.items()

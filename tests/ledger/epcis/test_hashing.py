@@ -202,6 +202,13 @@ def test_ignore_fields_match_by_name_as_written_or_expanded() -> None:
         assert prehash_string(event, context=context, ignore_fields=[name]) == BASE_PREHASH
 
 
+@pytest.mark.parametrize("name", ["bizStep", "epcList", "eventTime"])
+def test_ignore_fields_may_not_name_a_standard_field(name: str) -> None:
+    with pytest.raises(EPCISError, match=f"extension fields only, not '{name}'") as refused:
+        event_hash_id(BASE, ignore_fields=["example:captureID", name])
+    assert refused.value.field == ("ignoreFields",)
+
+
 @pytest.mark.parametrize(("event", "message"), [
     ("not an object", "an EPCIS event is a JSON object"),
     ({"eventTime": "2020-01-01T00:00:00Z"}, "needs its type"),
