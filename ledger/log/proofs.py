@@ -60,12 +60,15 @@ def leaf_hashes(session: Session, size: int) -> bytes:
     return b"".join(hashes)
 
 
+# Built once: a proof from a warm node cache costs little more than building this statement.
+_HEAD = select(LedgerHead.size, LedgerHead.last_leaf_hash).where(LedgerHead.id == 1)
+
+
 def _checked_size(session: Session, size: int | None,
                   field_name: str) -> tuple[int, tuple[int, bytes]]:
     """``size``, or the current size when None, checked to be a tree the ledger has; and the
     head (size and last leaf hash), which guards the node cache."""
-    head = session.execute(select(LedgerHead.size, LedgerHead.last_leaf_hash)
-                           .where(LedgerHead.id == 1)).one_or_none()
+    head = session.connection().execute(_HEAD).one_or_none()
     if head is None:
         raise LedgerError("the ledger is not initialised (run `tracenet init`)")
     current = head.size
