@@ -420,3 +420,22 @@ def test_an_issued_supervision_code_resolves_to_its_unit(client: FlaskClient,
     assert urlsplit(typed.headers["Location"]).path == f"/p/c/{text}"
     # counted together with the unit's GS1 code
     assert "此码已被查询 2 次" in page(client, f"/p/01/{MILK}/21/{serial}")
+
+
+def test_the_public_json_is_what_its_openapi_schemas_describe(client: FlaskClient) -> None:
+    from schemas.consumer import EvidenceSchema, LookupSchema
+
+    spec = client.get("/api/openapi.json").get_json()
+    for path, name in (("/api/v1/public/lookup", "Lookup"),
+                       ("/api/v1/public/evidence", "Evidence")):
+        content = spec["paths"][path]["get"]["responses"]["200"]["content"]
+        assert content["application/json"]["schema"]["$ref"].endswith(name)
+    for query in ({"gtin": MILK, "lot": "L1", "serial": SERIALS[0]},
+                  {"gtin": MILK, "lot": "L1", "serial": "NEVER"}, {"gtin": UNKNOWN},
+                  {"code": supervision_code.mint(b"forged", 5, 5)}):
+        body = client.get("/api/v1/public/lookup", query_string=query).get_json()
+        assert LookupSchema().validate(body) == {}
+        assert set(body) == set(LookupSchema().fields)
+    evidence = client.get("/api/v1/public/evidence",
+                          query_string={"gtin": MILK, "lot": "L1"}).get_json()
+    assert EvidenceSchema().validate(evidence) == {}

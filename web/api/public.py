@@ -22,6 +22,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ledger import log
 from ledger.consumer.evidence import evidence as build_evidence
 from scanners.codes import gtin14, parse_code
+from schemas.consumer import EvidenceSchema, LookupSchema
 from web.db import get_ledger, get_runtime, get_session
 from web.resolver import ItemKey
 from web.shopper import look_up
@@ -56,7 +57,8 @@ def _key(query: dict[str, Any]) -> ItemKey:
 
 @blp.get("/lookup")
 @blp.arguments(ItemQuery, location="query")
-@blp.doc(responses={"200": {"description": "the lookup (ledger.consumer.Lookup.as_json)"}})
+@blp.doc(responses={"200": {"description": "what a shopper may see of the code",
+                            "content": {"application/json": {"schema": LookupSchema}}}})
 def lookup(query: dict[str, Any]) -> Response:
     """What a shopper sees of a product, lot or unit; a unit code's query is counted."""
     return jsonify(look_up(_key(query)).as_json())
@@ -64,7 +66,8 @@ def lookup(query: dict[str, Any]) -> Response:
 
 @blp.get("/evidence")
 @blp.arguments(ItemQuery, location="query")
-@blp.doc(responses={"200": {"description": "entries, inclusion proofs, checkpoint, key"}})
+@blp.doc(responses={"200": {"description": "entries, inclusion proofs, checkpoint, key",
+                            "content": {"application/json": {"schema": EvidenceSchema}}}})
 def evidence(query: dict[str, Any]) -> Response:
     """The entries a shopper's page shows, each with its inclusion proof in the latest signed
     checkpoint, and the operator key; the bytes of public entries, leaf hashes of the rest."""
