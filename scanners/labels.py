@@ -69,9 +69,13 @@ class UnitLabel:
         return f"(01){self.gtin}(10){self.lot}(21){self.serial}"
 
     def encoder_input(self) -> str:
-        """The element string as zxing-cpp's GS1 mode reads it: AIs in square brackets, which
-        (unlike parentheses) never occur in a GS1 value."""
-        return f"[01]{self.gtin}[10]{self.lot}[21]{self.serial}"
+        """The DataMatrix's element string as zxing-cpp's GS1 mode reads it (a bracket in a
+        value escaped with a backslash)."""
+        return f"(01){self.gtin}(10){_escaped(self.lot)}(21){_escaped(self.serial)}"
+
+    def linear_encoder_input(self) -> str:
+        """The same for the GS1-128: ``(01)…(21)…``."""
+        return f"(01){self.gtin}(21){_escaped(self.serial)}"
 
     def linear_element_string(self) -> str:
         """What the GS1-128 holds, in its human-readable form: ``(01)…(21)…``."""
@@ -117,6 +121,12 @@ class SheetLayout:
         width = (page_w - 2 * self.margin_mm - (self.columns - 1) * self.gap_mm) / self.columns
         height = (page_h - 2 * self.margin_mm - (self.rows - 1) * self.gap_mm) / self.rows
         return width, height
+
+
+def _escaped(value: str) -> str:
+    # zxing-cpp (zint) reads "(AI)value" with "\(" and "\)" for brackets inside a value; a
+    # backslash itself is not in GS1's character set 82, so nothing else needs escaping.
+    return value.replace("(", "\\(").replace(")", "\\)")
 
 
 def supervision_code_groups(code: str) -> str:
@@ -214,7 +224,7 @@ def _draw_label(canvas: Canvas, label: UnitLabel, base: str, x: float, y: float,
     # bottom band: GS1-128 with its human-readable text, then the Digital Link line above it
     hri = 2.2 * mm
     linear = label.linear_element_string()
-    bars = _gs1_128_bars(linear.replace("(", "[").replace(")", "]"))
+    bars = _gs1_128_bars(label.linear_encoder_input())
     # Each module a whole number of 300 dpi dots (at most 6, 0.51 mm), starting on a dot, so
     # that 300 and 600 dpi printers make every bar of a width the same; 10 modules of quiet
     # zone each side.

@@ -259,7 +259,8 @@ def lot_units(session: Session, gtin: str, lot: str, *, limit: int | None = None
     """The serial units of a lot in the order they were issued (by serialisation entry, then
     supervision code, then code): ``limit`` of them from the ``offset``-th."""
     query = select(UnitRow).where(UnitRow.gtin == gtin, UnitRow.lot == lot).order_by(
-        UnitRow.seq, UnitRow.supervision_code, UnitRow.code).offset(offset)
+        # NULLS FIRST spelled out: SQLite and PostgreSQL sort NULL at opposite ends
+        UnitRow.seq, UnitRow.supervision_code.nulls_first(), UnitRow.code).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return [unit for row in session.scalars(query) if (unit := _unit(row)) is not None]

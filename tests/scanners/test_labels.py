@@ -127,6 +127,20 @@ def test_the_digital_link_and_element_string_parse_back_to_the_label(lot: str) -
     assert parse_code(label.digital_link(BASE)).ais == expected
 
 
+#: GS1 character set 82, which lots and serials (AIs 10 and 21) are written in
+CSET82 = ("!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+          "abcdefghijklmnopqrstuvwxyz")
+
+
+@given(st.text(alphabet=CSET82, min_size=1, max_size=20),
+       st.text(alphabet=CSET82, min_size=1, max_size=20))
+@settings(max_examples=25, deadline=None)
+def test_any_lot_and_serial_print_and_read_back(lot: str, serial: str) -> None:
+    label = UnitLabel(gtin="06901234567892", lot=lot, serial=serial,
+                      supervision_code=mint(b"secret", 7, 42))
+    assert_reads_back(Image.open(io.BytesIO(label_png(label, base=BASE))), label)
+
+
 def test_sheets_refuse_what_they_cannot_print() -> None:
     with pytest.raises(ValueError, match="at least one label"):
         label_sheet_pdf([], base=BASE)
