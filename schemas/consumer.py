@@ -10,6 +10,8 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from schemas.events import SignedEntryTimestampSchema
+
 __all__ = ["EvidenceSchema", "LookupSchema"]
 
 
@@ -160,11 +162,20 @@ class OperatorKeySchema(Schema):
     key_id = fields.String(required=True)
 
 
+class CheckpointTimeSchema(Schema):
+    """How new the checkpoint is, checkable: the signed entry timestamp of its last entry."""
+
+    timestamp = fields.Nested(SignedEntryTimestampSchema, required=True)
+    proof = fields.List(fields.String(), required=True, metadata={
+        "description": "that entry's inclusion proof in the checkpoint's tree, base64 hashes"})
+
+
 class EvidenceSchema(Schema):
     """The entries a shopper's page rests on, provable against the signed checkpoint."""
 
     origin = fields.String(required=True)
     checkpoint = fields.String(required=True, metadata={"description": "C2SP signed note"})
+    checkpoint_time = fields.Nested(CheckpointTimeSchema, required=True)
     size = fields.Integer(required=True)
     root = fields.String(required=True, metadata={"description": "base64"})
     operator_key = fields.Nested(OperatorKeySchema, required=True)

@@ -22,8 +22,9 @@ from ledger.log import Ledger, inclusion_proof, latest_checkpoint
 from ledger.log.checkpoint import open_checkpoint, verifier_key
 from ledger.log.keys import key_id_for, public_key_bytes
 from ledger.log.storage import EntryRow
+from ledger.log.timestamp import sign_entry_timestamp
 
-__all__ = ["evidence"]
+__all__ = ["checkpoint_time", "evidence"]
 
 
 def _b64(raw: bytes) -> str:
@@ -57,6 +58,7 @@ def evidence(session: Session, ledger: Ledger, found: Lookup) -> dict[str, Any]:
     return {
         "origin": ledger.origin,
         "checkpoint": note,
+        "checkpoint_time": checkpoint_time(session, ledger, checkpoint.size),
         "size": checkpoint.size,
         "root": _b64(checkpoint.root_hash),
         "operator_key": {"verifier_key": verifier_key(ledger.origin, public_key),
@@ -66,3 +68,16 @@ def evidence(session: Session, ledger: Ledger, found: Lookup) -> dict[str, Any]:
         "seqs": [entry["seq"] for entry in entries],
         "entries": entries,
     }
+
+
+def checkpoint_time(session: Session, ledger: Ledger, size: int) -> dict[str, Any]:
+    """How new the checkpoint is, in a form the phone can check: the signed entry timestamp of
+    its last entry (the operator key's signature over seq, leaf hash and integrated time, see
+    :mod:`ledger.log.timestamp`) with that entry's inclusion proof in the checkpoint."""
+    last = size - 1
+    proof = inclusion_proof(session, last, size)
+    recorded_at = session.scalar(select(EntryRow.recorded_at).where(EntryRow.seq == last))
+    assert recorded_at is not None  # noqa: S101 - the proof above just read this entry
+    stamp = sign_entry_timestamp(origin=ledger.origin, seq=last, leaf_hash=proof.leaf_hash,
+                                 integrated_time=recorded_at, private_key=ledger.signing_key)
+    return {"timestamp": stamp.as_json(), "proof": [_b64(node) for node in proof.hashes]}

@@ -9,7 +9,9 @@ some other way (pinned), check that
    (:func:`ledger.log.checkpoint.open_checkpoint`);
 2. each entry's inclusion proof leads from its leaf hash to the checkpoint's root
    (:func:`ledger.log.merkle.verify_inclusion`);
-3. a public entry's bytes hash to that leaf and are the entry at that seq.
+3. a public entry's bytes hash to that leaf and are the entry at that seq;
+4. when given, the checkpoint's time: the operator's signed entry timestamp of its last entry
+   (:mod:`ledger.log.timestamp`), whose inclusion proof leads to the same root.
 
 Evidence JSON (hashes in base64, or hex as the CLI prints them)::
 
@@ -28,9 +30,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.errors import ProofError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger.errors import LedgerError, ProofError
 from ledger.log.checkpoint import Checkpoint, open_checkpoint, parse_verifier_key
 from ledger.log.merkle import HASH_SIZE, leaf_hash, verify_inclusion
+from ledger.log.timestamp import SignedEntryTimestamp
 
 __all__ = ["CheckedEntry", "EvidenceReport", "verify_evidence"]
 
@@ -54,6 +59,8 @@ class EvidenceReport:
     checkpoint: Checkpoint
     verifier_key: str
     entries: tuple[CheckedEntry, ...]
+    #: the integrated time of the checkpoint's last entry (RFC 3339 UTC), when it was given
+    time: str | None = None
 
 
 def verify_evidence(evidence: Mapping[str, Any], *, verifier_key: str) -> EvidenceReport:
@@ -76,7 +83,33 @@ def verify_evidence(evidence: Mapping[str, Any], *, verifier_key: str) -> Eviden
     if not isinstance(items, Sequence) or isinstance(items, str) or not items:
         raise ProofError("expected a non-empty list of entries", field="entries")
     checked = [_check_entry(item, i, checkpoint) for i, item in enumerate(items)]
-    return EvidenceReport(checkpoint, verifier_key.strip(), tuple(checked))
+    time = _checkpoint_time(evidence.get("checkpoint_time"), checkpoint, public_key)
+    return EvidenceReport(checkpoint, verifier_key.strip(), tuple(checked), time)
+
+
+def _checkpoint_time(given: Any, checkpoint: Checkpoint, public_key: Ed25519PublicKey,
+                     ) -> str | None:
+    """The signed entry timestamp of the checkpoint's last entry, checked and proven in it."""
+    if given is None:
+        return None
+    if not isinstance(given, Mapping) or not isinstance(given.get("timestamp"), Mapping):
+        raise ProofError("expected a checkpoint time with a timestamp", field="checkpoint_time")
+    try:
+        stamp = SignedEntryTimestamp.from_json(given["timestamp"])
+        stamp.verify(public_key, origin=checkpoint.origin)
+    except LedgerError as exc:
+        raise ProofError(f"checkpoint time: {exc.message}", field="checkpoint_time") from None
+    if stamp.seq != checkpoint.size - 1:
+        raise ProofError(f"checkpoint time: expected the timestamp of entry "
+                         f"{checkpoint.size - 1}, got entry {stamp.seq}", field="checkpoint_time")
+    path = given.get("proof")
+    if not isinstance(path, Sequence) or isinstance(path, str):
+        raise ProofError("checkpoint time: expected a list of proof hashes",
+                         field="checkpoint_time")
+    verify_inclusion(leaf_hash=stamp.leaf_hash, index=stamp.seq, size=checkpoint.size,
+                     proof=[_hash(h, f"checkpoint time proof[{i}]") for i, h in enumerate(path)],
+                     root=checkpoint.root_hash)
+    return stamp.integrated_time
 
 
 def _check_entry(item: Any, position: int, checkpoint: Checkpoint) -> CheckedEntry:

@@ -35,6 +35,8 @@ async function rejects(promise, reason, what = "") {
 
 test("Tracenet's evidence verifies against the pinned key, facts included", async () => {
   const result = await verifyEvidence(copy(evidence), key, facts);
+  assert.match(result.time, /^20[0-9-]+T[0-9:.]+Z$/);
+  assert.equal(result.time, evidence.checkpoint_time.timestamp.integrated_time);
   assert.equal(result.entries.length, evidence.entries.length);
   assert.ok(result.entries.some((e) => e.public) && result.entries.some((e) => !e.public));
   assert.ok(result.checkpoint.size > Math.max(...evidence.entries.map((e) => e.seq)));
@@ -164,6 +166,24 @@ test("the page's cited entries must all be proven; one past the checkpoint is pe
   const size = Number(evidence.checkpoint.split("\n")[1]);
   await rejects(verifyEvidence(copy(evidence), key, [], [...seqs, size]), "pending");
   await rejects(verifyEvidence(copy(evidence), key, [{ ...facts[0], seq: size + 3 }]), "pending");
+});
+
+test("the checkpoint's time is the signed timestamp of its last entry, proven in it", async () => {
+  const later = copy(evidence);
+  later.checkpoint_time.timestamp.integrated_time = "2099-01-01T00:00:00Z";
+  await rejects(verifyEvidence(later, key), "time");
+  const earlier = copy(evidence);
+  earlier.checkpoint_time.timestamp.seq -= 1;
+  await rejects(verifyEvidence(earlier, key), "time");
+  const unproven = copy(evidence);
+  unproven.checkpoint_time.proof[0] = flip(unproven.checkpoint_time.proof[0]);
+  await rejects(verifyEvidence(unproven, key), "proof");
+  const forged = copy(evidence);
+  forged.checkpoint_time.timestamp.signature = flip(forged.checkpoint_time.timestamp.signature, 9);
+  await rejects(verifyEvidence(forged, key), "time");
+  const none = copy(evidence);
+  delete none.checkpoint_time;
+  assert.equal((await verifyEvidence(none, key)).time, undefined);
 });
 
 test("malformed evidence is a failure, never a success", async () => {

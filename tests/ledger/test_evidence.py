@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from ledger import log
+from ledger.consumer.evidence import checkpoint_time
 from ledger.errors import CheckpointError, ProofError
 from ledger.log.checkpoint import verifier_key
 from ledger.log.evidence import verify_evidence
@@ -38,6 +39,7 @@ def build_evidence(session: Session, ledger: log.Ledger, public: list[int],
                         if seq in public else None,
                         "proof": [b64(h) for h in proof.hashes]})
     return {"checkpoint": note,
+            "checkpoint_time": checkpoint_time(session, ledger, size),
             "operator_key": {"verifier_key": verifier_key(ledger.origin,
                                                           ledger.signing_key.public_key())},
             "entries": entries}
@@ -62,6 +64,22 @@ def test_published_evidence_verifies(published: tuple[dict[str, Any], str]) -> N
     assert sum(e.body is not None for e in report.entries) == 3
     assert report.entries[-1].body is not None
     assert report.entries[-1].body["payload"]["lot"] == "RM004"
+
+
+def test_the_checkpoint_time_is_checked(published: tuple[dict[str, Any], str]) -> None:
+    evidence, key = published
+    report = verify_evidence(evidence, verifier_key=key)
+    assert report.time is not None and report.time.endswith("Z")
+    late = copy.deepcopy(evidence)
+    late["checkpoint_time"]["timestamp"]["integrated_time"] = "2099-01-01T00:00:00Z"
+    with pytest.raises(ProofError, match="signature does not verify"):
+        verify_evidence(late, verifier_key=key)
+    other = copy.deepcopy(evidence)
+    other["checkpoint_time"]["proof"][0] = other["entries"][0]["proof"][0]
+    with pytest.raises(ProofError, match="root"):
+        verify_evidence(other, verifier_key=key)
+    del evidence["checkpoint_time"]
+    assert verify_evidence(evidence, verifier_key=key).time is None
 
 
 def test_another_pinned_key_fails(published: tuple[dict[str, Any], str],

@@ -91,7 +91,7 @@ def test_verify_js_agrees_with_the_ledger(sqlite_url: str, tmp_path: Path) -> No
                             env={"TRACENET_EVIDENCE": str(path), "PATH": "/usr/bin:/bin"},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "# fail 0" in result.stdout and "# pass 13" in result.stdout, result.stdout
+    assert "# fail 0" in result.stdout and "# pass 14" in result.stdout, result.stdout
 
 
 @pytest.mark.skipif(NODE is None, reason="node is missing (make system installs nodejs)")

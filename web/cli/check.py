@@ -78,14 +78,16 @@ def check_lot(base: str, gtin: str | None, lot: str | None, serial: str | None,
     if as_json:
         click.echo(json.dumps({
             "verified": True, "origin": checkpoint.origin, "size": checkpoint.size,
-            "root": checkpoint.root_hash.hex(), "verifier_key": report.verifier_key,
+            "root": checkpoint.root_hash.hex(), "time": report.time,
+            "verifier_key": report.verifier_key,
             "entries": [{"seq": e.seq, "leaf_hash": e.leaf_hash.hex(),
                          "proof_length": e.proof_length, "entry": e.body}
                         for e in report.entries]}, ensure_ascii=False, indent=2))
         return
     click.echo(f"OK: {len(report.entries)} entries in checkpoint {checkpoint.origin} "
                f"size {checkpoint.size} root {checkpoint.root_hash.hex()}, "
-               f"signed by {report.verifier_key}")
+               f"signed by {report.verifier_key}"
+               + (f", its last entry integrated at {report.time}" if report.time else ""))
     for entry in report.entries:
         kind = entry.body.get("type", "?") if entry.body is not None else "(private)"
         click.echo(f"  seq {entry.seq:>8}  {kind:<22} leaf {entry.leaf_hash.hex()}  "

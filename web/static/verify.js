@@ -253,6 +253,43 @@ export async function openCheckpoint(note, key) {
   return { origin, size: Number(sizeText), root };
 }
 
+// ---- signed entry timestamps (ledger/log/timestamp.py) ------------------------------------
+
+const TIMESTAMP_CONTEXT = "tracenet signed entry timestamp v1\n";
+const UTC_TIME = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$/;
+
+/**
+ * How new the checkpoint is: the operator's signed entry timestamp of its last entry, whose
+ * inclusion proof must lead to the checkpoint's root. Returns the integrated time (RFC 3339
+ * UTC), or undefined when the server sent none (an older server).
+ */
+export async function checkpointTime(evidence, key, checkpoint) {
+  const given = field(evidence, "checkpoint_time");
+  if (given === undefined || given === null) return undefined;
+  const stamp = field(given, "timestamp");
+  const path = field(given, "proof");
+  if (!stamp || !Array.isArray(path)) fail("time", "malformed checkpoint time");
+  const seq = stamp.seq;
+  if (seq !== checkpoint.size - 1) {
+    fail("time", `the timestamp is of entry ${seq}, not the checkpoint's last (${checkpoint.size - 1})`);
+  }
+  if (stamp.origin !== key.name) fail("time", `the timestamp is for another log (${stamp.origin})`);
+  const time = stamp.integrated_time;
+  if (typeof time !== "string" || !UTC_TIME.test(time)) fail("time", "malformed integrated time");
+  const keyId = toHex((await sha256(key.publicKey)).slice(0, 8));
+  if (stamp.key_id !== keyId) fail("time", `the timestamp is by key ${stamp.key_id}, not ${keyId}`);
+  const leaf = decodeHash(stamp.leaf_hash, "timestamp leaf hash");
+  const signature = fromBase64(stamp.signature, "timestamp signature");
+  if (signature.length !== 64) fail("time", "expected a 64-byte Ed25519 signature");
+  const signed = encoder.encode(`${TIMESTAMP_CONTEXT}${stamp.origin}\n${seq}\n${toBase64(leaf)}\n${time}\n`);
+  if (!(await ed25519Verify(key.publicKey, signature, signed))) {
+    fail("time", "the checkpoint time's signature does not verify");
+  }
+  await verifyInclusion({ leafHash: leaf, index: seq, size: checkpoint.size,
+    proof: path.map((h, i) => decodeHash(h, `timestamp proof[${i}]`)), root: checkpoint.root });
+  return time;
+}
+
 // ---- the evidence -----------------------------------------------------------------------
 
 function field(object, ...names) {
@@ -346,7 +383,7 @@ export async function verifyEvidence(evidence, pinnedKey, facts = [], cited = []
     }
   }
   return { checkpoint, key, entries: checked,
-    time: field(checkpointField, "time", "signed_at") ?? field(evidence, "checkpoint_time") };
+    time: await checkpointTime(evidence, key, checkpoint) };
 }
 
 // ---- the page ------------------------------------------------------------------------------
@@ -385,6 +422,7 @@ const WORDS = {
       malformed: "证据格式错误",
       network: "无法获取证据",
       unsupported: "本浏览器不支持 Ed25519 验签，请升级浏览器，或按页面下方公钥用命令行核验",
+      time: "检查点时间戳无效",
       pending: "本页有记录刚写入账本，尚未纳入签名检查点，请稍后刷新再验证",
     },
   },
@@ -423,6 +461,7 @@ const WORDS = {
       malformed: "the evidence is malformed",
       network: "the evidence could not be fetched",
       unsupported: "this browser cannot check Ed25519 signatures; update it, or check with the command line and the key below",
+      time: "the checkpoint's timestamp is invalid",
       pending: "a record on this page is newer than the latest signed checkpoint; reload shortly to check it",
     },
   },
@@ -455,8 +494,10 @@ function showVerified(section, result) {
   const line = statusLine(section);
   line.replaceChildren(element("strong", w.verified));
   const when = new Date().toLocaleString(document.documentElement.lang || "zh-CN");
+  const lang = document.documentElement.lang || "zh-CN";
+  const signedAt = result.time ? new Date(result.time).toLocaleString(lang) : undefined;
   const summary = element("p", `${w.summary(result.entries.length, result.checkpoint.size)}` +
-    (result.time ? ` · ${w.time} ${result.time}` : "") + ` · ${w.checkedAt} ${when}`,
+    (signedAt ? ` · ${w.time} ${signedAt}` : "") + ` · ${w.checkedAt} ${when}`,
     { "data-verification-summary": "" });
   const details = element("details", undefined, { "data-verification-details": "" });
   details.append(element("summary", w.details));
