@@ -261,8 +261,12 @@ def main(quick: bool, requests_count: int, units: int, postgres: bool, seed: int
               f"lookups {lookup.rate:,.0f} req/s, p50 {lookup.p50_ms:.1f} ms, "
               f"p99 {lookup.p99_ms:.1f} ms = {ratio:.2f} of /healthz "
               f"(goal >= 0.50: {'met' if ratio >= 0.5 else 'MISSED'})")
-    for line in decode_ratio(3 if quick else 15) or ["bench/decode.py is not there: no 1080p "
-                                                     "decode figure"]:
+    try:
+        lines = decode_ratio(3 if quick else 15) or [
+            "bench/decode.py is not there: no 1080p decode figure"]
+    except OSError as exc:  # its real photograph lives in the shared folder (TRACENET_SHARED)
+        lines = [f"1080p decode figure not measured: {exc}"]
+    for line in lines:
         print(line)
 
 
