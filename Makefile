@@ -48,9 +48,9 @@ system: ## Install the system libraries (zbar; PostgreSQL, Chromium + a CJK font
 run: install ## Initialise the SQLite database, ledger key and demo network; serve on http://$(BIND) beside the webhook worker and a local witness
 	$(VENV)/bin/tracenet init
 	$(VENV)/bin/tracenet demo
-	@# gunicorn, the worker (webhooks, and checkpoints sent to the witness) and a local C2SP
-	@# witness on $(WITNESS_BIND), side by side: when any ends, or make is stopped (Ctrl-C, or
-	@# a TERM that make passes on), all are stopped.
+	@# gunicorn, the worker (webhooks, checkpoints the cadence makes due, and checkpoints sent
+	@# to the witness) and a local C2SP witness on $(WITNESS_BIND), side by side: when any ends,
+	@# or make is stopped (Ctrl-C, or a TERM that make passes on), all are stopped.
 	witness_key="$${TRACENET_INSTANCE:-instance}/witness_key.pem"; \
 	witness_vkey="$$($(VENV)/bin/tracenet witness vkey --name $(WITNESS_NAME) --key "$$witness_key")"; \
 	$(VENV)/bin/tracenet witness serve --name $(WITNESS_NAME) --key "$$witness_key" \
