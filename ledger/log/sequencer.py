@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -121,9 +122,9 @@ class Ledger:
     def __repr__(self) -> str:
         return f"Ledger(origin={self.origin!r}, key_id={self.key_id!r})"
 
-    @property
+    @cached_property
     def key_id(self) -> str:
-        """The operator key's ID."""
+        """The operator key's ID (computed once: every signed entry timestamp names it)."""
         return key_id_for(self.signing_key)
 
     def operator_statement(self, type_: str, payload: Mapping[str, Any]) -> SignedStatement:

@@ -121,15 +121,18 @@ def timestamp_bytes(origin: str, seq: int, leaf_hash: bytes, integrated_time: st
 
 
 def sign_entry_timestamp(*, origin: str, seq: int, leaf_hash: bytes, integrated_time: str,
-                         private_key: Ed25519PrivateKey) -> SignedEntryTimestamp:
+                         private_key: Ed25519PrivateKey,
+                         key_id: str | None = None) -> SignedEntryTimestamp:
     """Sign the promise that ``leaf_hash`` is entry ``seq`` of the log ``origin``.
 
-    Ed25519 signatures are deterministic, so signing the same values again gives the same
-    timestamp byte for byte (a replayed response carries the very timestamps first sent).
+    ``key_id`` is the private key's ID, if the caller has it at hand (it is derived
+    otherwise). Ed25519 signatures are deterministic, so signing the same values again gives
+    the same timestamp byte for byte (a replayed response carries the very timestamps first
+    sent).
     """
     data = timestamp_bytes(origin, seq, leaf_hash, integrated_time)
     return SignedEntryTimestamp(origin, seq, leaf_hash, integrated_time,
-                                key_id_for(private_key), private_key.sign(data))
+                                key_id or key_id_for(private_key), private_key.sign(data))
 
 
 def _b64(value: Any, name: str, size: int) -> bytes:
