@@ -61,6 +61,11 @@ RULES: dict[str, tuple[str, str]] = {
                                  "and not yet received"),
     "unit.duplicate": ("单品码 {code} 已存在", "unit code {code} already exists"),
     "unit.unknown": ("单品码 {code} 不存在", "unit code {code} is not on the ledger"),
+    "unit.exceeds_lot": ("批次 {gtin}/{lot} 共 {quantity} {unit}，已赋码 {serialized} 个，"
+                         "不能再赋码 {count} 个",
+                         "lot {gtin}/{lot} has {quantity} {unit} and {serialized} of them are "
+                         "serialised: {count} more would give codes to units that were never "
+                         "made"),
     "unit.codes_mismatch": ("监管码 {codes} 个，与序列号 {serials} 个不一致",
                             "{codes} supervision codes for {serials} serials: give one per "
                             "serial, in the same order"),

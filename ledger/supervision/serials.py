@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -21,8 +22,10 @@ from ledger.log import Ledger
 from ledger.log.entry import Statement
 from ledger.supervision.models import LotRow, ProductRow
 from ledger.supervision.names import SERIALIZATION
+from ledger.supervision.quantity import COUNTED_UNITS
 from ledger.supervision.queries import Unit, count_lot_units, find_unit, lot_units
 from ledger.supervision.recall_levels import CHINA
+from ledger.supervision.rules import RuleViolation
 from ledger.supervision.submit import Appended, submit
 from ledger.supervision.unit_codes import MAX_UNIT, mint
 
@@ -88,12 +91,20 @@ def serialize_lot(session: Session, ledger: Ledger, vault: KeyVault, *, enterpri
 
     Raises EntryError for a count outside 1..100,000 (or past the product's last unit
     number), NotFoundError for a lot not on the ledger, ForbiddenError when ``enterprise``
-    did not make it, and the rules' RuleViolation (nothing is appended then).
+    did not make it, and the rules' RuleViolation, ``unit.exceeds_lot`` among them for more
+    units than the lot has pieces or cases (nothing is appended then).
     """
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SERIALS:
         raise EntryError(f"count must be a whole number from 1 to {MAX_SERIALS:,}, got "
                          f"{count!r}", field="count")
     _made_by(session, enterprise, gtin, lot, "serialises it")
+    row = session.get(LotRow, (gtin, lot))
+    if (row is not None and row.unit in COUNTED_UNITS
+            and row.serialized + count > Decimal(row.quantity)):
+        # the rule would refuse the entry too; said here of the request's count
+        raise RuleViolation("unit.exceeds_lot", ("count",), gtin=gtin, lot=lot,
+                            quantity=row.quantity, unit=row.unit, serialized=row.serialized,
+                            count=count)
     product = session.get(ProductRow, gtin)
     if product is None:
         raise NotFoundError(f"GTIN {gtin} is not a registered product", field="gtin")

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from ledger.errors import LedgerError, render_field
 from ledger.supervision.context import RecordContext, unit_code
 from ledger.supervision.models import AggregationRow, ProductRow, UnitRow
+from ledger.supervision.quantity import COUNTED_UNITS
 from ledger.supervision.rules import RuleViolation
 from ledger.supervision.unit_codes import code_numbers
 
@@ -24,6 +26,11 @@ def serialization(a: RecordContext) -> None:
     gtin, lot = a.text("gtin"), a.text("lot")
     row = a.lot(gtin, lot)
     serials: Sequence[Any] = a.payload.get("serials", [])
+    # A code for a unit that was never made is a code a counterfeit could wear.
+    if row.unit in COUNTED_UNITS and row.serialized + len(serials) > Decimal(row.quantity):
+        raise RuleViolation("unit.exceeds_lot", a.field("serials"), gtin=gtin, lot=lot,
+                            quantity=row.quantity, unit=row.unit, serialized=row.serialized,
+                            count=len(serials))
     codes = _supervision_codes(a, gtin, serials)
     units: dict[str, dict[str, Any]] = {}
     for index, serial in enumerate(serials):

@@ -99,6 +99,17 @@ def test_a_bad_count_is_refused(maker: Producer, count: Any, status: int, field:
     assert size(maker.client) == before
 
 
+def test_a_lot_gets_no_more_codes_than_it_has_pieces(maker: Producer) -> None:
+    assert serialise(maker, 8).status_code == 201
+    before = size(maker.client)
+    response = serialise(maker, 3)  # the lot has 10 seats
+    assert response.status_code == 422
+    assert (error(response)["code"], error(response)["field"]) == ("rule.unit.exceeds_lot",
+                                                                   "count")
+    assert size(maker.client) == before
+    assert serialise(maker, 2).status_code == 201
+
+
 def test_who_may_serialise_which_lot(app: Flask, maker: Producer) -> None:
     uscc, token = add_enterprise(app, 102)
     stranger = Producer(maker.client, uscc, token)

@@ -585,6 +585,8 @@ def case(rule: str, field: str, *batch: Record, why: str) -> Any:
     case("unit.unknown", "payload.children[1]", production(), serialization("0001"),
          aggregation(PALLET, unit_code(DRINK, "0001"), unit_code(DRINK, "0002")),
          why="child_never_serialised"),
+    case("unit.exceeds_lot", "payload.serials", production(quantity="2"),
+         serialization("A1"), serialization("A2", "A3"), why="more_codes_than_pieces"),
     case("unit.codes_mismatch", "payload.codes", production(),
          serialization("A1", "A2", codes=[code(1)]), why="fewer_codes_than_serials"),
     case("unit.code_malformed", "payload.codes[1]", production(),

@@ -183,11 +183,14 @@ def test_the_rules_read_the_numbers_scanners_read(product_number: int, unit: int
 @pytest.mark.slow
 def test_a_hundred_thousand_units_in_one_entry(session: Session, ledger: log.Ledger,
                                                maker: str) -> None:
+    submit_as(session, ledger, maker, production(lot="BIG", inputs=[], quantity="100000"))
     started = time.perf_counter()
-    done = serialize(session, ledger, maker, 100_000)
+    done = serialize(session, ledger, maker, 100_000, lot="BIG")
     took = time.perf_counter() - started
     assert len(set(done.serials)) == len(set(done.codes)) == 100_000
     assert session.scalar(select(func.count()).select_from(UnitRow)) == 100_000
+    with pytest.raises(RuleViolation, match="never made"):
+        serialize(session, ledger, maker, 1, lot="BIG")
     assert find_unit_by_code(session, done.codes[-1]).serial == done.serials[-1]  # type: ignore[union-attr]
     print(f"100,000 units serialised in {took:.2f} s")
     assert took < 60
