@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-__all__ = ["LabelSheetQuery", "SerializeSchema", "SerializedSchema", "UnitSchema"]
+__all__ = ["LabelSheetQuery", "SerializeSchema", "SerializedSchema", "UnitListQuery",
+           "UnitListSchema", "UnitSchema"]
 
 #: the most units one request serialises (one ``serialization`` entry)
 MAX_COUNT = 100_000
@@ -56,3 +57,22 @@ class LabelSheetQuery(Schema):
         "description": "the first unit to print (1: the first issued)"})
     count = fields.Integer(load_default=MAX_SHEET, validate=validate.Range(1, MAX_SHEET),
                            metadata={"description": "how many units (at most 1,000 a sheet)"})
+
+
+class UnitListQuery(Schema):
+    """A page of a lot's units, in the order they were issued."""
+
+    first = fields.Integer(load_default=1, validate=validate.Range(1, 9_999_999), metadata={
+        "description": "the first unit (1: the first issued)"})
+    count = fields.Integer(load_default=1000, validate=validate.Range(1, 10_000))
+
+
+class UnitListSchema(Schema):
+    """The lot's units from ``first``; ``next_first`` continues (None after the last)."""
+
+    gtin = fields.String(required=True)
+    lot = fields.String(required=True)
+    total = fields.Integer(required=True, metadata={"description": "units serialised in all"})
+    first = fields.Integer(required=True)
+    next_first = fields.Integer(required=True, allow_none=True)
+    units = fields.List(fields.Nested(UnitSchema), required=True)

@@ -154,7 +154,7 @@ def lot_for_labels(session: Session, *, enterprise: str | None, gtin: str, lot: 
                                 field="serial")
         return LabelledLot(gtin, lot, name, (unit,), total)
     if total == 0:
-        raise NotFoundError(f"lot {gtin}/{lot} has no serialised units to label; serialise "
+        raise NotFoundError(f"lot {gtin}/{lot} has no serialised units yet; serialise "
                             "it first", field="lot")
     units = tuple(lot_units(session, gtin, lot, limit=limit, offset=offset))
     if not units:

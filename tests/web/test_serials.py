@@ -74,6 +74,13 @@ def test_a_lot_ships_once_serialised_through_the_api(maker: Producer) -> None:
     # the next serialisation carries on from the product's last unit number
     more = serialise(maker, 2).get_json()["units"]
     assert [supervision_code.parse(u["supervision_code"]).unit for u in more] == [5, 6]
+    listed = maker.client.get(f"/api/v1/lots/{SEAT}/S1/serials?first=2&count=4",
+                              headers=bearer(maker.token)).get_json()
+    assert (listed["total"], listed["first"], listed["next_first"]) == (6, 2, 6)
+    assert listed["units"] == (units + more)[1:5]
+    rest = maker.client.get(f"/api/v1/lots/{SEAT}/S1/serials?first=6",
+                            headers=bearer(maker.token)).get_json()
+    assert (rest["units"], rest["next_first"]) == (more[1:], None)
 
 
 def test_a_retry_with_the_same_idempotency_key_serialises_nothing_more(

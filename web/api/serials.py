@@ -16,7 +16,13 @@ from marshmallow import ValidationError
 from ledger.supervision.serials import LabelledLot, lot_for_labels, serialize_lot
 from scanners.labels import SheetLayout, UnitLabel, label_png, label_sheet_pdf
 from schemas.codes import GTINField, LotField
-from schemas.serials import LabelSheetQuery, SerializedSchema, SerializeSchema
+from schemas.serials import (
+    LabelSheetQuery,
+    SerializedSchema,
+    SerializeSchema,
+    UnitListQuery,
+    UnitListSchema,
+)
 from web.api.recalls import _path_part as path_part
 from web.api.security import BEARER
 from web.auth import require_principal
@@ -50,6 +56,21 @@ def serialize(body: dict[str, Any], gtin: str, lot: str) -> Any:
               "units": [{"serial": serial, "supervision_code": code}
                         for serial, code in zip(done.serials, done.codes, strict=True)]}
     return commit_remembering(session, principal.enterprise, 201, answer, ledger.clock)
+
+
+@blp.get("/lots/<gtin>/<lot>/serials")
+@blp.arguments(UnitListQuery, location="query")
+@blp.response(200, UnitListSchema)
+@blp.doc(security=BEARER)
+def units(query: dict[str, Any], gtin: str, lot: str) -> dict[str, Any]:
+    """The lot's serialised units (serial and supervision code), as its maker, in the order
+    they were issued: ``count`` from number ``first``; 404 for a lot never serialised."""
+    labelled = _labelled(gtin, lot, offset=query["first"] - 1, limit=query["count"])
+    last = query["first"] - 1 + len(labelled.units)
+    return {"gtin": labelled.gtin, "lot": labelled.lot, "total": labelled.total,
+            "first": query["first"], "next_first": last + 1 if last < labelled.total else None,
+            "units": [{"serial": unit.serial, "supervision_code": unit.supervision_code}
+                      for unit in labelled.units]}
 
 
 def _binary(media_type: str, description: str) -> dict[str, Any]:
