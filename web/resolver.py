@@ -127,10 +127,13 @@ def _bad(message: str, field: str, code: str = "resolver.malformed_path") -> Api
 
 
 def parse_item_path(rest: str) -> ItemKey:
-    """The key a path after ``/01/`` names: ``{gtin}[/10/{lot}][/21/{serial}]``.
+    """The key a path after ``/01/`` names: ``{gtin}[/22/{cpv}][/10/{lot}][/21/{serial}]``.
 
-    Raises :class:`~web.errors.ApiError` (400) for a malformed path, and
-    :class:`~scanners.errors.CodeError` (400) for a malformed GTIN or a bad check digit.
+    The key qualifiers of a GTIN come in GS1's order (consumer product variant 22, lot 10,
+    serial 21), each once. The ledger keeps no variants, so a 22 is read and checked, then
+    left out: the item resolves as the one above it. Raises :class:`~web.errors.ApiError`
+    (400) for a malformed path, and :class:`~scanners.errors.CodeError` (400) for a malformed
+    GTIN or a bad check digit.
     """
     parts = rest.split("/")
     gtin = gtin14(parts[0])
@@ -139,20 +142,20 @@ def parse_item_path(rest: str) -> ItemKey:
         raise _bad("a GS1 Digital Link path goes /01/{gtin}[/10/{lot}][/21/{serial}]: "
                    f"{rest!r} has a key qualifier without its value", "path")
     values: dict[str, str] = {}
-    order = ("10", "21")
+    order = ("22", "10", "21")
     last = -1
     for index in range(0, len(qualifiers), 2):
         ai, value = qualifiers[index], qualifiers[index + 1]
         if ai not in order:
-            raise _bad(f"AI {ai!r} is not a key qualifier of a GTIN here (10 lot, 21 serial)",
-                       "path")
+            raise _bad(f"AI {ai!r} is not a key qualifier of a GTIN (22 variant, 10 lot, "
+                       "21 serial)", "path")
         if order.index(ai) <= last:
-            raise _bad(f"AI {ai} is out of order or repeated: lot (10) comes before serial "
-                       "(21), each once", ai)
+            raise _bad(f"AI {ai} is out of order or repeated: variant (22), lot (10), serial "
+                       "(21), in that order, each once", ai)
         last = order.index(ai)
         if not _CSET82.fullmatch(value):
             raise _bad(f"AI {ai} takes 1 to 20 characters of GS1's character set 82; got "
-                       f"{value!r}", ai)
+                       f"{value[:40]!r}", ai)
         values[ai] = value
     return ItemKey(gtin, values.get("10"), values.get("21"))
 

@@ -146,6 +146,13 @@ def test_a_bad_check_digit_or_a_malformed_path_is_400(client: FlaskClient, path:
     assert (error(response)["code"], error(response)["field"]) == (code, field)
 
 
+def test_a_consumer_product_variant_is_read_and_left_out(client: FlaskClient) -> None:
+    response = client.get(f"/01/{MILK}/22/V1/10/L1")
+    assert response.status_code == 307
+    assert urlsplit(response.headers["Location"]).path == f"/p/01/{MILK}/10/L1"
+    assert client.get(f"/01/{MILK}/10/L1/22/V1").status_code == 400  # out of order
+
+
 def test_an_unknown_gtin_is_404(client: FlaskClient) -> None:
     response = client.get(f"/01/{UNKNOWN}/10/L1")
     assert response.status_code == 404
