@@ -32,7 +32,7 @@ import io
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pillow_heif
@@ -83,6 +83,8 @@ ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "HEIF")
 _FULL_SIDE = 2600
 #: the longest side of the picture the reworking passes start from
 _WORK_SIDE = 1280
+#: the longest side of the region zbar reads to check zxing-cpp's read of a linear code
+_CHECK_SIDE = 800
 #: pictures whose longest side is under this are upscaled in the reworking passes
 _SMALL_SIDE = 800
 
@@ -90,8 +92,10 @@ _SMALL_SIDE = 800
 _ZXING_FORMATS = zxingcpp.barcode_formats_from_str(
     "QRCode,MicroQRCode,DataMatrix,EAN13,EAN8,UPCA,UPCE,Code128,ITF,"
     "DataBar,DataBarExpanded,DataBarLimited")
+# zbar enabled for EAN-13 and not for UPC-A and UPC-E reads both as the EAN-13 they stand for
+# (13 digits, a UPC-E expanded), which is how zxing-cpp gives them too.
 _ZBAR_SYMBOLS = [pyzbar.ZBarSymbol.QRCODE, pyzbar.ZBarSymbol.EAN13, pyzbar.ZBarSymbol.EAN8,
-                 pyzbar.ZBarSymbol.UPCE, pyzbar.ZBarSymbol.CODE128, pyzbar.ZBarSymbol.DATABAR,
+                 pyzbar.ZBarSymbol.CODE128, pyzbar.ZBarSymbol.DATABAR,
                  pyzbar.ZBarSymbol.DATABAR_EXP]
 
 #: each decoder's format names -> ours (zxing-cpp's where it has one)
@@ -123,12 +127,14 @@ class Decoded:
     delivers it, GS1 field separators as ``"\\x1d"`` and no leading FNC1 (a UPC-A in its
     13-digit EAN-13 form, as both decoders give it); ``symbology`` the AIM symbology
     identifier when the decoder knows it (``"]d2"`` is GS1 Data Matrix, ``"]C1"`` GS1-128,
-    ``"]Q3"`` a GS1 QR code, ``"]e0"`` DataBar), else ``""``.
+    ``"]Q3"`` a GS1 QR code, ``"]e0"`` DataBar), else ``""``; ``box`` where the decoder saw
+    it in the picture it read (left, top, right, bottom), when it says (no part of equality).
     """
 
     format: str
     text: str
     symbology: str = ""
+    box: tuple[int, int, int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def gs1(self) -> bool:
@@ -152,12 +158,18 @@ def read_zxing(image: Image.Image, *, binarizer: str = "local") -> list[Decoded]
     for result in results:
         if not (result.valid and result.text):
             continue
-        decoded = _named(Decoded(result.format.name, result.text, result.symbology_identifier))
+        corners = result.position
+        xs = [corners.top_left.x, corners.top_right.x, corners.bottom_left.x,
+              corners.bottom_right.x]
+        ys = [corners.top_left.y, corners.top_right.y, corners.bottom_left.y,
+              corners.bottom_right.y]
+        decoded = _named(Decoded(result.format.name, result.text, result.symbology_identifier,
+                                 (min(xs), min(ys), max(xs) + 1, max(ys) + 1)))
         if result.content_type == zxingcpp.ContentType.GS1:
             # zxing-cpp marks some symbols' identifiers its own way (a GS1 Data Matrix in a
             # rectangular size reads "]d8"); GS1 content gets the identifier AIM assigns it.
-            decoded = Decoded(decoded.format, decoded.text,
-                              _GS1_SYMBOLOGY.get(decoded.format, decoded.symbology))
+            decoded = replace(decoded, symbology=_GS1_SYMBOLOGY.get(decoded.format,
+                                                                     decoded.symbology))
         found.append(decoded)
     return found
 
@@ -175,12 +187,13 @@ def read_pyzbar(image: Image.Image) -> list[Decoded]:
 def decode_image(data: bytes, *, time_budget: float = DEFAULT_TIME_BUDGET) -> list[Decoded]:
     """Every code found on the picture in ``data``, in the order found, without repeats.
 
-    2D symbols and DataBar carry error correction and are taken at their first read, and so is
-    what zxing-cpp reads on the picture as it came. An EAN/UPC, ITF or Code 128 read elsewhere
-    can be a misread that happens to pass its check (zbar on a worn label, either decoder on a
-    reworked picture or on stripes in clutter), so it is taken only once a second read
-    (another pass or the other decoder) agrees; if none ever does, what zbar read on the
-    picture as it came is the answer, as it would be with zbar alone.
+    2D symbols and DataBar carry error correction and are taken at their first read. An
+    EAN/UPC, ITF or short Code 128 can be a misread that happens to pass its check (either
+    decoder on a worn label, on a reworked picture or on stripes in clutter), so it is taken
+    once a second read (another pass or the other decoder) agrees, or, when zxing-cpp read it on
+    the picture as it came, unless zbar read another code there; if no read is ever confirmed,
+    the answer is what zxing-cpp, else zbar, read on the picture as it came, as with either
+    decoder alone.
 
     Raises :class:`CodeError` (field ``image``): ``image.empty``, ``image.too_large`` (more
     than :data:`MAX_BYTES` bytes or :data:`MAX_PIXELS` pixels, or a decompression bomb),
@@ -195,23 +208,34 @@ def decode_image(data: bytes, *, time_budget: float = DEFAULT_TIME_BUDGET) -> li
     grey = _load_grey(data)
     votes: dict[Decoded, int] = {}
     trusted: set[Decoded] = set()
-    fallback: list[Decoded] = []
+    first: list[Decoded] = []  # zxing-cpp's reads of the picture as it came
+    second: list[Decoded] = []  # zbar's
     for name, reads in _passes(grey):
         for read in reads:
             found = _unique(read())
             for decoded in found:
                 votes[decoded] = votes.get(decoded, 0) + 1
-                if name == "zxing" or not _misread_prone(decoded):
+                if not _misread_prone(decoded):
                     trusted.add(decoded)
-            if name == "zbar":
-                fallback = found
+            if name == "zxing" and found:
+                first = found
+                if any(d in trusted for d in first):
+                    return first
+                # Only codes a misread could pass for: zbar reads the same place; it agreeing,
+                # or reading nothing there, lets zxing-cpp's read stand.
+                check = _unique(read_pyzbar(_around(grey, first)))
+                if not any(d not in first and _misread_prone(d) for d in check):
+                    return first
+                # zbar saw another code: the passes vote (its own pass gives zbar's vote)
+            elif name == "zbar":
+                second = found
             accepted = [d for d in votes if votes[d] >= 2 or d in trusted]
             if accepted:
                 return accepted
         if time.thread_time() >= cpu_deadline or time.monotonic() >= deadline:
             break
-    if fallback:
-        return fallback
+    if first or second:  # no read was ever confirmed: what each decoder alone would answer
+        return first or second
     raise CodeError("image.no_code", "no barcode or QR code could be read in the image; "
                     "photograph the code closer, in focus and evenly lit", field="image")
 
@@ -470,6 +494,22 @@ def _blurred(make: Callable[[], Image.Image]) -> Image.Image:
     return make().filter(ImageFilter.GaussianBlur(1))
 
 
+def _around(grey: Image.Image, found: list[Decoded]) -> Image.Image:
+    """The part of the picture where ``found`` were seen, with a margin for quiet zones (the
+    whole picture when no box is known), at most 800 pixels across: enough for zbar to read
+    a linear code that zxing-cpp read there, at a fraction of the cost of the whole picture."""
+    boxes = [d.box for d in found if d.box is not None]
+    region = grey
+    if boxes:
+        left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        right, bottom = max(b[2] for b in boxes), max(b[3] for b in boxes)
+        margin = max(24, (max(right - left, bottom - top)) // 3)
+        region = grey.crop((max(0, left - margin), max(0, top - margin),
+                            min(grey.width, right + margin), min(grey.height, bottom + margin)))
+    longest = max(region.size)
+    return region if longest <= _CHECK_SIDE else _resized(region, _CHECK_SIDE / longest)
+
+
 def _tiles(grey: Image.Image) -> Iterator[Image.Image]:
     """Overlapping thirds of a large picture (each half its width and height), for a code
     that fills little of it."""
@@ -536,7 +576,7 @@ def _named(decoded: Decoded) -> Decoded:
     format_ = _FORMAT_NAMES.get(decoded.format, decoded.format)
     if format_ == "EAN13" and len(decoded.text) == 13 and decoded.text.startswith("0"):
         format_ = "UPCA"
-    return Decoded(format_, decoded.text, decoded.symbology)
+    return replace(decoded, format=format_)
 
 
 def _unique(found: list[Decoded]) -> list[Decoded]:

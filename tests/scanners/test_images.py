@@ -108,6 +108,16 @@ def test_a_upc_a_reads_as_13_digits_named_upca() -> None:
     assert [(d.format, d.text) for d in found] == [("UPCA", photo.expected)]
 
 
+def test_a_upc_e_reads_as_the_13_digits_it_stands_for_from_both_decoders() -> None:
+    import numpy as np
+    import zxingcpp
+    symbol = zxingcpp.write_barcode_to_image(
+        zxingcpp.create_barcode("01234565", zxingcpp.BarcodeFormat.UPCE), scale=4)
+    picture = Image.fromarray(np.asarray(symbol))
+    assert [d.text for d in read_pyzbar(picture)] == ["0012345000065"]
+    assert [d.text for d in read_zxing(picture)] == ["0012345000065"]
+
+
 # --- the generated corpus ------------------------------------------------------------------
 
 @pytest.mark.slow
