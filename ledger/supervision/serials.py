@@ -90,15 +90,19 @@ def serialize_lot(session: Session, ledger: Ledger, vault: KeyVault, *, enterpri
     next unit numbers keyed by ``code_secret``. The caller commits.
 
     Raises EntryError for a count outside 1..100,000 (or past the product's last unit
-    number), NotFoundError for a lot not on the ledger, ForbiddenError when ``enterprise``
-    did not make it, and the rules' RuleViolation, ``unit.exceeds_lot`` among them for more
-    units than the lot has pieces or cases (nothing is appended then).
+    number) or a lot of bulk goods (kg, L), NotFoundError for a lot not on the ledger,
+    ForbiddenError when ``enterprise`` did not make it, and the rules' RuleViolation,
+    ``unit.exceeds_lot`` among them for more units than the lot has pieces or cases (nothing
+    is appended then).
     """
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SERIALS:
         raise EntryError(f"count must be a whole number from 1 to {MAX_SERIALS:,}, got "
                          f"{count!r}", field="count")
     _made_by(session, enterprise, gtin, lot, "serialises it")
     row = session.get(LotRow, (gtin, lot))
+    if row is not None and row.unit not in COUNTED_UNITS:
+        raise EntryError(f"lot {gtin}/{lot} is measured in {row.unit}: bulk goods have no units "
+                         "to serialise", field="lot")
     if (row is not None and row.unit in COUNTED_UNITS
             and row.serialized + count > Decimal(row.quantity)):
         # the rule would refuse the entry too; said here of the request's count

@@ -127,6 +127,10 @@ def test_refusals_leave_the_ledger_unchanged(session: Session, ledger: log.Ledge
         assert caught.value.field == ("count",)
     with pytest.raises(NotFoundError, match="not on the ledger"):
         serialize(session, ledger, maker, 1, lot="NOPE")
+    submit_as(session, ledger, maker, production(lot="BULK", inputs=[], unit="kg"))
+    with pytest.raises(EntryError, match="bulk goods have no units") as bulk:
+        serialize(session, ledger, maker, 1, lot="BULK")
+    assert bulk.value.field == ("lot",)
     other = make_uscc(2)
     enrol_enterprise(session, ledger, VAULT, {"uscc": other, "name": "别家",
                                               "roles": ["producer"], "district": "福州市"})
