@@ -60,6 +60,9 @@ HOUSE_RULES: dict[str, tuple[str, ...]] = {
     # proofs, which nothing in the ledger calls back
     "ledger.consumer": ("ledger.accounts", "ledger.outbox", "ledger.trace", "schemas", "web",
                         "ledger.demo"),
+    # exports: readers of the projections that write regulators' spreadsheets
+    "ledger.export": ("ledger.accounts", "ledger.outbox", "ledger.trace", "ledger.recall",
+                      "ledger.consumer", "schemas", "web", "ledger.demo"),
     "schemas": (*WEB_FRAMEWORK, "web", "ledger.demo"),
     "scanners": (*WEB_FRAMEWORK, "sqlalchemy", "web", "ledger.demo"),
     "wsgi": WEB_FRAMEWORK,  # it imports web.create_app, and nothing else

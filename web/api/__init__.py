@@ -12,6 +12,7 @@ from web.api import (
     codes,
     directory,
     events,
+    exports,
     ledger,
     lots,
     public,
@@ -47,3 +48,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(public.blp)
     api.register_blueprint(scan.blp)
     api.register_blueprint(serials.blp)
+    api.register_blueprint(exports.blp)

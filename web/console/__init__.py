@@ -29,7 +29,7 @@ _csrf = CSRFProtect()
 def init_app(app: Flask) -> None:
     """Wire locale selection, CSRF protection and the console blueprint into ``app``."""
     # Importing a page module adds its routes to the views' blueprint, before it is registered.
-    from web.console import recalls, trace, units, views  # noqa: F401
+    from web.console import exports, recalls, trace, units, views  # noqa: F401
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     # The supervision network is national and China has one time zone; dates are shown and

@@ -226,6 +226,14 @@ _ZH: dict[str, str] = {
     "dashboard.all": "全部企业的批次（只读）",
     "dashboard.empty": "暂无批次。可以先登记产品，再录入原辅料进厂或生产记录。",
     "dashboard.more": "仅显示最近 {limit} 个批次",
+    "export.title": "FSMA 204 导出",
+    "export.intro": ("美国 FDA 食品可追溯性规则（FSMA 204）要求的电子可排序表格："
+                     "所选日期内每个关键追踪事件（接收、发运、转化、初次包装）一行。"),
+    "export.from": "起始日期",
+    "export.to": "截止日期",
+    "export.format": "格式",
+    "export.button": "导出 FSMA 204 表格",
+    "export.invalid": "无法导出：{message}",
     "col.product": "产品",
     "col.gtin": "商品条码",
     "col.lot": "批号",
@@ -498,6 +506,15 @@ _EN: dict[str, str] = {
     "dashboard.empty": "No lots yet. Register a product, then record a material intake or a "
                        "production.",
     "dashboard.more": "Showing the latest {limit} lots only",
+    "export.title": "FSMA 204 export",
+    "export.intro": ("The electronic sortable spreadsheet the US FDA's Food Traceability Rule "
+                     "(FSMA 204) asks for: one row per critical tracking event (receiving, "
+                     "shipping, transformation, initial packing) in the dates chosen."),
+    "export.from": "From",
+    "export.to": "To",
+    "export.format": "Format",
+    "export.button": "Export FSMA 204 spreadsheet",
+    "export.invalid": "Cannot export: {message}",
     "col.product": "Product",
     "col.gtin": "GTIN",
     "col.lot": "Lot",
