@@ -350,7 +350,9 @@ export async function verifyEvidence(evidence, pinnedKey, facts = [], cited = []
       } catch {
         fail("entry", `entry ${seq}'s bytes are not JSON`);
       }
-      if (body.seq !== seq) fail("entry", `the bytes given for entry ${seq} are entry ${body.seq}'s`);
+      if (!body || typeof body !== "object" || body.seq !== seq) {
+        fail("entry", `the bytes given for entry ${seq} are not entry ${seq}`);
+      }
       bodies.set(seq, body);
       const claimed = field(item, "leaf_hash") ?? field(proofObject, "leaf_hash");
       if (claimed !== undefined && !equal(decodeHash(claimed, "leaf hash"), leaf)) {
@@ -543,18 +545,23 @@ function showFailure(section, error) {
   }
 }
 
-/** The facts the page shows that the ledger's entry bytes must bear out. */
+/** The facts the page shows that the ledger's entry bytes must bear out. A mark without a
+ * seq (an item the ledger does not have) is no claim; leaving marks out is always possible,
+ * so skipping one costs nothing. */
 function pageFacts() {
-  return [...document.querySelectorAll("[data-ledger-seq][data-ledger-field]")].map((node) => ({
-    seq: Number(node.dataset.ledgerSeq), field: node.dataset.ledgerField,
-    value: node.dataset.ledgerValue ?? node.textContent.trim(),
-  }));
+  return [...document.querySelectorAll("[data-ledger-seq][data-ledger-field]")]
+    .filter((node) => /^[0-9]+$/.test(node.dataset.ledgerSeq))
+    .map((node) => ({
+      seq: Number(node.dataset.ledgerSeq), field: node.dataset.ledgerField,
+      value: node.dataset.ledgerValue ?? node.textContent.trim(),
+    }));
 }
 
 /** The seqs the page says it rests on (data-seqs="1,3,4" anywhere in it). */
 function citedSeqs() {
   return [...document.querySelectorAll("[data-seqs]")].flatMap((node) =>
-    node.dataset.seqs.split(",").filter((s) => s.trim()).map(Number));
+    node.dataset.seqs.split(",").map((s) => s.trim()).filter((s) => /^[0-9]+$/.test(s))
+      .map(Number));
 }
 
 /** Fetch the evidence named by the section and show the outcome in it. */
