@@ -34,7 +34,7 @@ $(ASSETS): package.json package-lock.json | $(STAMP) system
 
 install: $(STAMP) system $(ASSETS) ## Create the virtualenv, install the Python and npm dependencies
 
-system: ## Install the system libraries (zbar; PostgreSQL, Chromium + a CJK font for the tests) when missing
+system: ## Install the system packages when missing (zbar; Node.js + npm for the browser assets; PostgreSQL, Chromium + a CJK font for the tests)
 	@ldconfig -p | grep -q 'libzbar\.so\.0' || { apt-get update -q && apt-get install -y -q libzbar0; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q postgresql; }
