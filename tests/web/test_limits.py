@@ -149,3 +149,10 @@ def test_a_100_mb_body_is_refused_by_gunicorn_before_it_is_read(tmp_path: Path) 
                                  headers={"Content-Type": "application/json"})
         assert answered.status_code == 400
         assert answered.json()["error"]["code"] == "json_too_deep"
+
+
+def test_every_limited_blueprint_exists(client: Any) -> None:
+    """Limits are given by blueprint name: a blueprint renamed away would go unlimited."""
+    from web.limits import PUBLIC_BLUEPRINTS
+
+    assert set(PUBLIC_BLUEPRINTS) <= set(client.application.blueprints)
