@@ -272,3 +272,37 @@ def test_entries_too_long_for_a_bundle(sqlite_app: Flask) -> None:
         for i in range(size)]
     report = Monitor(client_fetch(client), None).check()
     assert report.size == size
+
+
+def test_an_insider_rewrite_against_an_earlier_cosigned_checkpoint(sqlite_app: Flask,
+                                                                   tmp_path: Path) -> None:
+    """The acceptance case end to end: a witness cosigned a checkpoint, someone saved it (and
+    a monitor followed the log); an insider rewrites entry 40 and re-signs everything with the
+    operator key. The monitor and `verify --since` the cosigned note both name seq 40, and the
+    witness's cosignature no longer verifies on the re-signed checkpoint."""
+    from tests.web.test_witnesses import cosigner_for, witness_app
+    from web.witness import get_witness
+
+    producer = grow(sqlite_app, None, 60)
+    w1 = witness_app(sqlite_app, tmp_path, "witness.test/w1")
+    assert [s.outcome for s in cosigner_for(sqlite_app, [(w1, "http://w1.test")]).round()] == [
+        "cosigned"]
+    saved = tmp_path / "cosigned.note"
+    assert run_cli(sqlite_app, "checkpoint", "--out", str(saved)).exit_code == 0
+    vkey = get_witness(w1).key.vkey
+    assert run_cli(sqlite_app, "verify", "--checkpoint", str(saved), "--witness", vkey,
+                   "--min-cosignatures", "1").exit_code == 0
+    client = sqlite_app.test_client()
+    watcher = Monitor(client_fetch(client), None)
+    watcher.check()
+
+    insider_rewrite(sqlite_app, producer, 40)
+    grow(sqlite_app, producer, 2)
+    with pytest.raises(VerificationError, match=r"seq 40: rewritten"):
+        Monitor(client_fetch(client), watcher.state).check()
+    since = run_cli(sqlite_app, "verify", "--since", str(saved))
+    assert since.exit_code == 1
+    assert "FAILED at seq 40: rewritten" in since.output
+    cosigned = run_cli(sqlite_app, "verify", "--witness", vkey, "--min-cosignatures", "1")
+    assert cosigned.exit_code == 1, cosigned.output
+    assert "does not verify" in cosigned.output, cosigned.output
