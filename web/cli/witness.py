@@ -136,7 +136,8 @@ def _instance_log_key() -> str:
 @_key_option
 @click.option("--log", "logs", multiple=True, metavar="[ORIGIN=]KEYFILE|VKEY",
               help="A log to witness: its verifier key (GET /api/v1/ledger/key), or a file "
-                   "holding it, with its origin if that differs from the key name. Repeatable. "
+                   "holding it, with its origin if that differs from the key name; or "
+                   "ORIGIN=a PEM key file (its public key, or its private key). Repeatable. "
                    "Default: the ledger this instance serves (TRACENET_LEDGER_KEY).")
 @click.option("--database", default=None,
               help="The witness's state (default: sqlite file beside the key).")
