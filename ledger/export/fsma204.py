@@ -3,9 +3,11 @@
 21 CFR Part 1 Subpart S (the FDA's Food Traceability Rule, "FSMA 204") names seven critical
 tracking events (CTEs) and the key data elements (KDEs) kept for each (§ 1.1325-1.1350), and
 § 1.1455(c)(3)(ii) lets the FDA ask for them within 24 hours as an electronic sortable
-spreadsheet. :data:`COLUMNS` are that spreadsheet's columns, in order: the lot and what it is
-first, then the event, where it happened, where the lot code came from, the trading partners,
-the reference document and a transformation's inputs.
+spreadsheet. :data:`COLUMNS` are its columns, one per KDE the rule names, in order: the lot and
+what it is first, then the event, where it happened, where the lot code came from, the trading
+partners, the reference document and a transformation's inputs. They were written from the
+rule's KDE lists: the FDA's own template file could not be read when this was written (README
+"FSMA 204 export" says so), so a column name that differs from it is renamed here, in one place.
 
 Tracenet's records map to CTEs as follows (:data:`CTE_OF_RECORD`); README "FSMA 204 export"
 says the same for readers:
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -124,10 +127,16 @@ class ExportRequest:
     lot: str | None = None
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(text: str | None, name: str) -> date:
     if text is None or not text.strip():
         raise ExportError(f"{name} is required: a date YYYY-MM-DD", field=name)
     try:
+        # fromisoformat alone would also take 20261001 and week dates (2026-W40-1)
+        if _DATE.fullmatch(text.strip()) is None:
+            raise ValueError(text)
         return date.fromisoformat(text.strip())
     except ValueError:
         raise ExportError(f"{name} must be a date YYYY-MM-DD, got {text!r}",
@@ -137,7 +146,9 @@ def _date(text: str | None, name: str) -> date:
 def parse_request(*, start: str | None, end: str | None, lot: str | None = None,
                   gtin: str | None = None) -> ExportRequest:
     """Check an export's parameters as given (text) and return the request, or raise
-    :class:`ExportError` naming the field (``from``, ``to``, ``lot``, ``gtin``)."""
+    :class:`ExportError` naming the field (``from``, ``to``, ``lot``, ``gtin``). A blank lot
+    or GTIN is no filter (a form's empty field)."""
+    lot, gtin = lot or None, gtin or None
     first, last = _date(start, "from"), _date(end, "to")
     if last < first:
         raise ExportError(f"to ({last}) is before from ({first})", field="to")
@@ -147,7 +158,7 @@ def parse_request(*, start: str | None, end: str | None, lot: str | None = None,
         raise ExportError("lot must be 1 to 20 characters", field="lot")
     if gtin is not None and not (len(gtin) == 14 and gtin.isascii() and gtin.isdigit()):
         raise ExportError(f"gtin must be 14 digits, got {gtin!r}", field="gtin")
-    return ExportRequest(first, last, gtin or None, lot or None)
+    return ExportRequest(first, last, gtin, lot)
 
 
 def tlc(gtin: str, lot: str) -> str:
