@@ -300,3 +300,39 @@ def test_stored_entries_are_byte_identical_to_full_canonicalisation(
         parsed = json.loads(body)
         assert canonical_bytes(parsed) == body
     assert session.scalar(select(LedgerHead.size)) == 6
+
+
+_TIMES = st.builds(
+    lambda day, second, fraction: f"2026-11-{day:02d}T08:00:{second:02d}{fraction}Z",
+    st.integers(1, 28), st.integers(0, 59), st.sampled_from(["", ".1", ".000001", ".123456789"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(origin=st.text(min_size=1, max_size=30).filter(lambda o: "\n" not in o),
+       seq=st.integers(0, 2**63), leaf_hash=st.binary(min_size=32, max_size=32),
+       integrated_time=_TIMES)
+def test_timestamps_round_trip_and_verify(origin: str, seq: int, leaf_hash: bytes,
+                                          integrated_time: str) -> None:
+    key = _KEY
+    stamp = sign_entry_timestamp(origin=origin, seq=seq, leaf_hash=leaf_hash,
+                                 integrated_time=integrated_time, private_key=key)
+    parsed = SignedEntryTimestamp.from_json(json.loads(json.dumps(stamp.as_json())))
+    assert parsed == stamp
+    parsed.verify(key.public_key(), origin=origin)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.dictionaries(st.sampled_from(["origin", "seq", "leaf_hash", "integrated_time",
+                                             "key_id", "signature", "other"]),
+                            st.none() | st.booleans() | st.integers() | st.text(max_size=90)
+                            | st.binary(max_size=70).map(lambda b: base64.b64encode(b).decode()),
+                            max_size=7))
+def test_arbitrary_timestamp_json_raises_only_entry_or_signature_errors(
+        body: dict[str, object]) -> None:
+    try:
+        SignedEntryTimestamp.from_json(body).verify(_KEY.public_key())
+    except (EntryError, SignatureError):
+        pass
+
+
+_KEY = generate_private_key()
