@@ -7,11 +7,12 @@ import dataclasses
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import log
@@ -336,3 +337,78 @@ def test_arbitrary_timestamp_json_raises_only_entry_or_signature_errors(
 
 
 _KEY = generate_private_key()
+
+
+def test_a_ledger_written_before_the_cadence_migrates_and_verifies(
+        tmp_path: Path, ledger: log.Ledger, clock: FakeClock) -> None:
+    """A ledger with one checkpoint per batch, at the schema before 0009_checkpoint_cadence,
+    upgrades (the head learns its newest checkpoint), still verifies, and appends at the
+    cadence from then on."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from ledger import db as ledger_db
+    from ledger.db import Base, create_ledger_engine, migrate
+    from tests.ledger.conftest import enrol
+
+    # The old ledger's rows, written by this code with a checkpoint per batch (interval 0).
+    every = dataclasses.replace(ledger, checkpoint_interval=0)
+    source = create_ledger_engine(f"sqlite:///{tmp_path / 'source.db'}")
+    migrate(source)
+    with Session(source) as session:
+        log.initialise(session, every)
+        session.commit()
+        producer = enrol(session, every, 1)
+        for lot in range(3):
+            append(session, every, [producer.signed(lot=f"OLD{lot}")])
+            session.commit()
+
+    # The same rows in a database migrated to every head but the cadence's.
+    engine = create_ledger_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location",
+                           str(Path(ledger_db.__file__).with_name("migrations")))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        for head in heads:
+            if head != "0009_checkpoint_cadence":
+                command.upgrade(config, head)
+    tables = ("entries", "merkle_nodes", "checkpoints", "enterprises", "keys", "records",
+              "stock", "lots", "lot_edges", "products")
+    with source.connect() as old, engine.begin() as new:
+        for name in tables:
+            table = Base.metadata.tables[name]
+            rows = [dict(row._mapping) for row in old.execute(select(table))]
+            if rows:
+                new.execute(insert(table), rows)
+        head = old.exec_driver_sql("SELECT id, size, last_leaf_hash, last_recorded_at FROM "
+                                   "ledger_head").one()
+        new.exec_driver_sql("INSERT INTO ledger_head (id, size, last_leaf_hash, "
+                            "last_recorded_at) VALUES (?, ?, ?, ?)", tuple(head))
+        assert "checkpoint_size" not in [
+            c[1] for c in new.exec_driver_sql("PRAGMA table_info(ledger_head)")]
+    source.dispose()
+
+    migrate(engine)  # now with 0009_checkpoint_cadence
+    with Session(engine) as session:
+        upgraded = session.get(LedgerHead, 1)
+        assert upgraded is not None
+        assert upgraded.checkpoint_size == upgraded.size == 6
+        assert upgraded.checkpoint_at == upgraded.last_recorded_at
+        assert checkpoint_sizes(session) == [1, 3, 4, 5, 6]
+        report = verify(session, origin=ORIGIN, operator_key=ledger.signing_key.public_key())
+        assert (report.size, report.checkpoints) == (6, 5)
+        for lot in range(3):  # within the interval: one checkpoint at most
+            clock.advance(0.3)
+            append(session, ledger, [producer.signed(lot=f"NEW{lot}")])
+            session.commit()
+        assert checkpoint_sizes(session) == [1, 3, 4, 5, 6]
+        clock.advance(0.2)
+        assert log.ensure_checkpoint(session, ledger) is not None
+        session.commit()
+        report = verify(session, origin=ORIGIN, operator_key=ledger.signing_key.public_key())
+        assert (report.size, report.checkpoints) == (9, 6)
+    engine.dispose()
+
