@@ -48,7 +48,7 @@ from ledger.log.tiles import (
 )
 
 # The entry checks are verify's own, so a monitor and `tracenet verify` judge entries alike.
-from ledger.log.verify import SignatureChecks, _Chain, _check_entry
+from ledger.log.verify import Chain, SignatureChecks, check_entry
 
 __all__ = ["Fetch", "MonitorError", "MonitorReport", "MonitorState", "Monitor", "http_fetch"]
 
@@ -252,7 +252,7 @@ class Monitor:
         ring = KeyRing()
         for body in state.identity:
             ring.admit(Entry.from_canonical(body))
-        chain = _Chain(merkle.CompactRange(state.size, state.frontier), state.prev,
+        chain = Chain(merkle.CompactRange(state.size, state.frontier), state.prev,
                        state.prev_recorded_at, ring)
         leaves = bytearray(state.leaves)
         identity = list(state.identity)
@@ -269,7 +269,7 @@ class Monitor:
                                             f"{len(bundle)} entries, expected {ref.width}")
                 for offset in range(seq - ref.first(), ref.width):
                     body, leaf = bundle[offset], hashes[offset]
-                    problem, entry = _check_entry(seq, seq, leaf, body, chain, public_key,
+                    problem, entry = check_entry(seq, seq, leaf, body, chain, public_key,
                                                   checks)
                     if problem is not None or entry is None:
                         if problem is not None:

@@ -58,8 +58,8 @@ from ledger.log.storage import (
     node_id,
 )
 
-__all__ = ["SignatureChecks", "SinceReport", "VerifyReport", "default_jobs", "verify",
-           "verify_since"]
+__all__ = ["Chain", "Problem", "SignatureChecks", "SinceReport", "VerifyReport", "check_entry",
+           "default_jobs", "verify", "verify_since"]
 
 _CHUNK = 2000
 #: entries whose inclusion in the saved tree is proven per query (about 20 ranges each)
@@ -105,7 +105,9 @@ class SinceReport:
 
 
 @dataclass(frozen=True, order=True)
-class _Problem:
+class Problem:
+    """The first thing wrong with the log: at which seq, what kind of fault, and in words."""
+
     seq: int
     kind: str
     message: str
@@ -113,7 +115,7 @@ class _Problem:
     last: int | None = None
 
 
-def _first(problems: list[_Problem]) -> _Problem:
+def _first(problems: list[Problem]) -> Problem:
     """The first bad seq: a span-level problem explained by an entry inside it gives way to it.
 
     A node or checkpoint mismatch says only that *some* entry in its span changed; the entry
@@ -202,7 +204,7 @@ class SignatureChecks:
 
 
 @dataclass
-class _Chain:
+class Chain:
     """Where the sequential pass stands: the tree so far, the last entry's link and time."""
 
     tree: merkle.CompactRange
@@ -211,23 +213,23 @@ class _Chain:
     ring: KeyRing
 
 
-def _scan(session: Session, rows: Iterable[tuple[int, bytes, bytes]], chain: _Chain, *,
+def _scan(session: Session, rows: Iterable[tuple[int, bytes, bytes]], chain: Chain, *,
           head_size: int, operator_key: Ed25519PublicKey, wanted_roots: set[int], jobs: int,
-          progress: Callable[[int], None] | None) -> tuple[list[_Problem], dict[int, bytes]]:
+          progress: Callable[[int], None] | None) -> tuple[list[Problem], dict[int, bytes]]:
     """Check ``rows`` (seq, stored leaf hash, body) in order from ``chain.tree.size``.
 
     Stops at the first bad entry; returns the problems found and the roots at the wanted sizes.
     """
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
     roots: dict[int, bytes] = {}
     pending: list[tuple[merkle.NodeKey, bytes]] = []
     start = chain.tree.size
     with SignatureChecks(jobs) as checks:
         for expected, (seq, stored_leaf, body) in enumerate(rows, start):
-            problem, entry = _check_entry(expected, seq, stored_leaf, body, chain,
+            problem, entry = check_entry(expected, seq, stored_leaf, body, chain,
                                           operator_key, checks)
             if problem is None and seq >= head_size:
-                problem = _Problem(head_size, "missing entry",
+                problem = Problem(head_size, "missing entry",
                                    f"entries go past the head size {head_size}")
             if problem is not None or entry is None:
                 problems += [problem] if problem else []
@@ -251,7 +253,7 @@ def _scan(session: Session, rows: Iterable[tuple[int, bytes, bytes]], chain: _Ch
         # The signature is checked before anything the entry does to the key ring, as
         # KeyRing.admit does it; so it is this entry's first problem.
         problems = [p for p in problems if p.seq != bad or p.last is not None]
-        problems.append(_Problem(bad, "signature", "signature does not verify"))
+        problems.append(Problem(bad, "signature", "signature does not verify"))
     return problems, roots
 
 
@@ -270,7 +272,7 @@ def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
     notes += [(note, "saved") for note in saved_checkpoints]
     checkpoints, problems = _open_checkpoints(notes, origin, operator_key)
 
-    chain = _Chain(merkle.CompactRange(), GENESIS_PREV, "", KeyRing())
+    chain = Chain(merkle.CompactRange(), GENESIS_PREV, "", KeyRing())
     rows = session.execute(select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
                            .order_by(EntryRow.seq)).yield_per(_CHUNK)
     found, roots = _scan(session, rows, chain, head_size=head_size, operator_key=operator_key,
@@ -281,7 +283,7 @@ def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
     complete = not problems
     if complete:  # the whole log was read: now look for what lies beyond its end
         if tree.size < head_size:
-            problems.append(_Problem(tree.size, "missing entry", f"the head records "
+            problems.append(Problem(tree.size, "missing entry", f"the head records "
                                      f"{head_size} entries, {tree.size} are stored"))
         problems += _extra_nodes(session, tree.size)
     problems += _match_checkpoints(checkpoints, roots, tree.size, complete)
@@ -352,7 +354,7 @@ def verify_since(session: Session, *, origin: str, operator_key: Ed25519PublicKe
     complete = not problems
     if complete:
         if tree.size < head_size:
-            problems.append(_Problem(tree.size, "missing entry", f"the head records "
+            problems.append(Problem(tree.size, "missing entry", f"the head records "
                                      f"{head_size} entries, {tree.size} are stored"))
         problems += _nodes_past(session, tree.size)
     problems += _match_checkpoints(checkpoints, roots, tree.size, complete, floor=since)
@@ -444,7 +446,7 @@ def _included_entries(session: Session, nodes: SessionNodes, saved: Checkpoint,
 
 
 def _chain_at(session: Session, nodes: SessionNodes, saved: Checkpoint,
-              operator_key: Ed25519PublicKey) -> _Chain:
+              operator_key: Ed25519PublicKey) -> Chain:
     """The key ring, link, time and tree frontier at the saved size, from proven entries."""
     size = saved.size
     identity = list(session.scalars(select(EntryRow.seq)
@@ -468,7 +470,7 @@ def _chain_at(session: Session, nodes: SessionNodes, saved: Checkpoint,
         last = entry
     assert last is not None and last.seq == size - 1  # noqa: S101 - size - 1 was asked for
     frontier = merkle.range_hashes(nodes, [(start, end) for start, end in _frontier_ranges(size)])
-    return _Chain(merkle.CompactRange(size, frontier), last.leaf_hash, last.recorded_at, ring)
+    return Chain(merkle.CompactRange(size, frontier), last.leaf_hash, last.recorded_at, ring)
 
 
 def _frontier_ranges(size: int) -> list[tuple[int, int]]:
@@ -497,7 +499,7 @@ def _bounds(nodes: SessionNodes, size: int, head_size: int,
 
 
 def _first_difference(session: Session, saved: Checkpoint, saved_leaves: bytes | None,
-                      trouble: str, bounds: tuple[int, int]) -> _Problem:
+                      trouble: str, bounds: tuple[int, int]) -> Problem:
     """Name the first entry that differs from the saved tree, the saved size not proving
     consistent (``trouble`` says how); ``bounds`` says where it lies, by other checkpoints."""
     size = saved.size
@@ -506,7 +508,7 @@ def _first_difference(session: Session, saved: Checkpoint, saved_leaves: bytes |
     leaves = _trusted_leaves(saved, saved_leaves)
     if leaves is None:
         low, high = bounds
-        return _Problem(low, "rewritten", f"{said}; an entry among {low}..{high - 1} differs, "
+        return Problem(low, "rewritten", f"{said}; an entry among {low}..{high - 1} differs, "
                         "and without the saved tree's leaf hashes (FILE.leaves, written beside "
                         "FILE by `tracenet checkpoint --out FILE`) the first cannot be named "
                         "more closely", high - 1)
@@ -515,17 +517,17 @@ def _first_difference(session: Session, saved: Checkpoint, saved_leaves: bytes |
     read = 0
     for expected, (seq, body) in enumerate(rows):
         if seq != expected:
-            return _Problem(expected, "rewritten", f"{said}; entry {expected} is missing")
+            return Problem(expected, "rewritten", f"{said}; entry {expected} is missing")
         leaf = merkle.leaf_hash(body)
         if leaf != leaves[seq]:
-            return _Problem(seq, "rewritten", f"{said}; entry {seq} is the first that differs: "
+            return Problem(seq, "rewritten", f"{said}; entry {seq} is the first that differs: "
                             f"the saved tree has leaf hash {leaves[seq].hex()}, the entry "
                             f"hashes to {leaf.hex()}")
         read = seq + 1
     if read < size:
-        return _Problem(read, "rewritten", f"{said}; entries from {read} on are gone")
+        return Problem(read, "rewritten", f"{said}; entries from {read} on are gone")
     # Every entry matches the saved leaves: it is the stored tree that lies about them.
-    return _Problem(0, "tree", f"{said}; every entry below {size} matches the saved tree, "
+    return Problem(0, "tree", f"{said}; every entry below {size} matches the saved tree, "
                     "the stored tree nodes do not", size - 1)
 
 
@@ -539,34 +541,38 @@ def _trusted_leaves(saved: Checkpoint, saved_leaves: bytes | None) -> list[bytes
     return leaves if merkle.root_from_leaf_hashes(leaves) == saved.root_hash else None
 
 
-def _check_entry(expected: int, seq: int, stored_leaf: bytes, body: bytes, chain: _Chain,
+def check_entry(expected: int, seq: int, stored_leaf: bytes, body: bytes, chain: Chain,
                  operator_key: Ed25519PublicKey,
-                 checks: SignatureChecks) -> tuple[_Problem | None, Entry | None]:
-    """The entry's first problem, if any, and the parsed entry (for the tree)."""
+                 checks: SignatureChecks) -> tuple[Problem | None, Entry | None]:
+    """The entry's first problem, if any, and the parsed entry (for the tree).
+
+    One judgement of an entry for every reader of the log: ``verify`` over the database and
+    ``monitor`` over a remote log's tiles.
+    """
     if seq != expected:
-        return _Problem(expected, "missing entry",
+        return Problem(expected, "missing entry",
                         f"expected seq {expected}, next stored is {seq}"), None
     try:
         entry = Entry.from_canonical(body)
     except EntryError as exc:
-        return _Problem(seq, "malformed", exc.message), None
+        return Problem(seq, "malformed", exc.message), None
     return _entry_problem(entry, seq, stored_leaf, chain, operator_key, checks), entry
 
 
-def _entry_problem(entry: Entry, seq: int, stored_leaf: bytes, chain: _Chain,
-                   operator_key: Ed25519PublicKey, checks: SignatureChecks) -> _Problem | None:
+def _entry_problem(entry: Entry, seq: int, stored_leaf: bytes, chain: Chain,
+                   operator_key: Ed25519PublicKey, checks: SignatureChecks) -> Problem | None:
     if entry.seq != seq:
-        return _Problem(seq, "order", f"stored at seq {seq} but the entry says seq {entry.seq}")
+        return Problem(seq, "order", f"stored at seq {seq} but the entry says seq {entry.seq}")
     if entry.leaf_hash != stored_leaf:
-        return _Problem(seq, "content hash", f"expected leaf hash {stored_leaf.hex()}, "
+        return Problem(seq, "content hash", f"expected leaf hash {stored_leaf.hex()}, "
                                              f"content hashes to {entry.leaf_hash.hex()}")
     if entry.prev != chain.prev:
-        return _Problem(seq, "link", f"expected prev {chain.prev.hex()}, got {entry.prev.hex()}")
+        return Problem(seq, "link", f"expected prev {chain.prev.hex()}, got {entry.prev.hex()}")
     if entry.recorded_at < chain.prev_recorded_at:
-        return _Problem(seq, "order", f"recorded at {entry.recorded_at}, before the previous "
+        return Problem(seq, "order", f"recorded at {entry.recorded_at}, before the previous "
                                       f"entry's {chain.prev_recorded_at}")
     if seq == 0 and entry.statement.key_id != key_id_for(operator_key):
-        return _Problem(0, "identity", f"expected the genesis key {key_id_for(operator_key)}, "
+        return Problem(0, "identity", f"expected the genesis key {key_id_for(operator_key)}, "
                                        f"got {entry.statement.key_id}")
     deferred = _deferrable_key(chain.ring, entry)
     if deferred is not None:
@@ -574,9 +580,9 @@ def _entry_problem(entry: Entry, seq: int, stored_leaf: bytes, chain: _Chain,
     try:
         chain.ring.admit(entry, verified_with=deferred)
     except SignatureError as exc:
-        return _Problem(seq, "signature", exc.message)
+        return Problem(seq, "signature", exc.message)
     except (IdentityError, EntryError) as exc:
-        return _Problem(seq, "identity", exc.message)
+        return Problem(seq, "identity", exc.message)
     return None
 
 
@@ -598,7 +604,7 @@ _STORED_NODES = select(MerkleNode.node_id, MerkleNode.hash).where(
 
 
 def _compare_nodes(session: Session, computed: Sequence[tuple[merkle.NodeKey, bytes]]
-                   ) -> list[_Problem]:
+                   ) -> list[Problem]:
     if not computed:
         return []
     ids = {node_id(*key): (key, digest) for key, digest in computed}
@@ -619,23 +625,23 @@ def _compare_nodes(session: Session, computed: Sequence[tuple[merkle.NodeKey, by
         span = f"tree node ({level}, {index}) over seqs {first}..{first + (1 << level) - 1}"
         last = first + (1 << level) - 1
         if nid not in stored:
-            problems.append(_Problem(first, "tree", f"{span} is missing", last))
+            problems.append(Problem(first, "tree", f"{span} is missing", last))
         elif stored[nid] != digest:
-            problems.append(_Problem(first, "tree", f"{span}: expected {digest.hex()}, "
+            problems.append(Problem(first, "tree", f"{span}: expected {digest.hex()}, "
                                                     f"stored {stored[nid].hex()}", last))
     return problems
 
 
-def _extra_nodes(session: Session, size: int) -> list[_Problem]:
+def _extra_nodes(session: Session, size: int) -> list[Problem]:
     expected = sum(size >> level for level in range(1, size.bit_length()))
     stored = session.scalar(select(func.count()).select_from(MerkleNode)) or 0
     if stored > expected:
-        return [_Problem(size, "missing entry", f"{stored - expected} stored tree nodes cover "
+        return [Problem(size, "missing entry", f"{stored - expected} stored tree nodes cover "
                                                 f"entries past seq {size - 1}")]
     return []
 
 
-def _nodes_past(session: Session, size: int) -> list[_Problem]:
+def _nodes_past(session: Session, size: int) -> list[Problem]:
     """Stored nodes over entries at or past ``size``, by one indexed range per level (not a
     count of the whole table, which :func:`verify_since` must not pay for)."""
     top = size.bit_length() + 1  # no node at this level or above may exist at all
@@ -646,24 +652,24 @@ def _nodes_past(session: Session, size: int) -> list[_Problem]:
     if found is None:
         return []
     level, index = found >> 48, found & ((1 << 48) - 1)
-    return [_Problem(size, "missing entry", f"a stored tree node ({level}, {index}) covers "
+    return [Problem(size, "missing entry", f"a stored tree node ({level}, {index}) covers "
                                             f"entries past seq {size - 1}")]
 
 
 def _open_checkpoints(notes: Iterable[tuple[str, str]], origin: str,
-                      operator_key: Ed25519PublicKey) -> tuple[list[Checkpoint], list[_Problem]]:
+                      operator_key: Ed25519PublicKey) -> tuple[list[Checkpoint], list[Problem]]:
     opened, problems = [], []
     for note, where in notes:
         try:
             opened.append(open_checkpoint(note, key_name=origin, public_key=operator_key,
                                           origin=origin))
         except CheckpointError as exc:
-            problems.append(_Problem(0, "checkpoint", f"a {where} checkpoint: {exc.message}"))
+            problems.append(Problem(0, "checkpoint", f"a {where} checkpoint: {exc.message}"))
     return opened, problems
 
 
 def _match_checkpoints(checkpoints: Sequence[Checkpoint], roots: dict[int, bytes],
-                       size: int, complete: bool, floor: int = 0) -> list[_Problem]:
+                       size: int, complete: bool, floor: int = 0) -> list[Problem]:
     # A checkpoint only pins its size's root, so a mismatch is localised to the entries after
     # the last checkpoint that still matches (or ``floor``, a size already proven).
     good = sorted(c.size for c in checkpoints if roots.get(c.size) == c.root_hash)
@@ -672,11 +678,11 @@ def _match_checkpoints(checkpoints: Sequence[Checkpoint], roots: dict[int, bytes
         if checkpoint.size > size:
             if not complete:  # verification stopped early; sizes past that were not read
                 continue
-            problems.append(_Problem(size, "missing entry", f"a checkpoint signed the tree at "
+            problems.append(Problem(size, "missing entry", f"a checkpoint signed the tree at "
                                      f"size {checkpoint.size}, only {size} entries verify"))
         elif roots.get(checkpoint.size) != checkpoint.root_hash:
             since = max((s for s in good if s < checkpoint.size), default=floor)
-            problems.append(_Problem(since, "checkpoint", f"the checkpoint at size "
+            problems.append(Problem(since, "checkpoint", f"the checkpoint at size "
                                      f"{checkpoint.size} does not match the recomputed root; "
                                      f"entries {since}..{checkpoint.size - 1} were rewritten",
                                      checkpoint.size - 1))
