@@ -180,3 +180,15 @@ def test_the_latest_checkpoint_lags_by_at_most_the_interval(cadence_app: Flask,
 
 def _b64(text: str) -> bytes:
     return base64.b64decode(text)
+
+
+def test_tracenet_checkpoint_waits_for_one_covering_every_entry(slow_app: Flask,
+                                                                tmp_path: Path) -> None:
+    uscc, token = add_enterprise(slow_app, 6)
+    client = slow_app.test_client()
+    (entry,) = post(client, token, [new_key_event(uscc)]).get_json()
+    assert run_cli(slow_app, "checkpoint").exit_code == 0  # may lag by up to the interval
+    saved = tmp_path / "covering.note"
+    waited = run_cli(slow_app, "checkpoint", "--wait", "5", "--out", str(saved))
+    assert waited.exit_code == 0, waited.output
+    assert int(saved.read_text().splitlines()[1]) == entry["seq"] + 1

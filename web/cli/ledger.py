@@ -128,13 +128,23 @@ def rebuild(runtime: Runtime, session: Session) -> None:
 @click.option("--out", type=click.Path(dir_okay=False),
               help="Also write the note to this file, and its tree's leaf hashes to FILE.leaves "
                    "(for `tracenet verify --since FILE`).")
+@click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Seconds to wait for a checkpoint covering every entry there is now "
+                   "(checkpoints come at a cadence: by default one a second).")
 @with_ledger
-def checkpoint(runtime: Runtime, session: Session, out: str | None) -> None:
+def checkpoint(runtime: Runtime, session: Session, out: str | None, wait: float) -> None:
     """Print the latest signed checkpoint (C2SP signed note).
 
     With the cosignature lines its witnesses returned so far (C2SP tlog-cosignature), so a
-    saved copy can be held to a k-of-n policy later (``verify --witness``).
+    saved copy can be held to a k-of-n policy later (``verify --witness``). Checkpoints are
+    signed at a cadence, so the latest may lag the newest entries by up to the interval;
+    ``--wait`` waits for one that covers them.
     """
+    size = log.ledger_size(session)
+    session.commit()
+    if wait and size and log.await_checkpoint(runtime.sessions, runtime.ledger, size - 1,
+                                              wait) is None:
+        click.echo(f"no checkpoint covers the {size} entries yet; the latest follows", err=True)
     note = published_checkpoint(session, lambda: log.latest_checkpoint(session, runtime.ledger))
     session.commit()
     if out:
