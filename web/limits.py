@@ -18,7 +18,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -69,7 +71,7 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app,
                       default_limits=[_setting("RATELIMIT_DEFAULT")],
                       storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-                      headers_enabled=True, enabled=bool(app.config["RATELIMIT_ENABLED"]))
+                      enabled=bool(app.config["RATELIMIT_ENABLED"]))
     for blueprint, setting in PUBLIC_BLUEPRINTS.items():
         if blueprint in app.blueprints:
             limiter.limit(_setting(setting))(cast(Blueprint, app.blueprints[blueprint]))
@@ -82,6 +84,9 @@ def init_app(app: Flask) -> None:
         limiter.exempt(app.view_functions["static"])
     app.extensions["tracenet.limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
+    # Our own headers rather than Flask-Limiter's, which puts a Retry-After of the window's end
+    # on every answer, over a view's own (a wait for a checkpoint says 1 s, not 60).
+    app.after_request(_rate_headers)
     # Before the limiter counts the request: a body too large is refused for free.
     app.before_request_funcs.setdefault(None, []).insert(0, _guard_body)
 
@@ -129,10 +134,29 @@ def _refuse_deep_json(data: bytes) -> None:
 
 
 def _too_many_requests(exc: RateLimitExceeded) -> tuple[Response, int]:
-    return error_response(429, "too_many_requests",
-                          f"too many requests from your address (at most {exc.description}); "
-                          "wait a moment and try again", None,
-                          message_zh=f"请求过于频繁（上限：{exc.description}），请稍后再试")
+    response, status = error_response(
+        429, "too_many_requests",
+        f"too many requests from your address (at most {exc.description}); wait a moment and "
+        "try again", None, message_zh=f"请求过于频繁（上限：{exc.description}），请稍后再试")
+    current = _limiter().current_limit
+    if current is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(current.reset_at - time.time())))
+    return response, status
+
+
+def _rate_headers(response: Response) -> Response:
+    """The limit the request counted against, what is left of it, and when it resets."""
+    current = _limiter().current_limit
+    if current is not None:
+        response.headers["X-RateLimit-Limit"] = str(current.limit.amount)
+        response.headers["X-RateLimit-Remaining"] = str(current.remaining)
+        response.headers["X-RateLimit-Reset"] = str(int(current.reset_at))
+    return response
+
+
+def _limiter() -> Limiter:
+    limiter: Limiter = current_app.extensions["tracenet.limiter"]
+    return limiter
 
 
 def _setting(name: str) -> Callable[[], str]:

@@ -156,3 +156,10 @@ def test_every_limited_blueprint_exists(client: Any) -> None:
     from web.limits import PUBLIC_BLUEPRINTS
 
     assert set(PUBLIC_BLUEPRINTS) <= set(client.application.blueprints)
+
+
+def test_only_a_refusal_says_when_to_retry(limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    answered = client.get("/recalls")
+    assert answered.status_code == 200 and "Retry-After" not in answered.headers
+    assert answered.headers["X-RateLimit-Remaining"] == "2"
