@@ -75,6 +75,7 @@ bench: install ## Run the benchmarks and print their ratios (results: docs/BENCH
 	$(PY) bench/serials.py
 	$(PY) bench/lookup.py
 	$(PY) bench/epcis_wire.py
+	$(PY) bench/fsma204.py
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

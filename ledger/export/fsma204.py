@@ -174,7 +174,11 @@ def _query(request: ExportRequest, viewer: str | None, dialect: str) -> Select[A
     # first ten characters, and "dated in [start, end]" is a range on the text (index-friendly).
     after_end = date.fromordinal(request.end.toordinal() + 1).isoformat()
     query = cast("Select[Any]", (
-        select(RecordRow, ProductRow.name, ProductRow.spec, LotRow.origin,
+        # columns, not RecordRow entities: no identity map or instance per row of a big range
+        select(RecordRow.seq, RecordRow.type, RecordRow.enterprise, RecordRow.counterparty,
+               RecordRow.gtin, RecordRow.lot, RecordRow.quantity, RecordRow.unit,
+               RecordRow.document_no, RecordRow.event_time,
+               ProductRow.name, ProductRow.spec, LotRow.origin,
                party.name, party.district, counterparty.name, counterparty.district,
                origin.name, origin.district)
         .outerjoin(ProductRow, ProductRow.gtin == RecordRow.gtin)
@@ -234,28 +238,28 @@ def _instant(event_time: str) -> tuple[float, str]:
 
 
 def _row(found: Row[Any], inputs: dict[int, list[str]]) -> tuple[str, ...]:
-    (record, product, spec, origin_uscc, party, party_district, other, other_district,
-     origin, origin_district) = tuple(found)
-    gtin, lot = record.gtin or "", record.lot or ""
-    here = _place(party, party_district, record.enterprise)
-    there = _place(other, other_district, record.counterparty)
-    cte = CTE_OF_RECORD[record.type]
-    lot_inputs = inputs.get(record.seq, [])
-    if record.type == PRODUCTION and not lot_inputs:
+    (seq, type_, enterprise, counterparty, gtin, lot, quantity, unit, document_no, event_time,
+     product, spec, origin_uscc, party, party_district, other, other_district, origin,
+     origin_district) = tuple(found)
+    here = _place(party, party_district, enterprise)
+    there = _place(other, other_district, counterparty)
+    cte = CTE_OF_RECORD[type_]
+    lot_inputs = inputs.get(seq, [])
+    if type_ == PRODUCTION and not lot_inputs:
         cte = INITIAL_PACKING
-    previous = there if record.type in (RECEIPT, MATERIAL_INTAKE) else ""
-    if record.type == SHIPMENT:
+    previous = there if type_ in (RECEIPT, MATERIAL_INTAKE) else ""
+    if type_ == SHIPMENT:
         previous, subsequent = here, there
     else:
-        subsequent = here if record.type in (RECEIPT, MATERIAL_INTAKE) else ""
-    if record.document_no:
-        document_type, document = _DOCUMENT_TYPE[record.type], record.document_no
+        subsequent = here if type_ in (RECEIPT, MATERIAL_INTAKE) else ""
+    if document_no:
+        document_type, document = _DOCUMENT_TYPE[type_], document_no
     else:
-        document_type, document = _LEDGER_ENTRY, str(record.seq)
+        document_type, document = _LEDGER_ENTRY, str(seq)
     description = ", ".join(part for part in (product, spec) if part)
-    event_date, _, event_time = record.event_time.partition("T")
-    return (tlc(gtin, lot), description, record.quantity or "", record.unit or "", cte,
-            event_date, event_time, here, record.enterprise,
+    event_date, _, event_clock = event_time.partition("T")
+    return (tlc(gtin or "", lot or ""), description, quantity or "", unit or "", cte,
+            event_date, event_clock, here, enterprise,
             _place(origin, origin_district, origin_uscc),
             f"USCC {origin_uscc}" if origin_uscc else "",
             previous, subsequent, document_type, document, "; ".join(lot_inputs))
@@ -275,15 +279,14 @@ def export_rows(session: Session, request: ExportRequest, *,
     group: list[tuple[tuple[float, str], int, tuple[str, ...]]] = []
     group_key: tuple[str | None, str | None] | None = None
     for partition in result.partitions():
-        inputs = _inputs(session, [found[0].seq for found in partition
-                                   if found[0].type == PRODUCTION])
+        inputs = _inputs(session, [found.seq for found in partition
+                                   if found.type == PRODUCTION])
         for found in partition:
-            record = found[0]
-            key = (record.gtin, record.lot)
+            key = (found.gtin, found.lot)
             if key != group_key:
                 yield from (row for *_, row in sorted(group))
                 group, group_key = [], key
-            group.append((_instant(record.event_time), record.seq, _row(found, inputs)))
+            group.append((_instant(found.event_time), found.seq, _row(found, inputs)))
     yield from (row for *_, row in sorted(group))
 
 
@@ -329,7 +332,10 @@ def write_xlsx(rows: Iterable[Sequence[str]], stream: IO[bytes]) -> int:
     sheet.append(list(COLUMNS))
     count = 0
     for row in rows:
-        sheet.append(list(row))
+        # a blank KDE is no cell at all (read back as empty), which halves a typical sheet;
+        # the last column's cell is always written, so every row reads back full width
+        *first, last = row
+        sheet.append([*(value or None for value in first), last])
         count += 1
     last_column = chr(ord("A") + len(COLUMNS) - 1)
     sheet.auto_filter.ref = f"A1:{last_column}{count + 1}"
