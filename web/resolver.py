@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -50,7 +50,8 @@ from scanners.supervision_code import SupervisionCode
 from web.db import get_session
 from web.errors import ApiError
 
-__all__ = ["LINKSET_TYPE", "ItemKey", "bp", "page_url", "parse_code_path", "parse_item_path"]
+__all__ = ["LINKSET_TYPE", "ItemKey", "bp", "page_url", "parse_code_path", "parse_item_path",
+           "request_path", "request_segments"]
 
 bp = Blueprint("resolver", __name__)
 
@@ -126,6 +127,29 @@ def _bad(message: str, field: str, code: str = "resolver.malformed_path") -> Api
     return ApiError(400, code, message, field)
 
 
+def request_path() -> str:
+    """The request's path as the client sent it, percent-escapes kept (``RAW_URI`` /
+    ``REQUEST_URI``, which gunicorn and Werkzeug set), else the routed path escaped again."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if isinstance(raw, str) and raw:
+        path = urlsplit(raw).path
+        if path.startswith("/") and unquote(path).endswith(request.path):
+            return path
+    return quote(request.script_root + request.path, safe="/")
+
+
+def request_segments(rest: str) -> list[str]:
+    """``rest`` (a ``<path:rest>`` the router already percent-decoded) split into its segments
+    at the slashes the client sent: a lot or serial holding ``/``, which GS1 Digital Link sends
+    escaped as ``%2F``, stays one value instead of splitting the path in two."""
+    raw = request_path().split("/")
+    for count in range(1, len(raw) + 1):
+        segments = [unquote(part) for part in raw[-count:]]
+        if "/".join(segments) == rest:
+            return segments
+    return rest.split("/")
+
+
 def parse_item_path(rest: str) -> ItemKey:
     """The key a path after ``/01/`` names: ``{gtin}[/22/{cpv}][/10/{lot}][/21/{serial}]``.
 
@@ -135,7 +159,7 @@ def parse_item_path(rest: str) -> ItemKey:
     (400) for a malformed path, and :class:`~scanners.errors.CodeError` (400) for a malformed
     GTIN or a bad check digit.
     """
-    parts = rest.split("/")
+    parts = request_segments(rest)
     gtin = gtin14(parts[0])
     qualifiers = parts[1:]
     if len(qualifiers) % 2:
@@ -184,8 +208,9 @@ class Link:
 def page_url(key: ItemKey) -> str:
     if key.supervision is not None:
         return url_for("shopper.code_page", code=key.supervision.text, _external=True)
-    return url_for("shopper.shopper_page", rest=key.path.removeprefix("/01/"),
-                   _external=True)
+    # key.path has its values escaped already (a '/' in a lot as %2F); url_for would escape
+    # the '%' again
+    return url_for("shopper.home", _external=True).rstrip("/") + "/p" + key.path
 
 
 def _links(key: ItemKey) -> tuple[ItemKey, list[Link]]:

@@ -24,7 +24,7 @@ from scanners.images import decode_image
 from web import consumer_i18n
 from web.consumer_i18n import t as t_
 from web.db import get_ledger, get_runtime, get_session
-from web.resolver import ItemKey, page_url, parse_code_path, parse_item_path
+from web.resolver import ItemKey, page_url, parse_code_path, parse_item_path, request_path
 
 __all__ = ["bp", "look_up", "photo_bp"]
 
@@ -89,7 +89,7 @@ def code_page(code: str) -> tuple[str, int]:
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
-    return consumer_i18n.template_helpers()
+    return consumer_i18n.template_helpers() | {"request_path": request_path}
 
 
 photo_bp.context_processor(_template_helpers)

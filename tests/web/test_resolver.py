@@ -446,3 +446,25 @@ def test_the_public_json_is_what_its_openapi_schemas_describe(client: FlaskClien
     evidence = client.get("/api/v1/public/evidence",
                           query_string={"gtin": MILK, "lot": "L1"}).get_json()
     assert EvidenceSchema().validate(evidence) == {}
+
+
+def test_a_lot_holding_a_slash_resolves_as_digital_link_escapes_it(client: FlaskClient,
+                                                                   world: World) -> None:
+    # GS1 Digital Link sends a '/' inside a value as %2F; the router decodes it, so the path
+    # is split where the client put its slashes, not where the decoded path has them.
+    world.submit(world.dairy, "production", {
+        "gtin": MILK, "lot": "A/7?1", "quantity": "10", "unit": "pcs",
+        "produced_at": "2026-11-22T10:00:00+08:00", "expiry": "2027-05-22", "inputs": []})
+    path = f"/01/{MILK}/10/A%2F7%3F1"
+    response = client.get(path + "?utm=qr")
+    assert response.status_code == 307, response.get_data(as_text=True)
+    assert response.headers["Location"] == f"http://localhost/p{path}?utm=qr"
+    links = check_linkset(client.get(path + "?linkType=linkset").get_json())
+    assert links["anchor"] == f"http://localhost{path}"
+    assert GS1 + "recallStatus" in links  # the lot itself, not walked up to the product
+    page = client.get(f"/p{path}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "A/7?1" in html and "2027" in html
+    assert f'href="/p{path}?lang=en"' in html  # the language switch keeps the escapes
+    assert client.get(f"/01/{MILK}/10/A/7").status_code == 400  # unescaped: a malformed path
