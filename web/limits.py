@@ -8,8 +8,8 @@
   shared store (``redis://…``, ``memcached://…``) to count across workers and hosts. Behind a
   reverse proxy the client address is the proxy's unless ProxyFix is configured (README).
 - **Body size**: a request whose ``Content-Length`` exceeds ``MAX_CONTENT_LENGTH`` is answered
-  413 before a byte of its body is read; a body without a length (chunked) is cut off at the
-  same size as it is read.
+  413 before a byte of its body is read; a body without a length (chunked) is read up to the
+  same size and refused with the same 413 once it reaches it.
 - **JSON nesting**: a JSON body nested deeper than :data:`MAX_JSON_DEPTH` is answered 400
   before any view parses it, so no recursion in a parser, a schema or the canonical form can be
   driven by input.
@@ -27,6 +27,7 @@ from typing import Any, cast
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from web.errors import ApiError, error_response
 
@@ -87,6 +88,7 @@ def init_app(app: Flask) -> None:
     # Our own headers rather than Flask-Limiter's, which puts a Retry-After of the window's end
     # on every answer, over a view's own (a wait for a checkpoint says 1 s, not 60).
     app.after_request(_rate_headers)
+    app.register_error_handler(RequestEntityTooLarge, _body_cut_off)
     # Before the limiter counts the request: a body too large is refused for free.
     app.before_request_funcs.setdefault(None, []).insert(0, _guard_body)
 
@@ -115,6 +117,12 @@ def _guard_body() -> Response | None:
         raise ApiError(413, "body_too_large",
                        f"the request body is {request.content_length} bytes; at most "
                        f"{limit_} bytes are accepted", "body")
+    if (limit_ is not None and request.content_length is None
+            and request.method in ("POST", "PUT", "PATCH")
+            and len(request.get_data(cache=True)) >= limit_):
+        # A body without a length (chunked): Werkzeug stops reading it at the limit without a
+        # word, so a view would see it cut short; refuse it as one whose length said so.
+        raise RequestEntityTooLarge()
     if request.is_json and request.method in ("POST", "PUT", "PATCH"):
         _refuse_deep_json(request.get_data(cache=True))
     return None
@@ -131,6 +139,14 @@ def _refuse_deep_json(data: bytes) -> None:
         return
     if json_depth_exceeds(value):
         raise too_deep
+
+
+def _body_cut_off(_exc: RequestEntityTooLarge) -> tuple[Response, int]:
+    # A body sent without a length (chunked) that grew past the limit as it was read: the same
+    # answer as one whose Content-Length said so.
+    limit_ = current_app.config.get("MAX_CONTENT_LENGTH")
+    return error_response(413, "body_too_large",
+                          f"the request body is larger than the {limit_} bytes accepted", "body")
 
 
 def _too_many_requests(exc: RateLimitExceeded) -> tuple[Response, int]:

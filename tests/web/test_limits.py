@@ -3,6 +3,7 @@ and JSON nested too deep (400), through the test client and through real gunicor
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -163,3 +164,17 @@ def test_only_a_refusal_says_when_to_retry(limited_app: Flask) -> None:
     answered = client.get("/recalls")
     assert answered.status_code == 200 and "Retry-After" not in answered.headers
     assert answered.headers["X-RateLimit-Remaining"] == "2"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/codes/parse"])
+def test_a_chunked_body_over_the_limit_gets_the_same_413(client: Any, path: str) -> None:
+    # No Content-Length (chunked, as gunicorn passes it on): the body is cut off as it is read,
+    # and answered as one whose length said so, not with Werkzeug's own error.
+    client.application.config["MAX_CONTENT_LENGTH"] = 4096
+    body = b'{"code": "' + b"1" * 20_000 + b'"}'
+    answered = client.post(path, input_stream=io.BytesIO(body), environ_overrides={
+        "wsgi.input_terminated": True}, headers={
+        "Transfer-Encoding": "chunked", "Content-Type": "application/json"})
+    assert answered.status_code == 413, answered.data[:300]
+    assert answered.get_json()["error"]["code"] == "body_too_large"
+    assert answered.get_json()["error"]["field"] == "body"
