@@ -27,6 +27,10 @@ Three measurements, every one on the same files for the three readers:
   each; the ratio is ours ÷ zxing-cpp's (target <= 1.5). Also printed: zxing-cpp on the
   picture already decoded (the bare reader, which favours it), and zxing-cpp from the bytes
   limited to the symbologies we read (our first pass without the greyscale JPEG decode).
+- with ``--zxing-samples PATH`` (a zxing-cpp checkout's ``test/samples``, not part of this
+  repository): the rates on its folders of our symbologies (the kind of picture the shared
+  photographs were drawn from), and how many of its false-positive pictures each reader
+  claims a code on.
 """
 
 # Run as a script, bench/ is sys.path[0] and bench/ledger.py would shadow the ``ledger``
@@ -153,6 +157,45 @@ def bench_photos() -> list[Figure]:
         report(Figure("formats where the pipeline reads fewer than the better decoder",
                       float(len(worse)), 0, False, ", ".join(worse) or "none")),
     ]
+
+
+# --- zxing-cpp's own sample folders (optional) ---------------------------------------------
+
+#: the sample folders of a zxing-cpp checkout in our symbologies, and its false positives
+SAMPLE_FAMILIES = ("qrcode", "ean13", "ean8", "upca", "upce", "datamatrix", "code128", "rss14",
+                   "rssexpanded", "rssexpandedstacked")
+
+
+def bench_zxing_samples(root: Path) -> list[Figure]:
+    """Rates on ``root`` (a zxing-cpp checkout's ``test/samples``): per folder family, the
+    pictures with an expected ``.txt``; and how many of its false-positive pictures (no code)
+    each reader claims to read."""
+    heading(f"zxing-cpp's sample folders ({root})")
+    cases, negatives = [], []
+    for folder in sorted(root.iterdir()):
+        family = folder.name.rsplit("-", 1)[0]
+        pictures = [f for f in sorted(folder.iterdir())
+                    if f.suffix.lower() in {".png", ".jpg", ".jpeg", ".webp", ".gif"}]
+        if family == "falsepositives":
+            negatives += [f.read_bytes() for f in pictures]
+        elif family in SAMPLE_FAMILIES:
+            cases += [Case((family,), f.read_bytes(), f.with_suffix(".txt").read_text(
+                encoding="utf-8")) for f in pictures if f.with_suffix(".txt").exists()]
+    table = rates(cases, "samples")
+    worse = print_table("Decode rate per folder family, zxing-cpp's samples", table)
+    claimed = {name: 0 for name in READERS}
+    for data in negatives:
+        for name, read in readers(data).items():
+            try:
+                claimed[name] += bool(read())
+            except CodeError:
+                pass
+    click.echo(f"\nfalse-positive pictures ({len(negatives)}) read as a code: " + ", ".join(
+        f"{name} {count}" for name, count in claimed.items()) + "\n")
+    return [report(Figure("sample families where the pipeline reads fewer than the better "
+                          "decoder", float(len(worse)), 0, False, ", ".join(worse) or "none")),
+            report(Figure("false-positive pictures the pipeline reads a code on",
+                          float(claimed["pipeline"]), 0, False, f"of {len(negatives)}"))]
 
 
 # --- the generated corpus ------------------------------------------------------------------
@@ -306,7 +349,10 @@ def bench_time(repeat: int) -> list[Figure]:
               help="Corpus pictures per symbology and distortion.")
 @click.option("--repeat", type=click.IntRange(min=1), default=15, show_default=True,
               help="Timed runs of each 1080p picture.")
-def main(quick: bool, per_cell: int, repeat: int) -> None:
+@click.option("--zxing-samples", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="A zxing-cpp checkout's test/samples folder: rates on its "
+                                 "folders of our symbologies and its false positives too.")
+def main(quick: bool, per_cell: int, repeat: int, zxing_samples: Path | None) -> None:
     """Decode rates on real photographs and the generated corpus, and the 1080p decode time."""
     if quick:
         per_cell, repeat = 1, 3
@@ -314,6 +360,8 @@ def main(quick: bool, per_cell: int, repeat: int) -> None:
                f"zxing-cpp {version('zxing-cpp')}, pyzbar {version('pyzbar')}, "
                f"Pillow {version('pillow')}")
     figures = bench_photos() + bench_corpus(per_cell) + bench_time(repeat)
+    if zxing_samples is not None:
+        figures += bench_zxing_samples(zxing_samples)
     heading("Summary")
     for figure in figures:
         report(figure)
