@@ -468,3 +468,12 @@ def test_a_lot_holding_a_slash_resolves_as_digital_link_escapes_it(client: Flask
     assert "A/7?1" in html and "2027" in html
     assert f'href="/p{path}?lang=en"' in html  # the language switch keeps the escapes
     assert client.get(f"/01/{MILK}/10/A/7").status_code == 400  # unescaped: a malformed path
+
+
+def test_the_openapi_document_names_the_public_400s(client: FlaskClient) -> None:
+    spec = client.get("/api/openapi.json").get_json()
+    for path in ("/api/v1/public/lookup", "/api/v1/public/evidence"):
+        assert "400" in spec["paths"][path]["get"]["responses"], path
+        answered = client.get(path, query_string={"gtin": MILK[:-1] + "0"})
+        assert answered.status_code == 400
+        assert set(error(answered)) >= {"code", "message", "field"}

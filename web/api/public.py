@@ -23,6 +23,7 @@ from ledger import log
 from ledger.consumer.evidence import evidence as build_evidence
 from scanners.codes import gtin14, parse_code
 from schemas.consumer import EvidenceSchema, LookupSchema
+from web.api.codes import CodeErrorSchema
 from web.db import get_ledger, get_runtime, get_session
 from web.resolver import ItemKey
 from web.shopper import look_up
@@ -59,6 +60,8 @@ def _key(query: dict[str, Any]) -> ItemKey:
 @blp.arguments(ItemQuery, location="query")
 @blp.doc(responses={"200": {"description": "what a shopper may see of the code",
                             "content": {"application/json": {"schema": LookupSchema}}}})
+@blp.alt_response(400, schema=CodeErrorSchema,
+                  description="the code or GTIN is malformed (a bad check digit, a bad AI)")
 def lookup(query: dict[str, Any]) -> Response:
     """What a shopper sees of a product, lot or unit; a unit code's query is counted."""
     return jsonify(look_up(_key(query)).as_json())
@@ -68,6 +71,8 @@ def lookup(query: dict[str, Any]) -> Response:
 @blp.arguments(ItemQuery, location="query")
 @blp.doc(responses={"200": {"description": "entries, inclusion proofs, checkpoint, key",
                             "content": {"application/json": {"schema": EvidenceSchema}}}})
+@blp.alt_response(400, schema=CodeErrorSchema,
+                  description="the code or GTIN is malformed (a bad check digit, a bad AI)")
 def evidence(query: dict[str, Any]) -> Response:
     """The entries a shopper's page shows, each with its inclusion proof in the latest signed
     checkpoint, and the operator key; the bytes of public entries, leaf hashes of the rest."""
