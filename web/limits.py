@@ -45,8 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_DEFAULT": "3000 per minute",
     # The public endpoints (no sign-in), per address.
     "RATELIMIT_PUBLIC": "1200 per minute;20000 per hour",
-    # Decoding an uploaded photo, per address.
-    "RATELIMIT_SCAN": "60 per minute;600 per hour",
+    # Decoding an uploaded photo, per address: room for a client checking a batch of photos;
+    # each photo's work is bounded by the decoder's own byte, pixel and time limits.
+    "RATELIMIT_SCAN": "300 per minute;3000 per hour",
 }
 
 #: Which limit each public blueprint gets (blueprints not registered are skipped).
