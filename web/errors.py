@@ -109,7 +109,13 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
         field, message = _first_message(per_field)
         return error_response(status, "validation_error", message, field)
     code = (exc.name or "error").lower().replace(" ", "_")
-    return error_response(status, code, exc.description or code)
+    response, status = error_response(status, code, exc.description or code)
+    # Keep what the exception says in its headers (a 405's Allow, a 401's WWW-Authenticate),
+    # over a JSON body rather than Werkzeug's HTML one.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
 
 
 def _first_message(messages: Any) -> tuple[str | None, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask, send_from_directory
-from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from schemas.events import EventSchema
@@ -22,6 +21,7 @@ from web.api import (
     trace,
     webhooks,
 )
+from web.api.contract import ContractApi
 from web.api.security import BEARER_SCHEME
 
 __all__ = ["init_app"]
@@ -31,7 +31,8 @@ def init_app(app: Flask) -> None:
     """Register the API blueprints; the error mapper in web.errors keeps its JSON bodies."""
     app.add_url_rule("/api/docs-assets/<path:filename>", "swagger_ui_assets",
                      lambda filename: send_from_directory(swagger_ui_path, filename))
-    api = Api(app)
+    # Our error envelope, declared once, and every error status on every operation.
+    api = ContractApi(app)
     for type_, schema in RECORD_SCHEMAS.items():  # each record type, with its examples
         api.spec.components.schema("".join(w.title() for w in type_.split("_")),
                                    schema=schema)

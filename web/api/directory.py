@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from ledger.supervision import queries
+from web.api.contract import PageSchema
 from web.api.pagination import PageQuery, page_body
 from web.db import get_session
 
@@ -27,6 +28,7 @@ class ProductQuery(PageQuery):
 
 @blp.get("/enterprises")
 @blp.arguments(EnterpriseQuery, location="query")
+@blp.response(200, PageSchema)
 def enterprises(query: dict[str, Any]) -> dict[str, Any]:
     """Registered enterprises, by USCC."""
     return page_body(queries.list_enterprises(
@@ -36,6 +38,7 @@ def enterprises(query: dict[str, Any]) -> dict[str, Any]:
 
 @blp.get("/products")
 @blp.arguments(ProductQuery, location="query")
+@blp.response(200, PageSchema)
 def products(query: dict[str, Any]) -> dict[str, Any]:
     """Registered products, by GTIN."""
     return page_body(queries.list_products(

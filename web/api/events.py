@@ -21,6 +21,7 @@ from ledger.supervision.models import RecordRow
 from ledger.supervision.names import CORRECTION
 from ledger.supervision.submit import submit
 from schemas.events import PAYLOAD_SCHEMAS, EntrySchema, EventSchema, load_payload
+from web.api.contract import PageSchema
 from web.api.pagination import PageQuery, page_body
 from web.api.security import BEARER
 from web.auth import (
@@ -194,6 +195,7 @@ class EventQuery(PageQuery):
 
 @blp.get("")
 @blp.arguments(EventQuery, location="query")
+@blp.response(200, PageSchema)
 @blp.doc(security=BEARER)
 def list_events(query: dict[str, Any]) -> dict[str, Any]:
     """Entries in seq order that the caller may read (its own, naming it, or public)."""

@@ -43,6 +43,26 @@ class InclusionQuery(Schema):
     size = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
+class InclusionProofSchema(Schema):
+    """An RFC 6962 inclusion proof (hashes in base64)."""
+
+    seq = fields.Integer(required=True)
+    size = fields.Integer(required=True)
+    leaf_hash = fields.String(required=True)
+    root = fields.String(required=True)
+    proof = fields.List(fields.String(), required=True)
+
+
+class ConsistencyProofSchema(Schema):
+    """An RFC 6962 consistency proof between two tree sizes (hashes in base64)."""
+
+    first = fields.Integer(required=True)
+    second = fields.Integer(required=True)
+    first_root = fields.String(required=True)
+    second_root = fields.String(required=True)
+    proof = fields.List(fields.String(), required=True)
+
+
 class ConsistencyQuery(Schema):
     first = fields.Integer(required=True, validate=validate.Range(min=1))
     second = fields.Integer(load_default=None, validate=validate.Range(min=1))
@@ -103,6 +123,7 @@ def key() -> Response:
 
 @blp.get("/proof/inclusion")
 @blp.arguments(InclusionQuery, location="query")
+@blp.response(200, InclusionProofSchema)
 def inclusion(query: dict[str, Any]) -> dict[str, Any]:
     """Inclusion proof of entry ``seq`` in the tree of ``size`` entries.
 
@@ -116,6 +137,7 @@ def inclusion(query: dict[str, Any]) -> dict[str, Any]:
 
 @blp.get("/proof/consistency")
 @blp.arguments(ConsistencyQuery, location="query")
+@blp.response(200, ConsistencyProofSchema)
 def consistency(query: dict[str, Any]) -> dict[str, Any]:
     """Consistency proof from tree size ``first`` to ``second`` (default: the newest signed
     checkpoint's size when it is at least ``first``, else the current tree's)."""

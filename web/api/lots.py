@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from ledger.supervision import queries
+from web.api.contract import PageSchema
 from web.api.pagination import PageQuery, page_body
 from web.api.security import BEARER
 from web.auth import authenticated_viewer
@@ -33,6 +34,7 @@ class UnreceivedQuery(PageQuery):
 
 @blp.get("/lots")
 @blp.arguments(LotQuery, location="query")
+@blp.response(200, PageSchema)
 @blp.doc(security=BEARER)
 def lots(query: dict[str, Any]) -> dict[str, Any]:
     """Lots the caller originated or holds (regulators: all), with stock per holder."""
@@ -45,6 +47,7 @@ def lots(query: dict[str, Any]) -> dict[str, Any]:
 
 @blp.get("/shipments/unreceived")
 @blp.arguments(UnreceivedQuery, location="query")
+@blp.response(200, PageSchema)
 @blp.doc(security=BEARER)
 def unreceived(query: dict[str, Any]) -> dict[str, Any]:
     """Shipments not received within ``days`` (regulators: all; enterprises: their own)."""
