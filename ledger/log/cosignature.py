@@ -170,15 +170,22 @@ def open_cosigned_checkpoint(note: str | bytes, *, key_name: str, public_key: Ed
                              origin: str | None = None, witnesses: Sequence[CosignerKey] = (),
                              min_cosignatures: int = 0) -> CosignedCheckpoint:
     """Verify the log's signature on ``note`` and require ``min_cosignatures`` of the trusted
-    ``witnesses`` to have cosigned it (k of n); CheckpointError naming who is missing."""
-    if min_cosignatures > len(witnesses):
+    ``witnesses`` to have cosigned it (k of n); CheckpointError naming who is missing.
+
+    A witness is its key: the cosigned message does not name the witness, so one key listed
+    twice (or under two names) is one witness and its cosignature counts once.
+    """
+    distinct = list({w.public_key: w for w in reversed(witnesses)}.values())[::-1]
+    if min_cosignatures > len(distinct):
         raise CheckpointError(f"{min_cosignatures} cosignatures are required but only "
-                              f"{len(witnesses)} witnesses are trusted")
+                              f"{len(distinct)} witnesses are trusted")
     checkpoint = open_checkpoint(note, key_name=key_name, public_key=public_key, origin=origin)
-    cosignatures = find_cosignatures(note, witnesses)
+    by_key: dict[bytes, Cosignature] = {}
+    for cosignature in find_cosignatures(note, witnesses):
+        by_key.setdefault(cosignature.witness.public_key, cosignature)
+    cosignatures = list(by_key.values())
     if len(cosignatures) < min_cosignatures:
-        signed = {c.witness for c in cosignatures}
-        missing = ", ".join(str(w) for w in witnesses if w not in signed)
+        missing = ", ".join(str(w) for w in distinct if w.public_key not in by_key)
         raise CheckpointError(
             f"the checkpoint at size {checkpoint.size} has {len(cosignatures)} of the "
             f"{min_cosignatures} witness cosignatures required (missing: {missing})")

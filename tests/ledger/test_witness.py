@@ -175,6 +175,33 @@ def test_k_of_n() -> None:
     assert find_cosignatures(cosigned, []) == []
 
 
+
+def test_one_key_is_one_witness_whatever_its_names() -> None:
+    """The cosigned message does not name the witness: one key listed twice, or under a
+    second name (its line relabelled), must not count as two of k."""
+    note, log_key = _signed()
+    text = note.rpartition("\n\n")[0] + "\n"
+    witness = Ed25519PrivateKey.generate()
+    line = cosign(text, name="w.test/0", private_key=witness, timestamp=NOW)
+    relabelled = cosign(text, name="alias.test/0", private_key=witness, timestamp=NOW)
+    twice = [CosignerKey.of("w.test/0", witness), CosignerKey.of("alias.test/0", witness)]
+    for keys in (twice, [twice[0], twice[0]]):
+        with pytest.raises(CheckpointError, match="only 1 witnesses are trusted"):
+            open_cosigned_checkpoint(note + line + relabelled, key_name="log.test/a",
+                                     public_key=log_key.public_key(), witnesses=keys,
+                                     min_cosignatures=2)
+        opened = open_cosigned_checkpoint(note + line + relabelled, key_name="log.test/a",
+                                          public_key=log_key.public_key(), witnesses=keys,
+                                          min_cosignatures=1)
+        assert [c.witness for c in opened.cosignatures] == [keys[0]]
+    other = Ed25519PrivateKey.generate()
+    keys = [*twice, CosignerKey.of("w.test/1", other)]
+    with pytest.raises(CheckpointError, match=r"has 1 of the 2 .*\(missing: w.test/1\+"):
+        open_cosigned_checkpoint(note + line + relabelled, key_name="log.test/a",
+                                 public_key=log_key.public_key(), witnesses=keys,
+                                 min_cosignatures=2)
+
+
 # ---- the request body ----------------------------------------------------------------------
 
 @given(old=st.integers(0, 2**63), proof=st.lists(st.binary(min_size=32, max_size=32),

@@ -340,6 +340,11 @@ def test_split_view_is_refused_and_rejected(database_url: str, tmp_path: Path) -
                              "--min-cosignatures", "1")
             assert result.exit_code == 0, result.output
             assert "by 1 of 2 witnesses (witness.test/w1+" in result.output
+            # One witness given twice is not two of two.
+            result = run_cli(honest, "verify", "--witness", k1, "--witness", k1,
+                             "--min-cosignatures", "2")
+            assert result.exit_code == 2
+            assert "a witness key is given twice" in result.output
 
             # The honest log grows; a forked extension shown to w1 fails its consistency proof.
             grow(forked, None, 2, serial=9)

@@ -184,6 +184,9 @@ def parse_witness_keys(keys: Sequence[str], min_cosignatures: int) -> list[Cosig
         witnesses = [parse_cosigner_key(key) for key in keys]
     except LedgerError as exc:
         raise click.BadParameter(exc.message, param_hint="--witness") from None
+    if len({w.public_key for w in witnesses}) < len(witnesses):
+        raise click.BadParameter("a witness key is given twice (one key is one witness, "
+                                 "whatever its name)", param_hint="--witness")
     if min_cosignatures > len(witnesses):
         raise click.BadParameter(f"{min_cosignatures} cosignatures required of "
                                  f"{len(witnesses)} witnesses", param_hint="--min-cosignatures")
