@@ -133,7 +133,7 @@ def close(body: dict[str, Any], seq: int) -> dict[str, Any]:
     return _view(principal, seq)
 
 
-@blp.get("/lots/<gtin>/<lot>/status")
+@blp.get("/lots/<gtin>/<path:lot>/status")
 @blp.response(200, LotStatusSchema)
 def lot_status(gtin: str, lot: str) -> dict[str, Any]:
     """A lot's product and recall status (open with its level, closed, or none): public, for

@@ -33,7 +33,7 @@ blp = Blueprint("serials", __name__, url_prefix="/api/v1",
                 description="Unit codes (serials and supervision codes) and their labels")
 
 
-@blp.post("/lots/<gtin>/<lot>/serials")
+@blp.post("/lots/<gtin>/<path:lot>/serials")
 @blp.arguments(SerializeSchema)
 @blp.response(201, SerializedSchema)
 @blp.doc(security=BEARER)
@@ -58,7 +58,7 @@ def serialize(body: dict[str, Any], gtin: str, lot: str) -> Any:
     return commit_remembering(session, principal.enterprise, 201, answer, ledger.clock)
 
 
-@blp.get("/lots/<gtin>/<lot>/serials")
+@blp.get("/lots/<gtin>/<path:lot>/serials")
 @blp.arguments(UnitListQuery, location="query")
 @blp.response(200, UnitListSchema)
 @blp.doc(security=BEARER)
@@ -107,7 +107,7 @@ def _base() -> str:
     return request.host_url.rstrip("/")
 
 
-@blp.get("/lots/<gtin>/<lot>/labels.pdf")
+@blp.get("/lots/<gtin>/<path:lot>/labels.pdf")
 @blp.arguments(LabelSheetQuery, location="query")
 @blp.doc(security=BEARER, responses={"200": _binary("application/pdf", "an A4 PDF of labels")})
 def label_sheet(query: dict[str, Any], gtin: str, lot: str) -> Response:
@@ -125,7 +125,7 @@ def label_sheet(query: dict[str, Any], gtin: str, lot: str) -> Response:
         "Cache-Control": "private, no-store"})
 
 
-@blp.get("/lots/<gtin>/<lot>/labels/<serial>.png")
+@blp.get("/lots/<gtin>/<path:lot>/labels/<serial>.png")
 @blp.doc(security=BEARER, responses={"200": _binary("image/png", "one label, 300 dpi")})
 def label_image(gtin: str, lot: str, serial: str) -> Response:
     """One unit's label as a 300 dpi PNG (94 × 38 mm), as the lot's maker."""

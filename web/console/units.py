@@ -52,14 +52,14 @@ def _page(gtin: str, lot: str, status: int = 200, count: str = "",
         count=count, error=error), status
 
 
-@bp.get("/lots/<gtin>/<lot>/units")
+@bp.get("/lots/<gtin>/<path:lot>/units")
 @login_required
 def units_page(gtin: str, lot: str) -> Any:
     """A lot's unit codes and labels."""
     return _page(*_lot(gtin, lot))
 
 
-@bp.post("/lots/<gtin>/<lot>/units")
+@bp.post("/lots/<gtin>/<path:lot>/units")
 @login_required
 def serialize_units(gtin: str, lot: str) -> Any:
     """Serialise COUNT more units as the lot's maker, then show the page again."""
@@ -91,7 +91,7 @@ def _refused(exc: Exception) -> Any:
                  request.form.get("count", ""), message)
 
 
-@bp.get("/lots/<gtin>/<lot>/labels.pdf")
+@bp.get("/lots/<gtin>/<path:lot>/labels.pdf")
 @login_required
 def labels_pdf(gtin: str, lot: str) -> BaseResponse:
     """The maker's A4 label sheet (the API's query parameters)."""
@@ -108,7 +108,7 @@ def labels_pdf(gtin: str, lot: str) -> BaseResponse:
         "Cache-Control": "private, no-store"})
 
 
-@bp.get("/lots/<gtin>/<lot>/labels/<serial>.png")
+@bp.get("/lots/<gtin>/<path:lot>/labels/<serial>.png")
 @login_required
 def label_image(gtin: str, lot: str, serial: str) -> BaseResponse:
     """One unit's label as a 300 dpi PNG."""
