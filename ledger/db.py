@@ -76,6 +76,18 @@ def _release_writer_lock(session: Session, transaction: SessionTransaction) -> N
         held.close()
 
 
+def missing_migrations(engine: Engine) -> list[str]:
+    """The Alembic heads of this code that the database has not reached (empty when its
+    schema is current): a database written by an older release, before ``tracenet init``."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(_MIGRATIONS))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return sorted(head for head in script.get_heads() if head not in current)
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema up to the newest Alembic revision (of every branch: packages that add
     tables may branch from the same revision)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 import pytest
 from flask import Flask
+from sqlalchemy import create_engine, text
 
 from tests.conftest import REPO, run_cli
 from tests.ledger.conftest import make_uscc
@@ -113,6 +114,26 @@ def test_domain_errors_are_one_line_and_exit_1(sqlite_app: Flask) -> None:
 
 
 # --- settings ----------------------------------------------------------------------------------
+
+
+
+def test_a_database_behind_this_code_s_schema_says_to_run_init(sqlite_app: Flask) -> None:
+    """A ledger an older release wrote (here: before the checkpoint cadence's columns) is
+    upgraded by `tracenet init`; until then a command says so rather than print a traceback."""
+    engine = create_engine(sqlite_app.config["DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE ledger_head DROP COLUMN checkpoint_at"))
+        connection.execute(text("ALTER TABLE ledger_head DROP COLUMN checkpoint_size"))
+        connection.execute(text("DELETE FROM alembic_version "
+                                "WHERE version_num = '0009_checkpoint_cadence'"))
+    engine.dispose()
+    result = run_cli(sqlite_app, "verify")
+    assert result.exit_code == 1
+    assert "migrations missing: 0009_checkpoint_cadence): run `tracenet init`" in result.output
+    assert "Traceback" not in result.output
+    assert run_cli(sqlite_app, "init").exit_code == 0
+    result = run_cli(sqlite_app, "verify")
+    assert result.exit_code == 0, result.output
 
 
 def test_settings_are_defaults_then_environment_and_reading_them_writes_nothing(

@@ -6,8 +6,11 @@ import functools
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from ledger.db import missing_migrations
 from web.runtime import Runtime
 from web.settings import Settings
 
@@ -27,6 +30,15 @@ def with_ledger(command: Callable[Concatenate[Runtime, Session, P], R]) -> Calla
         try:
             with runtime.sessions() as session:
                 return command(runtime, session, *args, **kwargs)
+        except (OperationalError, ProgrammingError) as exc:
+            # A database an older release wrote lacks this code's columns: say what to do
+            # rather than print SQLAlchemy's traceback (only checked once a query failed).
+            missing = missing_migrations(runtime.engine)
+            if missing:
+                raise click.ClickException(
+                    f"the database's schema is older than this code's (migrations missing: "
+                    f"{', '.join(missing)}): run `tracenet init` to upgrade it") from exc
+            raise
         finally:
             runtime.close()
 
