@@ -77,6 +77,7 @@ __all__ = [
     "initialise",
     "keep_checkpoints",
     "latest_checkpoint",
+    "lock_head",
     "replay",
     "rfc3339",
 ]
@@ -428,6 +429,16 @@ def _store_checkpoint(session: Session, ledger: Ledger, size: int, root: bytes) 
     note = ledger.sign(Checkpoint(ledger.origin, size, root))
     session.add(CheckpointRow(size=size, root_hash=root, note=note))
     return note
+
+
+def lock_head(session: Session) -> None:
+    """Take the writers' lock on the ledger's head now, until ``session``'s transaction ends
+    (an append in it takes it again for free); reads after it see every append committed before.
+
+    For a caller whose statement depends on state that appends change (the next unit numbers of
+    a product, say): read it under this lock, then append, so no other writer slips between.
+    """
+    _lock_head(session)
 
 
 def _lock_head(session: Session) -> LedgerHead:

@@ -20,6 +20,7 @@ from ledger.accounts.custodial import KeyVault
 from ledger.errors import EntryError, ForbiddenError, NotFoundError
 from ledger.log import Ledger
 from ledger.log.entry import Statement
+from ledger.log.sequencer import lock_head
 from ledger.supervision.models import LotRow, ProductRow
 from ledger.supervision.names import SERIALIZATION
 from ledger.supervision.quantity import COUNTED_UNITS
@@ -99,6 +100,11 @@ def serialize_lot(session: Session, ledger: Ledger, vault: KeyVault, *, enterpri
         raise EntryError(f"count must be a whole number from 1 to {MAX_SERIALS:,}, got "
                          f"{count!r}", field="count")
     _made_by(session, enterprise, gtin, lot, "serialises it")
+    serials = new_serials(count)
+    # The lot's and the product's counts are read under the ledger's head lock, which the
+    # append below keeps until the caller commits: two serialisations of one product at once
+    # (two gunicorn workers) would otherwise mint the same unit numbers, and one be refused.
+    lock_head(session)
     row = session.get(LotRow, (gtin, lot))
     if row is not None and row.unit not in COUNTED_UNITS:
         raise EntryError(f"lot {gtin}/{lot} is measured in {row.unit}: bulk goods have no units "
@@ -116,7 +122,6 @@ def serialize_lot(session: Session, ledger: Ledger, vault: KeyVault, *, enterpri
     if first + count - 1 > MAX_UNIT:
         raise EntryError(f"product {gtin} has {MAX_UNIT - first + 1:,} unit numbers left, "
                          f"not {count:,}", field="count")
-    serials = new_serials(count)
     codes = [mint(code_secret, product.number, unit) for unit in range(first, first + count)]
     moment = event_time or ledger.clock().astimezone(CHINA).isoformat(timespec="seconds")
     statement = Statement(SERIALIZATION, enterprise, "", moment,

@@ -4,9 +4,13 @@ it, whether the client escapes it as %2F or not, and the links the app builds to
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import pytest
 from flask import Flask
 
+from scanners import supervision_code
 from tests.web.test_api import add_enterprise, bearer
 from tests.web.test_console import PASSWORD, add_user, csrf_token
 from tests.web.test_rules import SEAT, Producer
@@ -64,3 +68,27 @@ def test_the_console_units_page_of_such_a_lot(sqlite_app: Flask, maker: Producer
                               headers=bearer(maker.token)).get_json()["units"][0]["serial"]
     png = console.get(f"/console/lots/{SEAT}/{LOT}/labels/{serial}.png")
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+
+
+def test_serialisations_of_one_product_at_once_all_succeed(app: Flask) -> None:
+    # Two makers' clerks (or two gunicorn workers) serialising lots of one product at the same
+    # moment: each must get its own unit numbers, not the same ones and a 422.
+    uscc, token = add_enterprise(app, 102)
+    maker = Producer(app.test_client(), uscc, token)
+    maker.ok("product_registered", **maker.product(gtin=SEAT, category="62",
+                                                   standard="GB 27887-2024"))
+    maker.ok("production", **maker.production(gtin=SEAT, lot="C1", inputs=[], quantity="500"))
+
+    def serialise(_: int) -> tuple[int, Any]:
+        answered = app.test_client().post(f"/api/v1/lots/{SEAT}/C1/serials",
+                                          json={"count": 20}, headers=bearer(token))
+        return answered.status_code, answered.get_json()
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(serialise, range(12)))
+    assert [status for status, _ in results] == [201] * 12, [
+        body for status, body in results if status != 201][:2]
+    codes = [unit["supervision_code"] for _, body in results for unit in body["units"]]
+    assert len(set(codes)) == 240
+    units = {supervision_code.parse(code).unit for code in codes}
+    assert units == set(range(1, 241))
