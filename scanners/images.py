@@ -514,7 +514,7 @@ def _tiles(grey: Image.Image) -> Iterator[Image.Image]:
     """Overlapping thirds of a large picture (each half its width and height), for a code
     that fills little of it."""
     width, height = grey.size
-    tile_w, tile_h = width // 2, height // 2
+    tile_w, tile_h = max(1, width // 2), max(1, height // 2)  # a 1-pixel-high strip too
     for top in (0, height // 4, height - tile_h):
         for left in (0, width // 4, width - tile_w):
             yield grey.crop((left, top, left + tile_w, top + tile_h))

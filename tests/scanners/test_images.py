@@ -296,3 +296,14 @@ def test_damaged_real_images_raise_nothing_but_code_error(
         decode_image(bytes(data), time_budget=1.0)
     except CodeError as exc:
         assert exc.code.startswith("image.") and exc.field == "image"
+
+
+@pytest.mark.parametrize("size", [(40_000, 1), (1, 40_000), (9_000, 2), (1, 1)])
+def test_a_picture_one_or_two_pixels_thin_has_no_code_and_no_crash(size: tuple[int, int]) -> None:
+    # a large picture is also read in tiles of half its sides: a side of one pixel made tiles
+    # of none, which zxing-cpp refused with a ValueError (a 500 through POST /api/v1/scan)
+    picture = io.BytesIO()
+    Image.new("L", size, 255).save(picture, "PNG")
+    with pytest.raises(CodeError) as exc:
+        decode_image(picture.getvalue())
+    assert _code(exc) == "image.no_code"
