@@ -18,10 +18,12 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from ledger.consumer import DEFAULT_WARNING_THRESHOLD, Lookup, lookup_code
 from ledger.log.checkpoint import verifier_key
+from ledger.recall import DEFAULT_ADVICE
 from scanners.codes import parse_code
 from scanners.errors import CodeError
 from scanners.images import decode_image
 from web import consumer_i18n
+from web.console import i18n
 from web.consumer_i18n import t as t_
 from web.db import get_ledger, get_runtime, get_session
 from web.resolver import ItemKey, page_url, parse_code_path, parse_item_path, request_path
@@ -89,7 +91,16 @@ def code_page(code: str) -> tuple[str, int]:
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
-    return consumer_i18n.template_helpers() | {"request_path": request_path}
+    return consumer_i18n.template_helpers() | {"request_path": request_path,
+                                                "recall_advice": _recall_advice}
+
+
+def _recall_advice(advice: str | None) -> str:
+    """What a recall tells consumers to do, in the page's language when it is the default
+    advice (a recall that gives none gets :data:`ledger.recall.DEFAULT_ADVICE`, in Chinese)."""
+    if advice is None or advice == DEFAULT_ADVICE[0]:
+        return i18n.pick(*DEFAULT_ADVICE)
+    return advice
 
 
 photo_bp.context_processor(_template_helpers)

@@ -477,3 +477,18 @@ def test_the_openapi_document_names_the_public_400s(client: FlaskClient) -> None
         answered = client.get(path, query_string={"gtin": MILK[:-1] + "0"})
         assert answered.status_code == 400
         assert set(error(answered)) >= {"code", "message", "field"}
+
+
+def test_the_recall_banner_gives_the_default_advice_in_the_pages_language(
+        client: FlaskClient, world: World) -> None:
+    from ledger.recall import DEFAULT_ADVICE
+
+    start_recall(world.session, world.ledger, VAULT, enterprise=world.dairy, kind="voluntary",
+                 level=1, reason="检出致病菌", hazard="腹泻", lots=[(MILK, "L1")],
+                 event_time="2026-11-27T09:00:00+08:00")
+    world.session.commit()
+    chinese = page(client, f"/p/01/{MILK}/10/L1?lang=zh_CN")
+    assert DEFAULT_ADVICE[0] in chinese and DEFAULT_ADVICE[1] not in chinese
+    english = page(client, f"/p/01/{MILK}/10/L1?lang=en")
+    banner = english[english.index('id="recall-banner"'):english.index("</section>")]
+    assert DEFAULT_ADVICE[1] in banner and DEFAULT_ADVICE[0] not in banner
