@@ -292,6 +292,17 @@ def test_an_insider_rewrite_against_an_earlier_cosigned_checkpoint(sqlite_app: F
     vkey = get_witness(w1).key.vkey
     assert run_cli(sqlite_app, "verify", "--checkpoint", str(saved), "--witness", vkey,
                    "--min-cosignatures", "1").exit_code == 0
+    # The --since checkpoint is held to the k of n too (this one is cosigned, a bare copy not).
+    assert run_cli(sqlite_app, "verify", "--since", str(saved), "--witness", vkey,
+                   "--min-cosignatures", "1").exit_code == 0
+    bare = tmp_path / "bare.note"
+    bare.write_text(saved.read_text().partition("\n\n")[0] + "\n\n"
+                    + saved.read_text().partition("\n\n")[2].split("\n")[0] + "\n")
+    (tmp_path / "bare.note.leaves").write_bytes((tmp_path / "cosigned.note.leaves").read_bytes())
+    refused = run_cli(sqlite_app, "verify", "--since", str(bare), "--witness", vkey,
+                      "--min-cosignatures", "1")
+    assert refused.exit_code == 1
+    assert "has 0 of the 1 witness cosignatures required" in refused.output
     client = sqlite_app.test_client()
     watcher = Monitor(client_fetch(client), None)
     watcher.check()
@@ -303,6 +314,12 @@ def test_an_insider_rewrite_against_an_earlier_cosigned_checkpoint(sqlite_app: F
     since = run_cli(sqlite_app, "verify", "--since", str(saved))
     assert since.exit_code == 1
     assert "FAILED at seq 40: rewritten" in since.output
+    # A client that also requires the cosignature sees them fail and still gets the seq.
+    both = run_cli(sqlite_app, "verify", "--since", str(saved), "--witness", vkey,
+                   "--min-cosignatures", "1")
+    assert both.exit_code == 1
+    assert "does not verify" in both.output
+    assert "FAILED at seq 40: rewritten" in both.output
     cosigned = run_cli(sqlite_app, "verify", "--witness", vkey, "--min-cosignatures", "1")
     assert cosigned.exit_code == 1, cosigned.output
     assert "does not verify" in cosigned.output, cosigned.output

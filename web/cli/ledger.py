@@ -70,8 +70,17 @@ def verify_command(runtime: Runtime, session: Session, saved: tuple[str, ...],
     saved_notes = {path: Path(path).read_text() for path in saved}
     notes = [*saved_notes.values()]
     if witness_keys or min_cosignatures:
-        notes += require_cosignatures(session, ledger, saved_notes, witness_keys,
-                                      min_cosignatures)
+        # The --since checkpoint, trusted as the start, is held to the same k of n.
+        held = {**saved_notes, since: Path(since).read_text()} if since else saved_notes
+        try:
+            notes += require_cosignatures(session, ledger, held, witness_keys,
+                                          min_cosignatures)
+        except SystemExit:
+            # A rewrite re-signed by the operator also breaks the cosignatures on the
+            # ledger's checkpoints: still name the first entry that differs, if one does.
+            if since is not None:
+                _name_the_first_difference(runtime, session, since, leaves_file, notes, jobs)
+            raise
     size = log.ledger_size(session)
     started = time.perf_counter()
     if since is not None:
@@ -104,6 +113,20 @@ def verify_command(runtime: Runtime, session: Session, saved: tuple[str, ...],
             fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc.detail}")
     click.echo(f"OK: {full.size} entries, root {full.root.hex()}, "
                f"{full.checkpoints} checkpoints match")
+
+
+def _name_the_first_difference(runtime: Runtime, session: Session, since: str,
+                               leaves_file: str | None, notes: list[str], jobs: int) -> None:
+    """Exit 1 naming the first bad or rewritten seq after the --since checkpoint, if any."""
+    ledger = runtime.ledger
+    leaves_path = Path(leaves_file or f"{since}{LEAVES_SUFFIX}")
+    try:
+        verify_since(session, origin=ledger.origin, operator_key=ledger.signing_key.public_key(),
+                     saved_note=Path(since).read_text(),
+                     saved_leaves=leaves_path.read_bytes() if leaves_path.is_file() else None,
+                     saved_checkpoints=notes, jobs=jobs)
+    except VerificationError as exc:
+        fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc.detail}")
 
 
 def _note_size(note: str) -> int:
