@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.errors import CheckpointError, LedgerError, ProofError, VerificationError
 from ledger.log import merkle
-from ledger.log.checkpoint import parse_verifier_key, verifier_key
+from ledger.log.checkpoint import Checkpoint, open_checkpoint, parse_verifier_key, verifier_key
 from ledger.log.cosignature import CosignerKey, open_cosigned_checkpoint
 from ledger.log.entry import GENESIS_PREV, Entry
 from ledger.log.identity import IDENTITY_TYPES, KeyRing
@@ -190,9 +190,36 @@ class Monitor:
                                               origin=origin, witnesses=self._witnesses,
                                               min_cosignatures=self._min_cosignatures)
         except CheckpointError as exc:
+            if self._witnesses:
+                # A rewrite re-signed by the operator also breaks the witnesses' cosignatures:
+                # name the first entry that differs, if the operator's signature holds.
+                self._raise_any_rewrite(state, note, origin, public_key)
             raise VerificationError(state.size, "checkpoint",
                                     f"the log's checkpoint: {exc.message}") from None
         checkpoint = opened.checkpoint
+        tiles = self._extends(state, checkpoint)
+        new = self._verify_entries(state, tiles, checkpoint.size, public_key, progress)
+        if new.root != checkpoint.root_hash:  # pragma: no cover - the leaves are the tiles'
+            raise VerificationError(state.size, "tree", "the entries do not hash to the root")
+        new.note = note
+        self.state = new
+        return MonitorReport(origin, state.size, checkpoint.size, checkpoint.root_hash,
+                             len(opened.cosignatures))
+
+    def _raise_any_rewrite(self, state: MonitorState, note: str, origin: str,
+                           public_key: Ed25519PublicKey) -> None:
+        """Raise the rewrite alert if the operator-signed ``note`` does not extend ``state``;
+        return if its signature does not hold or it does extend it (or cannot be read)."""
+        try:
+            checkpoint = open_checkpoint(note, key_name=origin, public_key=public_key,
+                                         origin=origin)
+            self._extends(state, checkpoint)
+        except (CheckpointError, MonitorError):
+            return
+
+    def _extends(self, state: MonitorState, checkpoint: Checkpoint) -> TileNodes:
+        """The tiles of ``checkpoint``'s tree, once they hash to its root and it is proved
+        consistent with ``state``; else the rewrite alert naming the first entry that differs."""
         tiles = TileNodes(self._tile, checkpoint.size)
         if checkpoint.size < state.size:
             raise self._rewritten(state, tiles, f"the log's checkpoint is at size "
@@ -214,13 +241,7 @@ class Monitor:
                 raise self._rewritten(state, tiles, f"the checkpoint at size "
                                       f"{checkpoint.size} is not consistent with the one at "
                                       f"size {state.size} verified before ({exc})") from None
-        new = self._verify_entries(state, tiles, checkpoint.size, public_key, progress)
-        if new.root != checkpoint.root_hash:  # pragma: no cover - the leaves are the tiles'
-            raise VerificationError(state.size, "tree", "the entries do not hash to the root")
-        new.note = note
-        self.state = new
-        return MonitorReport(origin, state.size, checkpoint.size, checkpoint.root_hash,
-                             len(opened.cosignatures))
+        return tiles
 
     def _pinned_key(self) -> str:
         if self._vkey is not None:

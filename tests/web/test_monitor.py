@@ -16,6 +16,7 @@ from ledger import log
 from ledger.errors import VerificationError
 from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint
+from ledger.log.cosignature import parse_cosigner_key
 from ledger.log.entry import Entry, Statement
 from ledger.log.monitor import Monitor, MonitorError, MonitorState
 from ledger.log.sequencer import NO_ADMISSION
@@ -311,6 +312,11 @@ def test_an_insider_rewrite_against_an_earlier_cosigned_checkpoint(sqlite_app: F
     grow(sqlite_app, producer, 2)
     with pytest.raises(VerificationError, match=r"seq 40: rewritten"):
         Monitor(client_fetch(client), watcher.state).check()
+    # A monitor that requires the witness's cosignature sees it fail on the re-signed
+    # checkpoint, and still names the entry that differs rather than the checkpoint.
+    with pytest.raises(VerificationError, match=r"seq 40: rewritten"):
+        Monitor(client_fetch(client), watcher.state, witnesses=[parse_cosigner_key(vkey)],
+                min_cosignatures=1).check()
     since = run_cli(sqlite_app, "verify", "--since", str(saved))
     assert since.exit_code == 1
     assert "FAILED at seq 40: rewritten" in since.output
