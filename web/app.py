@@ -6,7 +6,19 @@ from typing import Any
 
 from flask import Flask
 
-from web import api, console, db, errors, health, limits, public, resolver, shopper, tiles
+from web import (
+    api,
+    console,
+    db,
+    errors,
+    health,
+    limits,
+    public,
+    resolver,
+    security,
+    shopper,
+    tiles,
+)
 from web.settings import TIME_ZONE, Settings, configuration, instance_path
 
 __all__ = ["create_app"]
@@ -49,5 +61,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(shopper.bp)
     app.register_blueprint(shopper.photo_bp)
     console.init_app(app)
+    security.init_app(app)
     limits.init_app(app)  # last: it limits the public blueprints by name
     return app

@@ -7,6 +7,12 @@
   counts per gunicorn worker, so the effective ceiling is the limit times the workers; give a
   shared store (``redis://…``, ``memcached://…``) to count across workers and hosts. Behind a
   reverse proxy the client address is the proxy's unless ProxyFix is configured (README).
+- **Sign-in** (the console's password and second-factor steps): *failed* attempts (answered
+  401) are counted per account (``RATELIMIT_SIGNIN_ACCOUNT``, 5 a minute) and per address
+  (``RATELIMIT_SIGNIN_ADDRESS``, 20 a minute); once either is spent every attempt, the right
+  password included, is answered 429 with a message (the sign-in page for a browser, the JSON
+  error for other clients) and ``Retry-After`` until the window moves on. Successful sign-ins
+  cost nothing, so a clerk who types well is never throttled.
 - **Body size**: a request whose ``Content-Length`` exceeds ``MAX_CONTENT_LENGTH`` is answered
   413 before a byte of its body is read; a body without a length (chunked) is read up to the
   same size and refused with the same 413 once it reaches it.
@@ -24,7 +30,16 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    render_template,
+    request,
+    session,
+)
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -48,7 +63,13 @@ DEFAULTS: dict[str, Any] = {
     # Decoding an uploaded photo, per address: room for a client checking a batch of photos;
     # each photo's work is bounded by the decoder's own byte, pixel and time limits.
     "RATELIMIT_SCAN": "300 per minute;3000 per hour",
+    # Failed sign-ins (wrong password or code) per account, and per address.
+    "RATELIMIT_SIGNIN_ACCOUNT": "5 per minute",
+    "RATELIMIT_SIGNIN_ADDRESS": "20 per minute",
 }
+
+#: the console's sign-in steps, whose failures the sign-in limits count
+SIGN_IN_ENDPOINTS = ("console.login", "console.login_code", "console.login_enrol")
 
 #: Which limit each public blueprint gets (blueprints not registered are skipped).
 PUBLIC_BLUEPRINTS = {
@@ -81,6 +102,18 @@ def init_app(app: Flask) -> None:
     for exempt in ("tiles",):
         if exempt in app.blueprints:
             limiter.exempt(cast(Blueprint, app.blueprints[exempt]))
+    for endpoint in SIGN_IN_ENDPOINTS:
+        if endpoint in app.view_functions:
+            # Decorated limits are checked by the wrapper the decorator returns, so the
+            # wrapped view replaces the registered one.
+            per_account = limiter.shared_limit(
+                _setting("RATELIMIT_SIGNIN_ACCOUNT"), scope="sign-in-account",
+                key_func=_sign_in_account, deduct_when=_failed_sign_in, methods=["POST"])
+            per_address = limiter.shared_limit(
+                _setting("RATELIMIT_SIGNIN_ADDRESS"), scope="sign-in-address",
+                key_func=get_remote_address, deduct_when=_failed_sign_in, methods=["POST"])
+            view: Callable[..., Any] = app.view_functions[endpoint]
+            app.view_functions[endpoint] = per_address(per_account(view))
     limiter.exempt(app.view_functions["health.healthz"])
     if "static" in app.view_functions:
         limiter.exempt(app.view_functions["static"])
@@ -150,7 +183,25 @@ def _body_cut_off(_exc: RequestEntityTooLarge) -> tuple[Response, int]:
                           f"the request body is larger than the {limit_} bytes accepted", "body")
 
 
+def _sign_in_account() -> str:
+    """The account a sign-in step is for: the username typed, or the one whose password was
+    right and awaits its code (the session's ``pending_user``)."""
+    name = request.form.get("username", "").strip() or session.get("pending_user") or ""
+    return f"account:{name}" if isinstance(name, str) and name else ""
+
+
+def _failed_sign_in(response: Response) -> bool:
+    return response.status_code == 401
+
+
+def _retry_after() -> int:
+    current = _limiter().current_limit
+    return max(1, math.ceil(current.reset_at - time.time())) if current is not None else 60
+
+
 def _too_many_requests(exc: RateLimitExceeded) -> tuple[Response, int]:
+    if request.endpoint in SIGN_IN_ENDPOINTS:
+        return _too_many_sign_ins()
     response, status = error_response(
         429, "too_many_requests",
         f"too many requests from your address (at most {exc.description}); wait a moment and "
@@ -158,6 +209,31 @@ def _too_many_requests(exc: RateLimitExceeded) -> tuple[Response, int]:
     current = _limiter().current_limit
     if current is not None:
         response.headers["Retry-After"] = str(max(1, math.ceil(current.reset_at - time.time())))
+    return response, status
+
+
+def _too_many_sign_ins() -> tuple[Response, int]:
+    # Imported here: the console imports this module's settings, not the other way round.
+    from web.console.i18n import t
+
+    seconds = _retry_after()
+    account = str(current_app.config["RATELIMIT_SIGNIN_ACCOUNT"]).split(" per")[0]
+    address = str(current_app.config["RATELIMIT_SIGNIN_ADDRESS"]).split(" per")[0]
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    if best == "application/json" and not request.accept_mimetypes["text/html"] > (
+            request.accept_mimetypes["application/json"]):
+        response, status = error_response(
+            429, "too_many_sign_ins",
+            f"too many failed sign-ins (at most {account} a minute for one account, {address} "
+            f"from one address); try again in {seconds} seconds", "username",
+            message_zh=f"登录失败次数过多（同一账号每分钟最多 {account} 次，同一地址每分钟最多 "
+                       f"{address} 次），请在 {seconds} 秒后再试")
+    else:
+        flash(t("login.throttled", account=account, address=address, seconds=seconds), "error")
+        response = current_app.make_response(
+            (render_template("console/login.html"), 429))
+        status = 429
+    response.headers["Retry-After"] = str(seconds)
     return response, status
 
 

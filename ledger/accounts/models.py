@@ -7,12 +7,12 @@ secrets that must be replaceable and erasable, so they live beside the ledger, n
 
 from __future__ import annotations
 
-from sqlalchemy import LargeBinary, String
+from sqlalchemy import BigInteger, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import Base
 
-__all__ = ["ApiToken", "CustodialKey", "UserRow"]
+__all__ = ["ApiToken", "CustodialKey", "TotpRow", "UserRow"]
 
 
 class UserRow(Base):
@@ -47,3 +47,16 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[str] = mapped_column(String(40))
     revoked_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class TotpRow(Base):
+    """A console account's TOTP second factor (RFC 6238): its secret, sealed like custodial
+    keys, whether its holder has confirmed it with a code, and the last time step accepted
+    (a code is good once: the same code again within its window is refused)."""
+
+    __tablename__ = "user_totp"
+
+    username: Mapped[str] = mapped_column(String(60), primary_key=True)
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    confirmed_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -44,7 +44,23 @@ def sign_in(app: Flask, client: FlaskClient, serial: int = 1, role: str = "produ
     response = client.post("/console/login", data={
         "username": f"user{serial}", "password": PASSWORD, "csrf_token": csrf_token(client)})
     assert response.status_code == 302, response.text
+    if role in ("regulator", "admin"):  # the second factor: enrol on the first sign-in
+        enrol_second_factor(client)
     return uscc
+
+
+def enrol_second_factor(client: FlaskClient) -> str:
+    """Enrol the pending account's TOTP factor from the enrolment page; returns its secret."""
+    import pyotp
+
+    page = client.get("/console/login/enrol").text
+    match = re.search(r'id="totp-secret"[^>]*>([A-Z2-7]+)<', page)
+    assert match, page
+    path = "/console/login/enrol"
+    response = client.post(path, data={"code": pyotp.TOTP(match[1]).now(),
+                                       "csrf_token": csrf_token(client, path)})
+    assert response.status_code == 302, response.text
+    return match[1]
 
 
 def submit(client: FlaskClient, record_type: str, **form: str) -> Any:

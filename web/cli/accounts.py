@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from ledger import log
 from ledger.accounts.enrolment import enrol_enterprise
+from ledger.accounts.models import UserRow
 from ledger.accounts.roles import ROLES
 from ledger.accounts.tokens import issue_token, revoke_token
+from ledger.accounts.totp import SECOND_FACTOR_ROLES, reset_second_factor
 from ledger.accounts.users import create_user
 from ledger.errors import LedgerError
 from ledger.log.identity import ENTERPRISE_REGISTERED
@@ -103,6 +105,22 @@ def user_add(runtime: Runtime, session: Session, enterprise: str, username: str,
                 role=role)
     session.commit()
     click.echo(f"added console user {username} ({role}) for {enterprise}")
+    if role in SECOND_FACTOR_ROLES:
+        click.echo("a second factor (TOTP) is required: the first sign-in at /console/login "
+                   "shows a QR code to scan with an authenticator app")
+
+
+@user.command("totp-reset")
+@click.option("--username", required=True, help="The account whose second factor is lost.")
+@with_ledger
+def user_totp_reset(runtime: Runtime, session: Session, username: str) -> None:
+    """Forget an account's TOTP second factor (a lost phone): its next sign-in enrols anew."""
+    if session.get(UserRow, username) is None:
+        raise LedgerError(f"no console user {username!r}", field="username")
+    had = reset_second_factor(session, username)
+    session.commit()
+    click.echo(f"second factor of {username} {'forgotten' if had else 'was not set up'}; "
+               "the next sign-in with the password enrols a new one")
 
 
 def _b64decode(text: str) -> bytes:

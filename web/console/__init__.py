@@ -29,7 +29,14 @@ _csrf = CSRFProtect()
 def init_app(app: Flask) -> None:
     """Wire locale selection, CSRF protection and the console blueprint into ``app``."""
     # Importing a page module adds its routes to the views' blueprint, before it is registered.
-    from web.console import exports, recalls, trace, units, views  # noqa: F401
+    from web.console import (  # noqa: F401
+        exports,
+        recalls,
+        second_factor,
+        trace,
+        units,
+        views,
+    )
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     # The supervision network is national and China has one time zone; dates are shown and
@@ -41,7 +48,6 @@ def init_app(app: Flask) -> None:
     # A token lives as long as the signed-in session: a clerk who leaves a half-filled
     # form open over lunch should not lose it.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     if "babel" not in app.extensions:
         Babel(app, locale_selector=_locale)
     _csrf.init_app(app)

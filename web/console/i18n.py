@@ -199,6 +199,23 @@ _ZH: dict[str, str] = {
     "login.failed": "用户名或密码错误",
     "login.required": "请先登录",
     "login.signed_out": "已退出登录",
+    "login.throttled": "登录失败次数过多（同一账号每分钟最多 {account} 次，同一地址每分钟最多 "
+                       "{address} 次），请在 {seconds} 秒后再试",
+    "login.code_title": "输入动态验证码",
+    "login.code": "动态验证码（6 位数字）",
+    "login.code_help": "打开您的身份验证器应用（如 Google Authenticator、Microsoft "
+                       "Authenticator、FreeOTP），输入 Tracenet 账号显示的 6 位数字。",
+    "login.code_failed": "验证码错误或已使用过，请输入新的验证码",
+    "login.code_submit": "验证",
+    "login.expired": "登录步骤已超时，请重新输入用户名和密码",
+    "login.enrol_title": "设置双重验证",
+    "login.enrol_help": "监管人员和管理员账号需要第二重验证。请用身份验证器应用扫描二维码"
+                        "（或手动输入下面的密钥），然后输入应用显示的 6 位数字完成设置。"
+                        "设置完成后才能登录。",
+    "login.enrol_secret": "密钥",
+    "login.enrol_qr": "身份验证器二维码",
+    "login.enrol_submit": "确认并登录",
+    "login.enrolled": "双重验证已设置",
     "csrf.expired": "表单已过期或来源无效，请重新提交",
     "role.producer": "生产经营者",
     "role.regulator": "监管人员",
@@ -478,6 +495,23 @@ _EN: dict[str, str] = {
     "login.failed": "Wrong username or password",
     "login.required": "Please sign in first",
     "login.signed_out": "Signed out",
+    "login.throttled": "Too many failed sign-ins (at most {account} a minute for one account, "
+                       "{address} from one address); try again in {seconds} seconds",
+    "login.code_title": "Enter your one-time code",
+    "login.code": "One-time code (6 digits)",
+    "login.code_help": "Open your authenticator app (Google Authenticator, Microsoft "
+                       "Authenticator, FreeOTP…) and type the 6 digits it shows for Tracenet.",
+    "login.code_failed": "Wrong or already used code; enter a new one",
+    "login.code_submit": "Verify",
+    "login.expired": "The sign-in step timed out; enter your username and password again",
+    "login.enrol_title": "Set up two-step verification",
+    "login.enrol_help": "Regulator and administrator accounts need a second factor. Scan the "
+                        "QR code with an authenticator app (or type the key below), then enter "
+                        "the 6 digits it shows. You can sign in once this is done.",
+    "login.enrol_secret": "Key",
+    "login.enrol_qr": "QR code for your authenticator app",
+    "login.enrol_submit": "Confirm and sign in",
+    "login.enrolled": "Two-step verification is set up",
     "csrf.expired": "The form expired or did not come from this site; please submit it again",
     "role.producer": "Producer",
     "role.regulator": "Regulator",

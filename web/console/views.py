@@ -8,6 +8,7 @@ form again with each message next to its field.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -35,6 +36,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from ledger.accounts.models import UserRow
+from ledger.accounts.totp import enrolled, needs_second_factor
 from ledger.accounts.users import authenticate
 from ledger.errors import LedgerError
 from ledger.log.entry import Statement
@@ -154,20 +156,45 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """The sign-in form; on success the session cookie names the account."""
+    """The sign-in form; on success the session cookie names the account.
+
+    Regulator and admin accounts then need their second factor (web/console/second_factor.py):
+    the password only opens that step. Failed posts are counted per account and per address
+    (web/limits.py) and answered 429 once either is spent.
+    """
     if request.method == "POST":
         user = authenticate(get_session(), request.form.get("username", "").strip(),
                             request.form.get("password", ""))
-        if user is not None:
+        if user is not None and needs_second_factor(user):
             lang = session.get("lang")
-            session.clear()  # a fresh session on sign-in (no fixation)
-            session["user"] = user.username
+            session.clear()
+            session["pending_user"] = user.username
+            session["pending_since"] = time.time()
             if lang:
                 session["lang"] = lang
+            step = ("console.login_code" if enrolled(get_session(), user.username)
+                    else "console.login_enrol")
+            return redirect(url_for(step, next=request.args.get("next")))
+        if user is not None:
+            sign_in_session(user.username)
             return redirect(_safe_next(request.args.get("next")))
         flash(t("login.failed"), "error")
         return render_template("console/login.html"), 401
     return render_template("console/login.html")
+
+
+def sign_in_session(username: str) -> None:
+    """Start a fresh session (no fixation) signed in as ``username``, keeping the language."""
+    lang = session.get("lang")
+    session.clear()
+    session["user"] = username
+    if lang:
+        session["lang"] = lang
+
+
+def safe_next(target: str | None) -> str:
+    """``target`` when it is a console (or recall notice) path, else the dashboard."""
+    return _safe_next(target)
 
 
 @bp.post("/logout")
