@@ -44,9 +44,40 @@ def sign_in(app: Flask, client: FlaskClient, serial: int = 1, role: str = "produ
     response = client.post("/console/login", data={
         "username": f"user{serial}", "password": PASSWORD, "csrf_token": csrf_token(client)})
     assert response.status_code == 302, response.text
-    if role in ("regulator", "admin"):  # the second factor: enrol on the first sign-in
-        enrol_second_factor(client)
+    pass_second_factor(client, response)
     return uscc
+
+
+#: username -> TOTP secret of the accounts enrolled by :func:`enrol_second_factor`
+TOTP_SECRETS: dict[str, str] = {}
+
+
+def pass_second_factor(client: FlaskClient, response: Any) -> None:
+    """After a right password: enrol a regulator's or admin's factor (first sign-in) or give
+    a code; nothing for other roles. A test signs in again and again within one 30-second
+    step, so the account's spent step is forgotten first (replay is tested in
+    test_security.py)."""
+    import pyotp
+
+    location = response.headers.get("Location", "")
+    if location.startswith("/console/login/enrol"):
+        enrol_second_factor(client)
+    elif location.startswith("/console/login/code"):
+        from ledger.accounts.models import TotpRow
+        from web.db import get_session
+
+        with client.session_transaction() as session:
+            username = session["pending_user"]
+        with client.application.app_context():
+            db = get_session()
+            row = db.get(TotpRow, username)
+            assert row is not None
+            row.last_step = 0
+            db.commit()
+        path = "/console/login/code"
+        signed_in = client.post(path, data={"code": pyotp.TOTP(TOTP_SECRETS[username]).now(),
+                                            "csrf_token": csrf_token(client, path)})
+        assert signed_in.status_code == 302, signed_in.text
 
 
 def enrol_second_factor(client: FlaskClient) -> str:
@@ -60,6 +91,8 @@ def enrol_second_factor(client: FlaskClient) -> str:
     response = client.post(path, data={"code": pyotp.TOTP(match[1]).now(),
                                        "csrf_token": csrf_token(client, path)})
     assert response.status_code == 302, response.text
+    with client.session_transaction() as session:
+        TOTP_SECRETS[session["user"]] = match[1]
     return match[1]
 
 

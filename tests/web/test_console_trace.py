@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from ledger.trace import Holding, Node, Step, Trace, TraceStart
 from tests.conftest import make_app
 from tests.web.test_api import add_enterprise
-from tests.web.test_console import PASSWORD, add_user, csrf_token
+from tests.web.test_console import PASSWORD, add_user, csrf_token, pass_second_factor
 from tests.web.test_rules import DRINK, SUPPLIER, SYRUP, Producer
 from web.console.trace import tree_rows
 
@@ -90,6 +90,7 @@ def login(client: FlaskClient, username: str, lang: str = "zh_CN") -> None:
     response = client.post("/console/login", data={
         "username": username, "password": PASSWORD, "csrf_token": csrf_token(client)})
     assert response.status_code == 302, response.text
+    pass_second_factor(client, response)  # the regulator's TOTP
 
 
 def section(html: str, direction: str) -> str:
