@@ -26,6 +26,7 @@ from web import consumer_i18n
 from web.console import i18n
 from web.consumer_i18n import t as t_
 from web.db import get_ledger, get_runtime, get_session
+from web.errors import ApiError
 from web.resolver import ItemKey, page_url, parse_code_path, parse_item_path, request_path
 
 __all__ = ["bp", "look_up", "photo_bp"]
@@ -80,13 +81,29 @@ def _evidence_args(key: ItemKey) -> dict[str, Any]:
 @bp.get("/p/01/<path:rest>")
 def shopper_page(rest: str) -> tuple[str, int]:
     """What a shopper sees of a product, lot or unit (counting a unit code's query)."""
-    return _render(parse_item_path(rest))
+    try:
+        key = parse_item_path(rest)
+    except (ApiError, CodeError) as exc:
+        return _unreadable(exc)
+    return _render(key)
 
 
 @bp.get("/p/c/<code>")
 def code_page(code: str) -> tuple[str, int]:
     """What a shopper sees of a supervision code (counting its query)."""
-    return _render(parse_code_path(code))
+    try:
+        key = parse_code_path(code)
+    except (ApiError, CodeError) as exc:
+        return _unreadable(exc)
+    return _render(key)
+
+
+def _unreadable(exc: ApiError | CodeError) -> tuple[str, int]:
+    # A person's page: a mistyped address gets the scan page saying what is wrong, with the
+    # status the resolver gives the same path (400), not the API's JSON.
+    status = exc.status if isinstance(exc, ApiError) else 400
+    return render_template("consumer/home.html", code=None,
+                           error=t_("home.bad_code", message=exc.message)), status
 
 
 @bp.context_processor

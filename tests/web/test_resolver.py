@@ -492,3 +492,15 @@ def test_the_recall_banner_gives_the_default_advice_in_the_pages_language(
     english = page(client, f"/p/01/{MILK}/10/L1?lang=en")
     banner = english[english.index('id="recall-banner"'):english.index("</section>")]
     assert DEFAULT_ADVICE[1] in banner and DEFAULT_ADVICE[0] not in banner
+
+
+@pytest.mark.parametrize("path", [f"/p/01/{MILK[:-1]}{(int(MILK[-1]) + 1) % 10}",
+                                  f"/p/01/{MILK}/17/261231", "/p/c/12345"])
+def test_a_mistyped_page_address_says_what_is_wrong_on_a_page(client: FlaskClient,
+                                                              path: str) -> None:
+    # the resolver answers the same path with JSON for machines; a person gets the scan page
+    answered = client.get(path + ("&" if "?" in path else "?") + "lang=en")
+    assert answered.status_code == 400
+    assert answered.mimetype == "text/html"
+    assert "This code cannot be read" in answered.get_data(as_text=True)
+    assert client.get(path.removeprefix("/p")).get_json()["error"]["code"]
