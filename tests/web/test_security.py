@@ -194,11 +194,11 @@ def test_the_pending_step_expires(sqlite_app: Flask, client: FlaskClient) -> Non
     assert client.get("/console/login/code").headers["Location"].startswith("/console/login")
 
 
-def test_totp_codes_window_and_replay(sqlite_app: Flask) -> None:
+def test_totp_codes_window_and_replay(app: Flask) -> None:
     from web.db import get_session
     vault = TotpVault("server-secret")
     now = datetime(2026, 11, 28, 12, 0, 5, tzinfo=UTC)
-    with sqlite_app.app_context():
+    with app.app_context():  # SQLite and PostgreSQL: the migration's table
         db = get_session()
         enrolment = begin_enrolment(db, vault, "someone")
         assert enrolment.uri.startswith("otpauth://totp/Tracenet:someone?secret=")
