@@ -7,6 +7,7 @@ import time
 import click
 from sqlalchemy.orm import Session
 
+from ledger.accounts.totp import SECOND_FACTOR_ROLES
 from ledger.demo.load import DemoSummary, DemoUser, create_demo_users, demo_loaded, load_demo
 from ledger.demo.network import (
     DEFAULT_SEED,
@@ -81,4 +82,7 @@ def _report(summary: DemoSummary, users: list[DemoUser], seconds: float) -> None
     for user in users:
         if not user.created:
             click.echo(f"  {user.username}: username already taken, left as it was")
+    if any(user.role in SECOND_FACTOR_ROLES for user in created):
+        click.echo("  (regulator and admin accounts enrol a TOTP second factor on their first "
+                   "sign-in: have an authenticator app ready)")
 
