@@ -153,13 +153,15 @@ class _CodeField(fields.String):
 
     description: ClassVar[str]
     example: ClassVar[str]
+    #: what OpenAPI can say of the text (a check digit it cannot): a pattern or a format
+    openapi: ClassVar[dict[str, str]] = {}
     #: the validator a subclass names: it checks the text and returns it (maybe normalised)
     validator: ClassVar[staticmethod[[str], str]]
 
     def __init__(self, **kwargs: Any) -> None:
         # OpenAPI documentation comes for free; a schema's own metadata wins.
         kwargs["metadata"] = {"description": self.description, "example": self.example,
-                              **kwargs.get("metadata", {})}
+                              **self.openapi, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
 
     def _check(self, text: str) -> str:
@@ -175,6 +177,7 @@ class GTINField(_CodeField):
 
     description = "GTIN-8/12/13/14 with a valid GS1 check digit"
     example = "06901234567892"
+    openapi: ClassVar[dict[str, str]] = {"pattern": r"^(\d{8}|\d{12,14})$"}
 
     def __init__(self, *, as_gtin14: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -189,6 +192,8 @@ class USCCField(_CodeField):
 
     description = "统一社会信用代码 (unified social credit code, GB 32100)"
     example = "91350100M000100Y43"
+    openapi: ClassVar[dict[str, str]] = {
+        "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"}
     validator = staticmethod(validate_uscc)
 
 
@@ -197,6 +202,7 @@ class LotField(_CodeField):
 
     description = "batch/lot number: 1-20 characters of GS1 character set 82"
     example = "L20261126-A"
+    openapi: ClassVar[dict[str, str]] = {"pattern": "^[!-\"%-?A-Z_a-z]{1,20}$"}
     validator = staticmethod(validate_lot)
 
 
@@ -205,4 +211,5 @@ class RFC3339Field(_CodeField):
 
     description = "RFC 3339 date-time with UTC offset"
     example = "2026-11-26T08:30:00+08:00"
+    openapi: ClassVar[dict[str, str]] = {"format": "date-time"}
     validator = staticmethod(validate_rfc3339)

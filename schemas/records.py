@@ -194,7 +194,9 @@ def free_text(example: str, length: int = 2000, required: bool = True) -> fields
                              metadata={"example": example})
     return fields.String(required=True, validate=[
         validate.Length(1, length), validate.Regexp(r"\S", error="must not be blank")],
-        metadata={"example": example})
+        # Python's blanks (str.isspace, which \S negates) include \x1c-\x1f and \x85, which
+        # ECMAScript's \s (an OpenAPI pattern's) does not.
+        metadata={"example": example, "pattern": "[^\\s\\x1c-\\x1f\\x85]"})
 
 
 class LotRefSchema(Schema):

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
 
 from ledger.outbox import STATUSES
 
 __all__ = ["DeliveryPageSchema", "DeliverySchema", "EndpointBodySchema", "EndpointSchema",
-           "EnqueuedSchema"]
+           "EnqueuedSchema", "JSONBoolean"]
 
+
+class JSONBoolean(fields.Boolean):
+    """A JSON true or false, as documented: not the strings and numbers marshmallow also takes."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 class EndpointBodySchema(Schema):
     """What an enterprise sends to register (or move) its webhook endpoint."""
@@ -16,8 +26,9 @@ class EndpointBodySchema(Schema):
     # Checked by ledger.outbox.endpoints.check_url (http or https, a host, no credentials),
     # which answers 422 invalid_webhook naming the field.
     url = fields.String(required=True, metadata={
-        "format": "uri", "example": "https://erp.example.com/tracenet/webhooks"})
-    rotate_secret = fields.Boolean(load_default=False, metadata={
+        "format": "uri", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+        "example": "https://erp.example.com/tracenet/webhooks"})
+    rotate_secret = JSONBoolean(load_default=False, metadata={
         "description": "make a new secret (shown in this response only); the old one stops "
                        "verifying at once"})
 

@@ -41,6 +41,8 @@ def ledger_size(session: Session) -> int:
 
 def get_entry(session: Session, seq: int) -> Entry:
     """The entry at ``seq``; NotFoundError when there is none."""
+    if not 0 <= seq < 2**63:  # beyond a BIGINT: no entry, and no query to overflow
+        raise NotFoundError(f"no entry at seq {seq}", field="seq")
     body = session.scalar(select(EntryRow.body).where(EntryRow.seq == seq))
     if body is None:
         raise NotFoundError(f"no entry at seq {seq}", field="seq")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
-from schemas.events import EventSchema
-from schemas.records import RECORD_SCHEMAS
+from schemas.events import PAYLOAD_SCHEMAS
 from web.api import (
     codes,
     directory,
@@ -21,7 +20,7 @@ from web.api import (
     trace,
     webhooks,
 )
-from web.api.contract import ContractApi
+from web.api.contract import ContractApi, authenticate_first, register_events
 from web.api.security import BEARER_SCHEME
 
 __all__ = ["init_app"]
@@ -33,10 +32,7 @@ def init_app(app: Flask) -> None:
                      lambda filename: send_from_directory(swagger_ui_path, filename))
     # Our error envelope, declared once, and every error status on every operation.
     api = ContractApi(app)
-    for type_, schema in RECORD_SCHEMAS.items():  # each record type, with its examples
-        api.spec.components.schema("".join(w.title() for w in type_.split("_")),
-                                   schema=schema)
-    api.spec.components.schema("Event", schema=EventSchema)
+    register_events(api, PAYLOAD_SCHEMAS)  # each type's payload, with its examples
     api.spec.components.security_scheme(BEARER_SCHEME, {"type": "http", "scheme": "bearer"})
     api.register_blueprint(ledger.blp)
     api.register_blueprint(events.blp)
@@ -50,3 +46,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(scan.blp)
     api.register_blueprint(serials.blp)
     api.register_blueprint(exports.blp)
+    authenticate_first(app)

@@ -58,7 +58,8 @@ class AppendQuery(Schema):
 @blp.arguments(AppendQuery, location="query")
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
     "oneOf": [{"$ref": "#/components/schemas/Event"},
-              {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}]}}}},
+              {"type": "array", "minItems": 1,
+               "items": {"$ref": "#/components/schemas/Event"}}]}}}},
          security=BEARER)
 @blp.response(201, EntrySchema(many=True))
 def post_events(query: dict[str, Any]) -> Any:
