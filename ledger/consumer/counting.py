@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from ledger.consumer.models import UnitQueryRow
 from ledger.db import hold_writer_lock
 from ledger.log import rfc3339
 
-__all__ = ["QueryCount", "count_query"]
+__all__ = ["QueryCount", "count_query", "read_queries"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,13 @@ def count_query(session: Session, code: str, now: datetime) -> QueryCount:
     count, first_at = session.connection().execute(
         statement, {"code": code, "moment": rfc3339(now)}).one()
     return QueryCount(int(count), str(first_at))
+
+
+_READ = select(UnitQueryRow.count, UnitQueryRow.first_at).where(
+    UnitQueryRow.code == bindparam("code"))
+
+
+def read_queries(session: Session, code: str) -> QueryCount | None:
+    """``code``'s queries so far, without counting one (None: it was never queried)."""
+    row = session.connection().execute(_READ, {"code": code}).one_or_none()
+    return None if row is None else QueryCount(int(row[0]), str(row[1]))

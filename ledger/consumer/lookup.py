@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ledger.consumer.counting import QueryCount, count_query
+from ledger.consumer.counting import QueryCount, count_query, read_queries
 from ledger.log.identity import ENTERPRISE_REGISTERED
 from ledger.log.storage import EnterpriseRow, EntryRow, LedgerHead
 from ledger.recall import lot_status
@@ -217,8 +217,8 @@ class RecallView:
 
 @dataclass(frozen=True)
 class QueryView:
-    """A unit code's queries: ``counted`` False when nothing was counted (a lot or product
-    code, or a lookup made with ``count=False``)."""
+    """A unit code's queries: ``counted`` False when this lookup counted none (a lot or product
+    code, or a lookup made with ``count=False``, which still reads the count so far)."""
 
     counted: bool = False
     count: int = 0
@@ -544,8 +544,14 @@ def lookup_code(session: Session, parsed: ParsedCodeLike, *, code_secret: bytes,
         counted: QueryCount = count_query(session, unit.code if unit else query.text, now)
         queries = QueryView(counted=True, count=counted.count, first_at=counted.first_at,
                             first=counted.first)
-        if authenticity == "genuine" and counted.count > threshold:
-            authenticity = "too_many_queries"
+    elif level == "unit":
+        # not counted (a language switch, say), but the count so far still stands: a copied
+        # code must not read as genuine because it was asked again in another language
+        seen = read_queries(session, unit.code if unit else query.text)
+        if seen is not None:
+            queries = QueryView(counted=False, count=seen.count, first_at=seen.first_at)
+    if authenticity == "genuine" and queries.count > threshold:
+        authenticity = "too_many_queries"
 
     warnings: list[str] = []
     if authenticity in ("not_issued", "not_authentic", "too_many_queries"):

@@ -504,3 +504,20 @@ def test_a_mistyped_page_address_says_what_is_wrong_on_a_page(client: FlaskClien
     assert answered.mimetype == "text/html"
     assert "This code cannot be read" in answered.get_data(as_text=True)
     assert client.get(path.removeprefix("/p")).get_json()["error"]["code"]
+
+
+def test_a_language_switch_keeps_the_count_and_the_copied_code_warning(
+        client: FlaskClient) -> None:
+    path = f"/p/01/{MILK}/10/L1/21/{SERIALS[1]}"
+    for _ in range(11):  # one more than the default threshold of 10
+        page(client, path)
+    english = page(client, path + "?lang=en")  # not counted, but still suspect
+    assert 'id="counterfeit-warning"' in english and "Genuine code" not in english
+    assert "This code has been checked 11 times" in english
+    chinese = page(client, path + "?lang=zh_CN")
+    assert 'id="counterfeit-warning"' in chinese and "此码已被查询 11 次" in chinese
+    fresh = f"/p/01/{MILK}/10/L1/21/{SERIALS[2]}"
+    unasked = page(client, fresh + "?lang=zh_CN")
+    assert "正品码" in unasked and "第一次查询" not in unasked and "已被查询" not in unasked
+    assert "您是第一次查询此码" in page(client, fresh)
+    assert "您是第一次查询此码" in page(client, fresh + "?lang=zh_CN")  # still the first
