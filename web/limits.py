@@ -8,10 +8,12 @@
   shared store (``redis://…``, ``memcached://…``) to count across workers and hosts. Behind a
   reverse proxy the client address is the proxy's unless ProxyFix is configured (README).
 - **Sign-in** (the console's password and second-factor steps): *failed* attempts (answered
-  401) are counted per account (``RATELIMIT_SIGNIN_ACCOUNT``, 5 a minute) and per address
-  (``RATELIMIT_SIGNIN_ADDRESS``, 20 a minute); once either is spent every attempt, the right
-  password included, is answered 429 with a message (the sign-in page for a browser, the JSON
-  error for other clients) and ``Retry-After`` until the window moves on. Successful sign-ins
+  401) are counted per account (``RATELIMIT_SIGNIN_ACCOUNT``, 5 a minute; counted in the
+  database, table ``sign_in_failures``, so every worker sees the same count whatever the rate
+  store) and per address (``RATELIMIT_SIGNIN_ADDRESS``, 20 a minute, Flask-Limiter's count);
+  once either is spent every attempt, the right password included, is answered 429 with a
+  message (the sign-in page for a browser, the JSON error for other clients) and
+  ``Retry-After`` until the window moves on. Successful sign-ins
   cost nothing, so a clerk who types well is never throttled.
 - **Body size**: a request whose ``Content-Length`` exceeds ``MAX_CONTENT_LENGTH`` is answered
   413 before a byte of its body is read; a body without a length (chunked) is read up to the
@@ -42,8 +44,11 @@ from flask import (
 )
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from limits import parse
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ledger.accounts.throttle import failures, record_failure
+from web.db import get_session
 from web.errors import ApiError, error_response
 
 __all__ = ["MAX_JSON_DEPTH", "init_app", "json_depth_exceeds"]
@@ -106,14 +111,14 @@ def init_app(app: Flask) -> None:
         if endpoint in app.view_functions:
             # Decorated limits are checked by the wrapper the decorator returns, so the
             # wrapped view replaces the registered one.
-            per_account = limiter.shared_limit(
-                _setting("RATELIMIT_SIGNIN_ACCOUNT"), scope="sign-in-account",
-                key_func=_sign_in_account, deduct_when=_failed_sign_in, methods=["POST"])
+            # Per account, the count is kept in the database (every worker sees it): below.
             per_address = limiter.shared_limit(
                 _setting("RATELIMIT_SIGNIN_ADDRESS"), scope="sign-in-address",
                 key_func=get_remote_address, deduct_when=_failed_sign_in, methods=["POST"])
             view: Callable[..., Any] = app.view_functions[endpoint]
-            app.view_functions[endpoint] = per_address(per_account(view))
+            app.view_functions[endpoint] = per_address(view)
+    app.before_request(_refuse_throttled_account)
+    app.after_request(_count_failed_sign_in)
     limiter.exempt(app.view_functions["health.healthz"])
     if "static" in app.view_functions:
         limiter.exempt(app.view_functions["static"])
@@ -190,6 +195,38 @@ def _sign_in_account() -> str:
     return f"account:{name}" if isinstance(name, str) and name else ""
 
 
+def _account_limit() -> tuple[int, float]:
+    item = parse(str(current_app.config["RATELIMIT_SIGNIN_ACCOUNT"]))
+    return item.amount, float(item.get_expiry())
+
+
+def _refuse_throttled_account() -> tuple[Response, int] | None:
+    """A sign-in step for an account that failed too often within the window: 429."""
+    if request.method != "POST" or request.endpoint not in SIGN_IN_ENDPOINTS:
+        return None
+    account = _sign_in_account()
+    if not account or not current_app.config["RATELIMIT_ENABLED"]:
+        return None
+    amount, window = _account_limit()
+    now = time.time()
+    count, frees_at = failures(get_session(), account, now, window)
+    if count < amount:
+        return None
+    return _too_many_sign_ins(max(1, math.ceil(frees_at - now)))
+
+
+def _count_failed_sign_in(response: Response) -> Response:
+    if (request.method == "POST" and request.endpoint in SIGN_IN_ENDPOINTS
+            and _failed_sign_in(response) and current_app.config["RATELIMIT_ENABLED"]):
+        account = _sign_in_account()
+        if account:
+            db = get_session()
+            db.rollback()  # nothing of a refused attempt is kept but its count
+            record_failure(db, account, time.time())
+            db.commit()
+    return response
+
+
 def _failed_sign_in(response: Response) -> bool:
     return response.status_code == 401
 
@@ -212,11 +249,11 @@ def _too_many_requests(exc: RateLimitExceeded) -> tuple[Response, int]:
     return response, status
 
 
-def _too_many_sign_ins() -> tuple[Response, int]:
+def _too_many_sign_ins(seconds: int | None = None) -> tuple[Response, int]:
     # Imported here: the console imports this module's settings, not the other way round.
     from web.console.i18n import t
 
-    seconds = _retry_after()
+    seconds = seconds or _retry_after()
     account = str(current_app.config["RATELIMIT_SIGNIN_ACCOUNT"]).split(" per")[0]
     address = str(current_app.config["RATELIMIT_SIGNIN_ADDRESS"]).split(" per")[0]
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])

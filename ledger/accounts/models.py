@@ -7,12 +7,12 @@ secrets that must be replaceable and erasable, so they live beside the ledger, n
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, LargeBinary, String
+from sqlalchemy import BigInteger, Float, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import Base
 
-__all__ = ["ApiToken", "CustodialKey", "TotpRow", "UserRow"]
+__all__ = ["ApiToken", "CustodialKey", "SignInFailure", "TotpRow", "UserRow"]
 
 
 class UserRow(Base):
@@ -60,3 +60,14 @@ class TotpRow(Base):
     sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
     confirmed_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SignInFailure(Base):
+    """One failed sign-in (wrong password or code) of an account name, known or not: counted
+    over the last minute by every worker alike (ledger/accounts/throttle.py)."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[float] = mapped_column(Float, index=True)

@@ -307,3 +307,36 @@ def test_every_page_carries_the_security_headers(sqlite_app: Flask, client: Flas
     anonymous = sqlite_app.test_client()
     _assert_headers(anonymous.post("/console/login", data={}), "/console/login (no CSRF)")
     _assert_headers(anonymous.get("/api/v1/lots"), "/api/v1/lots (no token)")
+
+
+@pytest.mark.slow
+def test_served_by_two_workers_the_sixth_wrong_password_is_throttled(tmp_path: Path) -> None:
+    """gunicorn with two workers: the per-account count is the database's, not a worker's."""
+    import os
+
+    import requests
+
+    from tests.web.conftest import served
+    from web.settings import NAMES
+
+    app = make_app(f"sqlite:///{tmp_path / 'tracenet.db'}", tmp_path)
+    uscc, _ = add_enterprise(app, 1)
+    add_user(app, uscc, "clerk")
+    env = {**os.environ, **{f"TRACENET_{name}": str(app.config[name]) for name in NAMES
+                            if app.config.get(name) is not None},
+           "TRACENET_INSTANCE": str(tmp_path)}
+    app.extensions["tracenet.runtime"].close()
+    with served(env, tmp_path) as url:
+        statuses = []
+        for password in ["wrong-password"] * 6 + [PASSWORD]:
+            browser = requests.Session()  # a new connection and cookie each time
+            page = browser.get(f"{url}/console/login", timeout=30)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert token
+            answer = browser.post(f"{url}/console/login", allow_redirects=False, timeout=30,
+                                  data={"username": "clerk", "password": password,
+                                        "csrf_token": token[1]})
+            statuses.append(answer.status_code)
+            assert "content-security-policy" in answer.headers
+        assert statuses == [401] * 5 + [429, 429], statuses
+        assert "登录失败次数过多" in answer.text and int(answer.headers["Retry-After"]) >= 1
