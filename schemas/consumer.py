@@ -186,3 +186,8 @@ class EvidenceSchema(Schema):
     seqs = fields.List(fields.Integer(), required=True, metadata={
         "description": "the entries proven (those the checkpoint already covers)"})
     entries = fields.List(fields.Nested(EvidenceEntrySchema), required=True)
+    witnesses = fields.List(fields.String(), metadata={
+        "description": "the witnesses' verifier keys (C2SP tlog-cosignature) whose "
+                       "cosignatures the checkpoint carries, when the server requires some"})
+    min_cosignatures = fields.Integer(metadata={
+        "description": "how many of the witnesses cosigned the checkpoint (0: none required)"})

@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ledger.log.checkpoint import CHECKPOINT_ENTRIES, CHECKPOINT_INTERVAL
+from ledger.log.cosigning import parse_witnesses
 
 __all__ = ["NAMES", "TIME_ZONE", "Settings", "configuration", "instance_path"]
 
 #: what a deployment configures, each from ``TRACENET_<NAME>`` and kept in the Flask config
 #: under ``<NAME>``
 NAMES = ("DATABASE_URL", "LEDGER_KEY", "LEDGER_ORIGIN", "SECRET_KEY", "CODE_SECRET",
-         "QUERY_WARNING_THRESHOLD", "WITNESSES", "CHECKPOINT_INTERVAL", "CHECKPOINT_ENTRIES")
+         "QUERY_WARNING_THRESHOLD", "WITNESSES", "CHECKPOINT_INTERVAL", "CHECKPOINT_ENTRIES",
+         "CONSUMER_MIN_COSIGNATURES")
 
 #: The supervision network is national and China has one time zone: the console shows dates
 #: and reads form times in it, and imports default their event time to now in it.
@@ -57,6 +59,9 @@ def configuration(instance: Path, environ: Mapping[str, str] = os.environ) -> di
         # default of ledger.consumer.DEFAULT_WARNING_THRESHOLD)
         "QUERY_WARNING_THRESHOLD": None,
         "WITNESSES": None,
+        # how many of the WITNESSES must have cosigned the checkpoint the shopper's page is
+        # checked against (0: none, the latest checkpoint)
+        "CONSUMER_MIN_COSIGNATURES": None,
         "CHECKPOINT_INTERVAL": None,  # None: the ledger's defaults (1 s, 1,000 entries)
         "CHECKPOINT_ENTRIES": None,
     }
@@ -86,6 +91,28 @@ def _number(config: Mapping[str, Any], name: str, kind: type[_Number],
     return number
 
 
+def _min_cosignatures(config: Mapping[str, Any]) -> int:
+    """``TRACENET_CONSUMER_MIN_COSIGNATURES``: 0 (the default) up to the number of distinct
+    ``TRACENET_WITNESSES``; a policy no checkpoint could meet is refused at start."""
+    value = config.get("CONSUMER_MIN_COSIGNATURES")
+    if value is None or value == "":
+        return 0
+    try:
+        k = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"TRACENET_CONSUMER_MIN_COSIGNATURES must be a whole number, got "
+                         f"{value!r}") from None
+    if k < 0:
+        raise ValueError(f"TRACENET_CONSUMER_MIN_COSIGNATURES is out of range: {value!r}")
+    if k:
+        witnesses = parse_witnesses(str(config.get("WITNESSES") or ""))
+        distinct = len({w.key.public_key for w in witnesses})
+        if k > distinct:
+            raise ValueError(f"TRACENET_CONSUMER_MIN_COSIGNATURES={k} but only {distinct} "
+                             f"TRACENET_WITNESSES are configured")
+    return k
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the ledger is and who signs for it."""
@@ -101,6 +128,8 @@ class Settings:
     #: the checkpoint cadence: at most one per interval (seconds) or per so many entries
     checkpoint_interval: float = CHECKPOINT_INTERVAL
     checkpoint_entries: int = CHECKPOINT_ENTRIES
+    #: k of the witnesses' cosignatures the shopper's page requires of its checkpoint (0: none)
+    consumer_min_cosignatures: int = 0
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -120,7 +149,8 @@ class Settings:
                    checkpoint_interval=_number(config, "CHECKPOINT_INTERVAL", float,
                                                CHECKPOINT_INTERVAL),
                    checkpoint_entries=_number(config, "CHECKPOINT_ENTRIES", int,
-                                              CHECKPOINT_ENTRIES))
+                                              CHECKPOINT_ENTRIES),
+                   consumer_min_cosignatures=_min_cosignatures(config))
 
     def secret(self) -> str:
         """The configured secret key, else a per-instance one kept beside the database."""

@@ -18,6 +18,8 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from ledger.consumer import DEFAULT_WARNING_THRESHOLD, Lookup, lookup_code
 from ledger.log.checkpoint import verifier_key
+from ledger.log.cosignature import CosignerKey
+from ledger.log.cosigning import parse_witnesses
 from ledger.recall import DEFAULT_ADVICE
 from scanners.codes import parse_code
 from scanners.errors import CodeError
@@ -29,7 +31,7 @@ from web.db import get_ledger, get_runtime, get_session
 from web.errors import ApiError
 from web.resolver import ItemKey, page_url, parse_code_path, parse_item_path, request_path
 
-__all__ = ["bp", "look_up", "photo_bp"]
+__all__ = ["bp", "cosignature_policy", "look_up", "photo_bp"]
 
 bp = Blueprint("shopper", __name__)
 #: the photo upload apart, so the abuse limits give decoding its own, tighter rate
@@ -40,6 +42,18 @@ def _threshold() -> int:
     """``TRACENET_QUERY_WARNING_THRESHOLD``, else :data:`DEFAULT_WARNING_THRESHOLD`."""
     configured = current_app.config.get("QUERY_WARNING_THRESHOLD")
     return int(configured) if configured not in (None, "") else DEFAULT_WARNING_THRESHOLD
+
+
+def cosignature_policy() -> tuple[list[CosignerKey], int]:
+    """The witnesses (``TRACENET_WITNESSES``) and the k of them that must have cosigned the
+    checkpoint a shopper's page is checked against (``TRACENET_CONSUMER_MIN_COSIGNATURES``);
+    no witnesses and 0 when none is required."""
+    settings = get_runtime().settings
+    k = settings.consumer_min_cosignatures
+    if k <= 0:
+        return [], 0
+    keys = {w.key.public_key: w.key for w in parse_witnesses(settings.witnesses or "")}
+    return list(keys.values()), k
 
 
 def look_up(key: ItemKey, *, count: bool = True) -> Lookup:
@@ -61,8 +75,11 @@ def _render(key: ItemKey) -> tuple[str, int]:
     ledger = get_ledger()
     inspection_types = {entry.seq: entry.type for entry in found.entries
                         if entry.role == "inspection"}
+    witnesses, min_cosignatures = cosignature_policy()
     return render_template("consumer/item.html", found=found, key=key,
                            evidence_url=evidence, inspection_types=inspection_types,
+                           witness_keys=[w.vkey for w in witnesses],
+                           min_cosignatures=min_cosignatures,
                            verifier_key=verifier_key(ledger.origin,
                                                      ledger.signing_key.public_key())), status
 

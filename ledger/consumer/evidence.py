@@ -7,37 +7,79 @@ inspections) come with their canonical bytes, so the phone can hash them itself 
 the facts shown; the others (productions, serialisations, recalls' holders) only with their
 leaf hash, which proves they are on the ledger without showing quantities, customers or
 serials.
+
+With a cosignature policy (``witnesses`` and ``min_cosignatures`` k > 0, the deployment's
+``TRACENET_WITNESSES`` and ``TRACENET_CONSUMER_MIN_COSIGNATURES``), the checkpoint is the newest
+one that k of those witnesses cosigned (C2SP tlog-cosignature), with their cosignature lines,
+and the proofs are made to its size; entries newer than it wait for the next cosigned one.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.consumer.lookup import Lookup
+from ledger.errors import LedgerError, NotFoundError
 from ledger.log import Ledger, inclusion_proof, latest_checkpoint
 from ledger.log.checkpoint import open_checkpoint, verifier_key
+from ledger.log.cosignature import CosignerKey, open_cosigned_checkpoint
+from ledger.log.cosigning import cosigned_note
 from ledger.log.keys import key_id_for, public_key_bytes
-from ledger.log.storage import EntryRow
+from ledger.log.storage import CheckpointRow, CosignatureRow, EntryRow
 from ledger.log.timestamp import sign_entry_timestamp
 
-__all__ = ["checkpoint_time", "evidence"]
+__all__ = ["checkpoint_time", "cosigned_checkpoint", "evidence"]
 
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def evidence(session: Session, ledger: Ledger, found: Lookup) -> dict[str, Any]:
+def cosigned_checkpoint(session: Session, ledger: Ledger, witnesses: Sequence[CosignerKey],
+                        min_cosignatures: int) -> str:
+    """The newest checkpoint note that ``min_cosignatures`` of ``witnesses`` cosigned, with
+    the cosignature lines kept for it (each checked again here); NotFoundError when none is."""
+    names = sorted({str(w) for w in witnesses})
+    sizes = session.scalars(
+        select(CosignatureRow.size).where(CosignatureRow.witness.in_(names))
+        .group_by(CosignatureRow.size).having(func.count() >= min_cosignatures)
+        .order_by(CosignatureRow.size.desc()).limit(3)).all()
+    public_key = ledger.signing_key.public_key()
+    for size in sizes:
+        row = session.get(CheckpointRow, size)
+        if row is None:
+            continue
+        note = cosigned_note(session, size, row.note)
+        try:
+            open_cosigned_checkpoint(note, key_name=ledger.origin, public_key=public_key,
+                                     origin=ledger.origin, witnesses=witnesses,
+                                     min_cosignatures=min_cosignatures)
+        except LedgerError:
+            continue  # a stored line that does not verify: never publish it as cosigned
+        return note
+    raise NotFoundError(f"no checkpoint has {min_cosignatures} witness cosignatures yet",
+                        field="min_cosignatures")
+
+
+def evidence(session: Session, ledger: Ledger, found: Lookup, *,
+             witnesses: Sequence[CosignerKey] = (), min_cosignatures: int = 0,
+             ) -> dict[str, Any]:
     """The checkpoint, the operator key and each shown entry with its inclusion proof.
 
+    With ``min_cosignatures`` k > 0, the checkpoint is the newest one k of ``witnesses``
+    cosigned (:func:`cosigned_checkpoint`), and the evidence names them and k.
     Signing a checkpoint for the current size may add one (the caller commits).
     """
     public_key = ledger.signing_key.public_key()
-    note = latest_checkpoint(session, ledger)
+    if min_cosignatures > 0:
+        note = cosigned_checkpoint(session, ledger, witnesses, min_cosignatures)
+    else:
+        note = latest_checkpoint(session, ledger)
     checkpoint = open_checkpoint(note, key_name=ledger.origin, public_key=public_key)
     wanted = {entry.seq: entry for entry in found.entries if entry.seq < checkpoint.size}
     bodies: dict[int, bytes] = {}
@@ -67,6 +109,8 @@ def evidence(session: Session, ledger: Ledger, found: Lookup) -> dict[str, Any]:
         "code": found.code, "gtin": found.gtin, "lot": found.lot, "serial": found.serial,
         "seqs": [entry["seq"] for entry in entries],
         "entries": entries,
+        "witnesses": [w.vkey for w in witnesses] if min_cosignatures > 0 else [],
+        "min_cosignatures": max(min_cosignatures, 0),
     }
 
 

@@ -11,7 +11,10 @@ some other way (pinned), check that
    (:func:`ledger.log.merkle.verify_inclusion`);
 3. a public entry's bytes hash to that leaf and are the entry at that seq;
 4. when given, the checkpoint's time: the operator's signed entry timestamp of its last entry
-   (:mod:`ledger.log.timestamp`), whose inclusion proof leads to the same root.
+   (:mod:`ledger.log.timestamp`), whose inclusion proof leads to the same root;
+5. when the verifier requires ``min_cosignatures`` k > 0 of its pinned ``witnesses``, the
+   checkpoint carries valid C2SP tlog-cosignature lines by at least k distinct ones of them
+   (:func:`ledger.log.cosignature.open_cosigned_checkpoint`).
 
 Evidence JSON (hashes in base64, or hex as the CLI prints them)::
 
@@ -32,8 +35,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.errors import LedgerError, ProofError
+from ledger.errors import CheckpointError, LedgerError, ProofError
 from ledger.log.checkpoint import Checkpoint, open_checkpoint, parse_verifier_key
+from ledger.log.cosignature import CosignerKey, find_cosignatures, open_cosigned_checkpoint
 from ledger.log.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from ledger.log.timestamp import SignedEntryTimestamp
 
@@ -61,11 +65,17 @@ class EvidenceReport:
     entries: tuple[CheckedEntry, ...]
     #: the integrated time of the checkpoint's last entry (RFC 3339 UTC), when it was given
     time: str | None = None
+    #: the pinned witnesses whose cosignature on the checkpoint verified
+    cosigners: tuple[CosignerKey, ...] = ()
 
 
-def verify_evidence(evidence: Mapping[str, Any], *, verifier_key: str) -> EvidenceReport:
-    """Check ``evidence`` against the pinned ``verifier_key``; raise a LedgerError if anything
-    fails (CheckpointError for the key or note, ProofError for entries and proofs)."""
+def verify_evidence(evidence: Mapping[str, Any], *, verifier_key: str,
+                    witnesses: Sequence[CosignerKey] = (), min_cosignatures: int = 0,
+                    ) -> EvidenceReport:
+    """Check ``evidence`` against the pinned ``verifier_key`` and, when ``min_cosignatures``
+    k > 0, that at least k distinct pinned ``witnesses`` cosigned its checkpoint; raise a
+    LedgerError if anything fails (CheckpointError for the key, note or cosignatures,
+    ProofError for entries and proofs)."""
     served = evidence.get("operator_key", evidence.get("key"))
     if isinstance(served, Mapping):
         served = served.get("verifier_key")
@@ -79,12 +89,32 @@ def verify_evidence(evidence: Mapping[str, Any], *, verifier_key: str) -> Eviden
     if not isinstance(note, str):
         raise ProofError("expected a signed checkpoint note", field="checkpoint")
     checkpoint = open_checkpoint(note, key_name=name, public_key=public_key, origin=name)
+    cosigners = _cosigners(note, checkpoint, name, public_key, witnesses, min_cosignatures)
     items = evidence.get("entries")
     if not isinstance(items, Sequence) or isinstance(items, str) or not items:
         raise ProofError("expected a non-empty list of entries", field="entries")
     checked = [_check_entry(item, i, checkpoint) for i, item in enumerate(items)]
     time = _checkpoint_time(evidence.get("checkpoint_time"), checkpoint, public_key)
-    return EvidenceReport(checkpoint, verifier_key.strip(), tuple(checked), time)
+    return EvidenceReport(checkpoint, verifier_key.strip(), tuple(checked), time, cosigners)
+
+
+def _cosigners(note: str, checkpoint: Checkpoint, name: str, public_key: Ed25519PublicKey,
+               witnesses: Sequence[CosignerKey], min_cosignatures: int,
+               ) -> tuple[CosignerKey, ...]:
+    """The pinned witnesses that cosigned ``note``, at least ``min_cosignatures`` of them."""
+    if min_cosignatures <= 0:
+        return tuple(c.witness for c in find_cosignatures(note, witnesses))
+    distinct = {w.public_key for w in witnesses}
+    if min_cosignatures > len(distinct):
+        raise CheckpointError(f"{min_cosignatures} cosignatures are required but only "
+                              f"{len(distinct)} witnesses are pinned", field="witnesses")
+    opened = open_cosigned_checkpoint(note, key_name=name, public_key=public_key, origin=name,
+                                      witnesses=witnesses)
+    if len(opened.cosignatures) < min_cosignatures:
+        raise CheckpointError(
+            f"only {len(opened.cosignatures)} of {min_cosignatures} witnesses cosigned the "
+            f"checkpoint at size {checkpoint.size}", field="checkpoint")
+    return tuple(c.witness for c in opened.cosignatures)
 
 
 def _checkpoint_time(given: Any, checkpoint: Checkpoint, public_key: Ed25519PublicKey,

@@ -26,7 +26,7 @@ from schemas.consumer import EvidenceSchema, LookupSchema
 from web.api.codes import CodeErrorSchema
 from web.db import get_ledger, get_runtime, get_session
 from web.resolver import ItemKey
-from web.shopper import look_up
+from web.shopper import cosignature_policy, look_up
 
 __all__ = ["blp"]
 
@@ -73,9 +73,14 @@ def lookup(query: dict[str, Any]) -> Response:
                             "content": {"application/json": {"schema": EvidenceSchema}}}})
 @blp.alt_response(400, schema=CodeErrorSchema,
                   description="the code or GTIN is malformed (a bad check digit, a bad AI)")
+@blp.alt_response(404, schema=CodeErrorSchema,
+                  description="TRACENET_CONSUMER_MIN_COSIGNATURES is set and no checkpoint has "
+                              "that many witness cosignatures yet (field min_cosignatures)")
 def evidence(query: dict[str, Any]) -> Response:
     """The entries a shopper's page shows, each with its inclusion proof in the latest signed
-    checkpoint, and the operator key; the bytes of public entries, leaf hashes of the rest."""
+    checkpoint, and the operator key; the bytes of public entries, leaf hashes of the rest.
+    When the server requires k witness cosignatures, the checkpoint is the newest one k
+    witnesses cosigned, with their cosignature lines, and the evidence names them and k."""
     found = look_up(_key(query), count=False)
     ledger = get_ledger()
     newest = max((entry.seq for entry in found.entries), default=None)
@@ -85,7 +90,9 @@ def evidence(query: dict[str, Any]) -> Response:
         log.await_checkpoint(get_runtime().sessions, ledger, newest,
                              timeout=ledger.checkpoint_interval + 0.5)
     session = get_session()
-    body = build_evidence(session, ledger, found)
+    witnesses, min_cosignatures = cosignature_policy()
+    body = build_evidence(session, ledger, found, witnesses=witnesses,
+                          min_cosignatures=min_cosignatures)
     session.commit()  # the checkpoint, when this size had none yet
     response = jsonify(body)
     response.headers["Access-Control-Allow-Origin"] = "*"

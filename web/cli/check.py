@@ -3,7 +3,9 @@
 It needs no database and no account: it fetches the evidence a Tracenet server publishes for a
 product, lot or unit (``/api/v1/public/evidence``) and checks it against the operator's
 verifier key with :func:`ledger.log.evidence.verify_evidence`, as the page's own script does
-in the browser.
+in the browser. With ``--witness VKEY`` (repeatable) and ``--min-cosignatures k``, the
+checkpoint must also carry valid cosignatures by k of those witnesses, as the page requires
+when its server sets ``TRACENET_CONSUMER_MIN_COSIGNATURES``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import click
 from ledger.errors import LedgerError
 from ledger.log.evidence import verify_evidence
 from web.cli.terminal import fail
+from web.cli.witness import parse_witness_keys, witness_keys_option
 
 __all__ = ["check_lot"]
 
@@ -50,11 +53,15 @@ def _get(url: str) -> bytes:
               "out of band. Without it the server's own /api/v1/ledger/key is used, which "
               "proves only that the server is consistent with itself.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verified entries as JSON.")
+@witness_keys_option
 def check_lot(base: str, gtin: str | None, lot: str | None, serial: str | None,
-              code: str | None, pinned: str | None, as_json: bool) -> None:
-    """Check a server's evidence for a product, lot or unit against the operator key."""
+              code: str | None, pinned: str | None, as_json: bool,
+              witness_keys: tuple[str, ...], min_cosignatures: int) -> None:
+    """Check a server's evidence for a product, lot or unit against the operator key (and,
+    with --min-cosignatures, k of the --witness keys' cosignatures on its checkpoint)."""
     if (code is None) == (gtin is None):
         fail("give --gtin (with --lot and --serial as needed) or --code")
+    witnesses = parse_witness_keys(witness_keys, min_cosignatures)
     base = base.rstrip("/")
     query = {"code": code} if code else {k: v for k, v in
                                          {"gtin": gtin, "lot": lot, "serial": serial}.items()
@@ -71,7 +78,8 @@ def check_lot(base: str, gtin: str | None, lot: str | None, serial: str | None,
     if not isinstance(evidence, dict):
         fail(f"{url}: expected a JSON object")
     try:
-        report = verify_evidence(evidence, verifier_key=pinned)
+        report = verify_evidence(evidence, verifier_key=pinned, witnesses=witnesses,
+                                 min_cosignatures=min_cosignatures)
     except LedgerError as exc:
         fail(f"FAILED: {exc.message}")
     checkpoint = report.checkpoint
@@ -80,6 +88,7 @@ def check_lot(base: str, gtin: str | None, lot: str | None, serial: str | None,
             "verified": True, "origin": checkpoint.origin, "size": checkpoint.size,
             "root": checkpoint.root_hash.hex(), "time": report.time,
             "verifier_key": report.verifier_key,
+            "cosigned_by": [w.vkey for w in report.cosigners],
             "entries": [{"seq": e.seq, "leaf_hash": e.leaf_hash.hex(),
                          "proof_length": e.proof_length, "entry": e.body}
                         for e in report.entries]}, ensure_ascii=False, indent=2))
@@ -87,7 +96,9 @@ def check_lot(base: str, gtin: str | None, lot: str | None, serial: str | None,
     click.echo(f"OK: {len(report.entries)} entries in checkpoint {checkpoint.origin} "
                f"size {checkpoint.size} root {checkpoint.root_hash.hex()}, "
                f"signed by {report.verifier_key}"
-               + (f", its last entry integrated at {report.time}" if report.time else ""))
+               + (f", its last entry integrated at {report.time}" if report.time else "")
+               + (f", cosigned by {len(report.cosigners)} of {len(witnesses)} witnesses ("
+                  + ", ".join(str(w) for w in report.cosigners) + ")" if witnesses else ""))
     for entry in report.entries:
         kind = entry.body.get("type", "?") if entry.body is not None else "(private)"
         click.echo(f"  seq {entry.seq:>8}  {kind:<22} leaf {entry.leaf_hash.hex()}  "

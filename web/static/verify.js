@@ -13,7 +13,11 @@
 //   2. every proof is for the checkpoint's size and leads to its root hash (RFC 9162
 //      2.1.3.2), from the leaf hash SHA-256(0x00 || entry bytes) for public entries;
 //   3. each fact the page marks with data-ledger-seq / data-ledger-field / data-ledger-value
-//      is what the entry's bytes say.
+//      is what the entry's bytes say;
+//   4. when the page pins witnesses (data-witnesses, space-separated C2SP tlog-cosignature
+//      verifier keys) and data-min-cosignatures k > 0: at least k distinct pinned witnesses
+//      cosigned the checkpoint (https://c2sp.org/tlog-cosignature, cosignature/v1, as
+//      ledger/log/cosignature.py writes and checks them).
 //
 // Any failure reads as a failure with its reason; nothing here can end in "verified" unless
 // every check above passed. The module has no inline script and no third-party code, so it
@@ -253,6 +257,81 @@ export async function openCheckpoint(note, key) {
   return { origin, size: Number(sizeText), root };
 }
 
+// ---- witness cosignatures (C2SP tlog-cosignature, ledger/log/cosignature.py) -----------
+
+const MAX_TIMESTAMP = (1n << 63n) - 1n;
+
+/** SHA-256(name || 0x0A || 0x04 || public key)[:4]: a cosignature/v1 witness key ID. */
+export async function witnessKeyId(name, publicKey) {
+  checkKeyName(name);
+  return (await sha256(concat(encoder.encode(name), Uint8Array.of(0x0a, 0x04), publicKey)))
+    .slice(0, 4);
+}
+
+/** Split a witness's `<name>+<hex key ID>+<base64(0x04 || key)>` and check its key ID. */
+export async function parseWitnessKey(vkey) {
+  if (typeof vkey !== "string") fail("key", "no witness key");
+  const first = vkey.indexOf("+");
+  const second = vkey.indexOf("+", first + 1);
+  if (first < 0 || second < 0) fail("key", "expected a witness key <name>+<key ID>+<key>");
+  const name = vkey.slice(0, first);
+  const idHex = vkey.slice(first + 1, second);
+  let raw;
+  try {
+    raw = fromBase64(vkey.slice(second + 1), "witness key");
+  } catch {
+    fail("key", "the witness key's key is not base64");
+  }
+  if (raw.length !== 33 || raw[0] !== 0x04) fail("key", "expected a cosignature/v1 witness key");
+  const publicKey = raw.slice(1);
+  const id = await witnessKeyId(name, publicKey);
+  if (toHex(id) !== idHex) fail("key", `witness key ID ${idHex} does not match the key`);
+  return { name, keyId: id, publicKey, text: vkey };
+}
+
+/**
+ * The pinned witnesses (parsed keys) whose cosignature on `note` verifies, one per distinct
+ * key; a line that carries a pinned witness's name and key ID but does not verify fails
+ * (only a forger or a broken witness writes one), lines of other keys are ignored. Fewer
+ * than `minCosignatures` distinct witnesses fails: "only N of k witnesses cosigned".
+ */
+export async function verifyCosignatures(note, witnesses, minCosignatures) {
+  const distinct = new Map();
+  for (const w of witnesses) if (!distinct.has(toHex(w.publicKey))) distinct.set(toHex(w.publicKey), w);
+  if (minCosignatures > distinct.size) {
+    fail("cosignature", `${minCosignatures} cosignatures are required but only ` +
+      `${distinct.size} witnesses are pinned`);
+  }
+  const split = note.lastIndexOf("\n\n");
+  const body = encoder.encode(note.slice(0, split + 1));
+  const cosigned = new Map();
+  for (const line of note.slice(split + 2, -1).split("\n")) {
+    const rest = line.slice(SIG_PREFIX.length);
+    const space = rest.indexOf(" ");
+    const name = rest.slice(0, space);
+    const blob = fromBase64(rest.slice(space + 1), "signature");
+    const witness = witnesses.find((w) => w.name === name && equal(blob.slice(0, 4), w.keyId));
+    if (!witness) continue;
+    if (blob.length !== 4 + 8 + 64) fail("cosignature", `cosignature by ${name}: expected 76 bytes`);
+    let timestamp = 0n;
+    for (const byte of blob.slice(4, 12)) timestamp = (timestamp << 8n) | BigInt(byte);
+    const signed = concat(encoder.encode(`cosignature/v1\ntime ${timestamp}\n`), body);
+    if (timestamp > MAX_TIMESTAMP || !(await ed25519Verify(witness.publicKey, blob.slice(12), signed))) {
+      fail("cosignature", `the cosignature by ${name} does not verify`);
+    }
+    const id = toHex(witness.publicKey);
+    if (!cosigned.has(id)) cosigned.set(id, { name: witness.name, text: witness.text, time: Number(timestamp) });
+  }
+  if (cosigned.size < minCosignatures) {
+    const error = new VerificationFailure("cosignature",
+      `only ${cosigned.size} of ${minCosignatures} witnesses cosigned`);
+    error.cosigned = cosigned.size;
+    error.required = minCosignatures;
+    throw error;
+  }
+  return [...cosigned.values()];
+}
+
 // ---- signed entry timestamps (ledger/log/timestamp.py) ------------------------------------
 
 const TIMESTAMP_CONTEXT = "tracenet signed entry timestamp v1\n";
@@ -304,12 +383,14 @@ function lookup(body, path) {
 
 /**
  * Check `evidence` (the endpoint's JSON) against the pinned verifier key; `facts` are
- * [{seq, field, value}] the page shows, `cited` the seqs it says it rests on. Returns
- * {checkpoint, key, entries}; throws VerificationFailure naming the first check that failed,
- * with reason "pending" when the page cites an entry newer than the signed checkpoint (not a
+ * [{seq, field, value}] the page shows, `cited` the seqs it says it rests on; `policy`
+ * {witnesses: [witness verifier keys], minCosignatures: k}, pinned by the page, requires k
+ * of those witnesses' cosignatures on the checkpoint. Returns {checkpoint, key, entries,
+ * time, cosigners}; throws VerificationFailure naming the first check that failed, with
+ * reason "pending" when the page cites an entry newer than the signed checkpoint (not a
  * success either: it is checked on a later visit).
  */
-export async function verifyEvidence(evidence, pinnedKey, facts = [], cited = []) {
+export async function verifyEvidence(evidence, pinnedKey, facts = [], cited = [], policy = {}) {
   if (!evidence || typeof evidence !== "object") fail("malformed", "the evidence is not JSON");
   const served = field(evidence, "key", "verifier_key", "operator_key");
   const servedKey = typeof served === "object" && served ? field(served, "verifier_key", "key")
@@ -322,6 +403,12 @@ export async function verifyEvidence(evidence, pinnedKey, facts = [], cited = []
   const note = typeof checkpointField === "object" && checkpointField
     ? field(checkpointField, "note", "signed_note", "text") : checkpointField;
   const checkpoint = await openCheckpoint(note, key);
+  const required = policy.minCosignatures ?? 0;
+  if (!Number.isSafeInteger(required) || required < 0) fail("key", "bad cosignature policy");
+  const witnesses = [];
+  for (const vkey of policy.witnesses ?? []) witnesses.push(await parseWitnessKey(vkey.trim()));
+  const cosigners = required > 0 || witnesses.length
+    ? await verifyCosignatures(note, witnesses, required) : [];
   const entries = field(evidence, "entries");
   if (!Array.isArray(entries) || entries.length === 0) fail("malformed", "no entries to check");
   const checked = [];
@@ -384,7 +471,7 @@ export async function verifyEvidence(evidence, pinnedKey, facts = [], cited = []
         `${fact.seq}, the ledger says ${JSON.stringify(actual)}`);
     }
   }
-  return { checkpoint, key, entries: checked,
+  return { checkpoint, key, entries: checked, cosigners, required,
     time: await checkpointTime(evidence, key, checkpoint) };
 }
 
@@ -409,6 +496,9 @@ const WORDS = {
     root: "根哈希",
     size: "检查点规模",
     key: "运营方公钥",
+    witness: "见证方公钥",
+    cosigned: (names, k) => `已由 ${names.length} 个见证方联署（至少需 ${k} 个）：${names.join("、")}`,
+    tooFew: (n, k) => `仅 ${n} / ${k} 个见证方联署 (only ${n} of ${k} witnesses cosigned)`,
     detail: "技术细节",
     types: {
       enterprise_registered: "企业登记", product_registered: "产品登记", inspection: "检验",
@@ -426,6 +516,7 @@ const WORDS = {
       unsupported: "本浏览器不支持 Ed25519 验签，请升级浏览器，或按页面下方公钥用命令行核验",
       time: "检查点时间戳无效",
       pending: "本页有记录刚写入账本，尚未纳入签名检查点，请稍后刷新再验证",
+      cosignature: "检查点的见证方联署无效",
     },
   },
   en: {
@@ -447,6 +538,9 @@ const WORDS = {
     root: "root hash",
     size: "checkpoint size",
     key: "operator key",
+    witness: "witness key",
+    cosigned: (names, k) => `cosigned by ${names.length} witnesses (${k} required): ${names.join(", ")}`,
+    tooFew: (n, k) => `only ${n} of ${k} witnesses cosigned`,
     detail: "detail",
     types: {
       enterprise_registered: "maker registered", product_registered: "product registered",
@@ -465,6 +559,7 @@ const WORDS = {
       unsupported: "this browser cannot check Ed25519 signatures; update it, or check with the command line and the key below",
       time: "the checkpoint's timestamp is invalid",
       pending: "a record on this page is newer than the latest signed checkpoint; reload shortly to check it",
+      cosignature: "a witness cosignature on the checkpoint is invalid",
     },
   },
 };
@@ -498,14 +593,17 @@ function showVerified(section, result) {
   const when = new Date().toLocaleString(document.documentElement.lang || "zh-CN");
   const lang = document.documentElement.lang || "zh-CN";
   const signedAt = result.time ? new Date(result.time).toLocaleString(lang) : undefined;
+  const cosigned = result.required > 0
+    ? ` · ${w.cosigned(result.cosigners.map((c) => c.name), result.required)}` : "";
   const summary = element("p", `${w.summary(result.entries.length, result.checkpoint.size)}` +
-    (signedAt ? ` · ${w.time} ${signedAt}` : "") + ` · ${w.checkedAt} ${when}`,
+    cosigned + (signedAt ? ` · ${w.time} ${signedAt}` : "") + ` · ${w.checkedAt} ${when}`,
     { "data-verification-summary": "" });
   const details = element("details", undefined, { "data-verification-details": "" });
   details.append(element("summary", w.details));
   const facts = element("dl");
   for (const [term, value] of [[w.size, String(result.checkpoint.size)],
-    [w.root, toHex(result.checkpoint.root)], [w.key, result.key.text]]) {
+    [w.root, toHex(result.checkpoint.root)], [w.key, result.key.text],
+    ...result.cosigners.map((c) => [w.witness, c.text])]) {
     facts.append(element("dt", term), element("dd", value, { class: "hash" }));
   }
   const table = element("table");
@@ -535,8 +633,10 @@ function showFailure(section, error) {
   section.dataset.state = state;
   const detail = error instanceof VerificationFailure ? error.detail : String(error);
   const line = statusLine(section);
+  const reason = error.required !== undefined ? w.tooFew(error.cosigned, error.required)
+    : w.reasons[code] ?? code;
   line.replaceChildren(element("strong", w[state]),
-    element("span", ` — ${w.reasons[code] ?? code}`, { "data-verification-reason": code }));
+    element("span", ` — ${reason}`, { "data-verification-reason": code }));
   section.querySelectorAll("[data-verification-summary], [data-verification-details]")
     .forEach((old) => old.remove());
   if (detail) {
@@ -572,16 +672,27 @@ export async function verifyPage(section) {
   try {
     const pinned = section.dataset.key ?? section.dataset.verifierKey;
     if (!pinned) fail("key", "the page pins no operator key");
+    const policy = {
+      witnesses: (section.dataset.witnesses ?? "").split(/\s+/).filter(Boolean),
+      minCosignatures: Number(section.dataset.minCosignatures ?? "0"),
+    };
     let evidence;
     try {
       const response = await fetch(section.dataset.evidence, { headers: { Accept: "application/json" } });
+      if (response.status === 404 && policy.minCosignatures > 0) {
+        // No checkpoint has k cosignatures yet: the records wait for one, as for any checkpoint.
+        const answer = await response.json().catch(() => ({}));
+        if (String(answer?.error?.field ?? "").includes("min_cosignatures")) {
+          fail("pending", answer.error.message);
+        }
+      }
       if (!response.ok) fail("network", `HTTP ${response.status}`);
       evidence = await response.json();
     } catch (error) {
       if (error instanceof VerificationFailure) throw error;
       fail("network", String(error));
     }
-    showVerified(section, await verifyEvidence(evidence, pinned, pageFacts(), citedSeqs()));
+    showVerified(section, await verifyEvidence(evidence, pinned, pageFacts(), citedSeqs(), policy));
   } catch (error) {
     showFailure(section, error);
   }
