@@ -19,7 +19,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,8 +193,8 @@ def test_a_tampered_cosignature_fails(page: Any, shop: Shop, change: Any, reason
 
 def test_check_lot_agrees(shop: Shop) -> None:
     vkey = requests.get(f"{shop.url}/api/v1/ledger/key", timeout=30).text.strip()
-    base = [sys.executable, "-c", "from web.cli import main; main()", "check-lot", "--url", shop.url, "--gtin", GTIN,
-            "--lot", LOT, "--key", vkey]
+    base = [sys.executable, "-c", "from web.cli import main; main()", "check-lot",
+            "--url", shop.url, "--gtin", GTIN, "--lot", LOT, "--key", vkey]
     run = subprocess.run([*base, "--witness", shop.witness.vkey, "--min-cosignatures", "1"],
                          env=shop.env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
