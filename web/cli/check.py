@@ -57,8 +57,10 @@ def _get(url: str) -> bytes:
 def check_lot(base: str, gtin: str | None, lot: str | None, serial: str | None,
               code: str | None, pinned: str | None, as_json: bool,
               witness_keys: tuple[str, ...], min_cosignatures: int) -> None:
-    """Check a server's evidence for a product, lot or unit against the operator key (and,
-    with --min-cosignatures, k of the --witness keys' cosignatures on its checkpoint)."""
+    """Check a server's evidence for a product, lot or unit against the operator key.
+
+    With --min-cosignatures k, k of the --witness keys must also have cosigned its checkpoint.
+    """
     if (code is None) == (gtin is None):
         fail("give --gtin (with --lot and --serial as needed) or --code")
     witnesses = parse_witness_keys(witness_keys, min_cosignatures)
