@@ -205,3 +205,35 @@ def test_check_lot_agrees(shop: Shop) -> None:
                          env=shop.env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode != 0
     assert "only 0 of 1 witnesses cosigned" in run.stdout + run.stderr
+
+
+def test_records_newer_than_the_cosigned_checkpoint_await_it(page: Any, shop: Shop,
+                                                              tmp_path: Any) -> None:
+    from playwright.sync_api import expect
+
+    # A lot made after the witness cosigned: its production entry is past that checkpoint,
+    # which the evidence still uses (no newer one is cosigned), so the page waits for one.
+    sheet = tmp_path / "production.csv"
+    sheet.write_text("gtin,lot,quantity,unit,produced_at,expiry\n"
+                     f"{GTIN},P20261127-02,1000,pcs,2026-11-27T10:00:00+08:00,2027-05-27\n",
+                     encoding="utf-8")
+    tracenet(shop.env, ["import", str(sheet), "--enterprise", PRODUCER])
+    page.goto(f"{shop.url}/p/01/{GTIN}/10/P20261127-02")
+    _state(page, "pending")
+    expect(page.locator("[data-verification-status]")).to_contain_text(
+        "awaiting the signed checkpoint")
+    # The first lot, older than the cosigned checkpoint, still verifies against it.
+    page.goto(f"{shop.url}{PAGE}")
+    _state(page, "verified")
+
+
+def test_no_cosigned_checkpoint_yet_reads_as_awaiting(page: Any, shop: Shop) -> None:
+    from playwright.sync_api import expect
+
+    body = {"error": {"code": "not_found", "field": "min_cosignatures",
+                      "message": "no checkpoint has 1 witness cosignatures yet"}}
+    page.route("**/api/v1/public/evidence*", lambda route: route.fulfill(
+        status=404, body=json.dumps(body), content_type="application/json"))
+    page.goto(f"{shop.url}{PAGE}")
+    _state(page, "pending")
+    expect(page.locator("[data-verification-status]")).not_to_contain_text("verified in")
