@@ -124,6 +124,25 @@ def run_cli(app: Flask, *args: str) -> Result:
     return CliRunner().invoke(main, list(args), env=env)
 
 
+def issue_token(app: Flask, enterprise: str, role: str = "producer") -> str:
+    """``tracenet token add`` for the enterprise with USCC ``enterprise``: the token it shows
+    once."""
+    issued = run_cli(app, "token", "add", "--enterprise", enterprise, "--role", role)
+    assert issued.exit_code == 0, issued.output
+    return issued.output.split("shown once): ")[1].strip()
+
+
+def demo_app_in(prefix: str) -> Iterator[Flask]:
+    """An app over the demo network in a new temporary folder, removed afterwards: for
+    module-scoped fixtures, as loading the demo takes a few seconds."""
+    instance = Path(tempfile.mkdtemp(prefix=prefix))
+    app = make_app(f"sqlite:///{instance / 'tracenet.db'}", instance)
+    assert run_cli(app, "demo").exit_code == 0
+    yield app
+    app.extensions["tracenet.runtime"].close()
+    shutil.rmtree(instance, ignore_errors=True)
+
+
 def _disposed(app: Flask) -> Iterator[Flask]:
     yield app
     app.extensions["tracenet.runtime"].close()

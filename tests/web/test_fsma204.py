@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +22,7 @@ from ledger.export import fsma204
 from ledger.export.fsma204 import COLUMNS, export_rows, parse_request
 from ledger.supervision.models import LotInputRow, RecordRow
 from ledger.supervision.names import MATERIAL_INTAKE, PRODUCTION, RECEIPT, SHIPMENT
-from tests.conftest import make_app, run_cli
+from tests.conftest import demo_app_in, issue_token, make_app, run_cli
 from tests.web.test_api import bearer, error
 from web.db import get_session
 
@@ -37,22 +35,14 @@ MAPPED = (PRODUCTION, SHIPMENT, RECEIPT, MATERIAL_INTAKE)
 
 @pytest.fixture(scope="module")
 def demo_app() -> Iterator[Flask]:
-    """An app over the demo network, loaded once (it takes a few seconds)."""
-    instance = Path(tempfile.mkdtemp(prefix="tracenet-fsma-"))
-    app = make_app(f"sqlite:///{instance / 'tracenet.db'}", instance)
-    assert run_cli(app, "demo").exit_code == 0
-    yield app
-    app.extensions["tracenet.runtime"].close()
-    shutil.rmtree(instance, ignore_errors=True)
+    """An app over the demo network, loaded once."""
+    yield from demo_app_in("tracenet-fsma-")
 
 
 @pytest.fixture(scope="module")
 def tokens(demo_app: Flask) -> dict[str, str]:
     def issue(key: str, role: str = "producer") -> str:
-        issued = run_cli(demo_app, "token", "add", "--enterprise", NETWORK[key].uscc,
-                         "--role", role)
-        assert issued.exit_code == 0, issued.output
-        return issued.output.split("shown once): ")[1].strip()
+        return issue_token(demo_app, NETWORK[key].uscc, role)
 
     return {"regulator": issue("regulator", "regulator"), "dairy": issue("dairy")}
 

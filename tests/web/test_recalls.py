@@ -26,7 +26,7 @@ from ledger.outbox.models import OutboxMessage
 from ledger.supervision.models import LotRow, StockRow
 from ledger.supervision.recall_levels import parse_moment
 from ledger.trace import downstream_lots
-from tests.conftest import run_cli
+from tests.conftest import issue_token, run_cli
 from tests.ledger.conftest import make_uscc
 from tests.processes import TRACENET, tracenet_env
 from tests.web.test_api import add_enterprise, bearer, error, size
@@ -296,11 +296,6 @@ def test_the_recall_command(sqlite_app: Flask, world: dict[str, Party]) -> None:
 
 # -- the demo's melamine lot, end to end ------------------------------------------------------
 
-def _token(app: Flask, enterprise: str, role: str = "producer") -> str:
-    issued = run_cli(app, "token", "add", "--enterprise", enterprise, "--role", role)
-    assert issued.exit_code == 0, issued.output
-    return issued.output.split("shown once): ")[1].strip()
-
 
 @pytest.mark.slow
 def test_the_melamine_recall_reaches_every_holder(sqlite_app: Flask,
@@ -316,7 +311,7 @@ def test_the_melamine_recall_reaches_every_holder(sqlite_app: Flask,
                                     .where(LotRow.inspection == "fail")).one()
         reach = downstream_lots(session, gtin, lot)
     regulator = Party(client, network["regulator"].uscc,
-                      _token(sqlite_app, network["regulator"].uscc, "regulator"))
+                      issue_token(sqlite_app, network["regulator"].uscc, "regulator"))
     started = regulator.call("POST", "/api/v1/recalls", {
         "kind": "ordered", "level": 1, "lots": [{"gtin": gtin, "lot": lot}],
         "reason": "生乳三聚氰胺 3.8 mg/kg，超过 2.5 mg/kg 限量",
@@ -340,7 +335,7 @@ def test_the_melamine_recall_reaches_every_holder(sqlite_app: Flask,
             StockRow.enterprise.in_([e.uscc for e in network.values() if e.kind == "经销商"]),
             StockRow.quantity != "0")).all()
         (stock, *_) = [row for row in held if (row.gtin, row.lot) in scope]
-    distributor = Party(client, stock.enterprise, _token(sqlite_app, stock.enterprise))
+    distributor = Party(client, stock.enterprise, issue_token(sqlite_app, stock.enterprise))
     before = size(client)
     # Shipped after the recall started (one dated before it would be a late record of goods
     # already gone, admitted and pulled into the recall).

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import io
 import random
-import shutil
 import struct
-import tempfile
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +22,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from ledger.supervision.models import LotRow
-from tests.conftest import SHARED, make_app, run_cli
+from tests.conftest import SHARED, demo_app_in
 from tests.scanners import corpus
 
 SCAN = "/api/v1/scan"
@@ -33,15 +30,11 @@ SCAN = "/api/v1/scan"
 
 @pytest.fixture(scope="module")
 def demo_app() -> Iterator[Flask]:
-    """An app over the demo network, loaded once (it takes a few seconds)."""
-    instance = Path(tempfile.mkdtemp(prefix="tracenet-scan-"))
-    app = make_app(f"sqlite:///{instance / 'tracenet.db'}", instance)
-    # the scan limit (60 a minute per address) is tests/web/test_limits.py's to check
-    app.extensions["tracenet.limiter"].enabled = False
-    assert run_cli(app, "demo").exit_code == 0
-    yield app
-    app.extensions["tracenet.runtime"].close()
-    shutil.rmtree(instance, ignore_errors=True)
+    """An app over the demo network, loaded once, with rate limits off (tests/web/test_limits.py
+    checks them)."""
+    for app in demo_app_in("tracenet-scan-"):
+        app.extensions["tracenet.limiter"].enabled = False
+        yield app
 
 
 @pytest.fixture

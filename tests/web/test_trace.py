@@ -5,10 +5,7 @@ input, as_of, unit codes, and a JSON shape that is exactly what the OpenAPI docu
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +18,7 @@ from ledger import log
 from ledger.demo.network import demo_enterprises
 from ledger.supervision.models import LotRow, UnitRow
 from schemas.trace import TraceSchema
-from tests.conftest import make_app, run_cli
+from tests.conftest import demo_app_in, issue_token, run_cli
 from tests.web.test_api import bearer, error
 from web.db import get_session
 
@@ -32,22 +29,14 @@ DOWN, UP = "/api/v1/trace/downstream", "/api/v1/trace/upstream"
 
 @pytest.fixture(scope="module")
 def demo_app() -> Iterator[Flask]:
-    """An app over the demo network, loaded once (it takes a few seconds)."""
-    instance = Path(tempfile.mkdtemp(prefix="tracenet-trace-"))
-    app = make_app(f"sqlite:///{instance / 'tracenet.db'}", instance)
-    assert run_cli(app, "demo").exit_code == 0
-    yield app
-    app.extensions["tracenet.runtime"].close()
-    shutil.rmtree(instance, ignore_errors=True)
+    """An app over the demo network, loaded once."""
+    yield from demo_app_in("tracenet-trace-")
 
 
 @pytest.fixture(scope="module")
 def tokens(demo_app: Flask) -> dict[str, str]:
     def issue(key: str, role: str = "producer") -> str:
-        issued = run_cli(demo_app, "token", "add", "--enterprise", NETWORK[key].uscc,
-                         "--role", role)
-        assert issued.exit_code == 0, issued.output
-        return issued.output.split("shown once): ")[1].strip()
+        return issue_token(demo_app, NETWORK[key].uscc, role)
 
     return {"regulator": issue("regulator", "regulator"), "dairy": issue("dairy"),
             "market": issue("market_gl"), "carseat": issue("carseat")}
