@@ -110,19 +110,27 @@ def server(workdir: Path) -> Iterator[tuple[str, str]]:
                             "--district", "福州市"], env=env, cwd=REPO, check=True,
                            capture_output=True, text=True)
     token = added.stdout.split("shown once): ")[1].strip()
+    with gunicorn(env) as url:
+        yield url, token
+
+
+@contextmanager
+def gunicorn(env: dict[str, str]) -> Iterator[str]:
+    """``gunicorn wsgi:app`` (two workers) on a free loopback port with ``env``, once it
+    answers /healthz (or after 30 s); its URL."""
     port = _free_port()
     process = subprocess.Popen(  # noqa: S603 - a fixed command line
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "wsgi:app"], env=env, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(600):
             try:
                 if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
             except requests.RequestException:
                 time.sleep(0.05)
-        yield url, token
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -32,9 +32,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +45,7 @@ from sqlalchemy.orm import sessionmaker
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.api import gunicorn  # noqa: E402
 from ledger import log  # noqa: E402
 from ledger.accounts.custodial import KeyVault  # noqa: E402
 from ledger.accounts.enrolment import enrol_enterprise  # noqa: E402
@@ -108,28 +108,6 @@ def build(env: dict[str, str], units: int, rng: random.Random) -> list[str]:
         session.commit()
     engine.dispose()
     return serials
-
-
-@contextmanager
-def gunicorn(env: dict[str, str]) -> Iterator[str]:
-    from tests.conftest import free_port
-
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - a fixed command line
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"], env=env, cwd=REPO)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @dataclass(frozen=True)
