@@ -33,10 +33,13 @@ class Store:
         return {key: self.nodes[key] for key in keys if key in self.nodes}
 
 
-def chain(count: int, tag: bytes = b"") -> list[bytes]:
-    """Leaf hashes of a hash chain: changing one changes every one after it, as in the log."""
-    leaves, prev = [], b""
-    for i in range(count):
+def chain(count: int, tag: bytes = b"", kept: list[bytes] | None = None) -> list[bytes]:
+    """Leaf hashes of a hash chain: each commits to the one before it, as entries do in the
+    log, so changing one changes every one after it. ``kept`` leaves stay as they are and the
+    chain goes on from the last of them."""
+    leaves = list(kept or [])
+    prev = leaves[-1] if leaves else b""
+    for i in range(len(leaves), count):
         prev = merkle.leaf_hash(prev + tag + i.to_bytes(4, "big"))
         leaves.append(prev)
     return leaves
@@ -60,10 +63,12 @@ def test_cached_proofs_equal_uncached(steps: list[tuple[str, int, int]]) -> None
     store.build(leaves)
     for kind, amount, pick in steps:
         if kind == "grow":
-            leaves = leaves + chain(len(leaves) + amount)[len(leaves):]
+            leaves = chain(len(leaves) + amount, kept=leaves)
         elif kind == "rewrite":
             start = pick % len(leaves)
-            leaves = leaves[:start] + chain(len(leaves), tag=bytes([pick % 251]))[start:]
+            # The rewritten chain goes on from the leaf kept before ``start``, as a real
+            # rewrite must, so its last leaf (the cache's anchor) always changes.
+            leaves = chain(len(leaves), tag=bytes([pick % 251]), kept=leaves[:start])
         store.build(leaves)
         size = 1 + pick % len(leaves)
         index, old = pick % size, 1 + (pick // 7) % size
