@@ -10,8 +10,10 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException
 
+from ledger.db import missing_migrations
 from ledger.errors import (
     CheckpointError,
     EntryError,
@@ -27,6 +29,7 @@ from ledger.errors import (
 from ledger.supervision.rules import RuleViolation
 from scanners.errors import CodeError
 from schemas.messages import field_messages
+from web.db import get_engine
 
 __all__ = ["ApiError", "error_response", "init_app"]
 
@@ -70,6 +73,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ValidationError, _validation_error)
     app.register_error_handler(CodeError, _code_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_error)
+    app.register_error_handler(ProgrammingError, _database_error)
 
 
 def _api_error(exc: ApiError) -> tuple[Response, int]:
@@ -116,6 +121,28 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
         if name.lower() != "content-type":
             response.headers[name] = value
     return response, status
+
+
+def _database_error(exc: DBAPIError) -> tuple[Response, int]:
+    """A database the code cannot use yet: not upgraded by ``tracenet init``, or unreachable.
+
+    Both are the operator's to fix, not a fault of the request, so they answer 503 with what to
+    do instead of a bare 500; any other database error is a bug and stays a 500.
+    """
+    try:
+        missing = missing_migrations(get_engine())
+    except DBAPIError:  # not even the migrations table can be read: unreachable
+        missing = []
+    if missing:
+        return error_response(503, "database_not_migrated",
+                              "the database is older than this release (missing migrations "
+                              f"{', '.join(missing)}): run `tracenet init`")
+    if isinstance(exc, OperationalError):
+        response, status = error_response(503, "database_unavailable",
+                                          "the database cannot be reached; try again shortly")
+        response.headers["Retry-After"] = "1"
+        return response, status
+    raise exc
 
 
 def _first_message(messages: Any) -> tuple[str | None, str]:
