@@ -17,10 +17,18 @@ import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from web import create_app
 from web.cli import main
 from web.settings import NAMES
+
+# `make test` (and so CI) draws the same hypothesis examples every run: a merge is judged on
+# the code, not on the luck of the draw. `TRACENET_HYPOTHESIS=explore` draws new ones each run
+# and keeps failures in .hypothesis/ (run it before landing proofs, parsers or graph code).
+settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("TRACENET_HYPOTHESIS", "repeatable"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TRACENET_SHARED", REPO.parent / "shared"))
