@@ -2,5 +2,6 @@
 
 Console users (:mod:`.users`), API tokens (:mod:`.tokens`), custodial keys and their vault
 (:mod:`.custodial`), enrolment of enterprises (:mod:`.enrolment`), and the roles they act in
-(:mod:`.roles`). Nothing here is a projection: ``rebuild`` leaves it alone.
+(:mod:`.roles`), what each may see (:mod:`.scope`), and the audit trail of what they did
+(:mod:`.audit`). Nothing here is a projection: ``rebuild`` leaves it alone.
 """

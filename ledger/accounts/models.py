@@ -12,11 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import Base
 
-__all__ = ["ApiToken", "CustodialKey", "SignInFailure", "TotpRow", "UserRow"]
+__all__ = ["ApiToken", "AuditRow", "CustodialKey", "SignInFailure", "TotpRow", "UserRow"]
 
 
 class UserRow(Base):
-    """A console account that acts for one enterprise; only a scrypt hash of its password."""
+    """A console account that acts for one enterprise; only a scrypt hash of its password.
+
+    ``district`` scopes a regulator (ledger/accounts/scope.py): empty for the city bureau,
+    which sees every enterprise, else the district whose enterprises it sees."""
 
     __tablename__ = "users"
 
@@ -25,6 +28,7 @@ class UserRow(Base):
     enterprise: Mapped[str] = mapped_column(String(40), index=True)
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[str] = mapped_column(String(40))
+    district: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 class CustodialKey(Base):
@@ -47,6 +51,10 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[str] = mapped_column(String(40))
     revoked_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: a regulator token's district, as for console accounts (empty: the whole city)
+    district: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    #: what the bureau called the token when it issued it, so it can be told apart and revoked
+    label: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 class TotpRow(Base):
@@ -71,3 +79,26 @@ class SignInFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     account: Mapped[str] = mapped_column(String(200), index=True)
     at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class AuditRow(Base):
+    """One thing a signed-in person or token did or looked at (ledger/accounts/audit.py).
+
+    Append-only: database triggers refuse UPDATE and DELETE, as on the ledger's tables. It is
+    not a projection (``rebuild`` leaves it alone): reading leaves no entry on the ledger."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[str] = mapped_column(String(40), index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    district: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    status: Mapped[int] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(500))

@@ -23,18 +23,20 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from ledger.accounts.models import UserRow
-from ledger.accounts.roles import ADMIN, ROLES
+from ledger.accounts.roles import ADMIN, REGULATOR, ROLES
 from ledger.errors import LedgerError
 from ledger.log.identity import OPERATOR
 from ledger.log.storage import EnterpriseRow
 
-__all__ = ["AccountError", "authenticate", "create_user", "hash_password", "verify_password"]
+__all__ = ["AccountError", "authenticate", "check_district", "create_user", "hash_password",
+           "verify_password"]
 
 # 2**14 * 8 * 128 bytes = 16 MiB and ~50 ms per hash: OWASP's scrypt minimum, cheap enough
 # for a sign-in, costly enough to make an offline guess at a leaked hash expensive.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _SALT_BYTES, _HASH_BYTES = 16, 32
 _MIN_PASSWORD = 8
+_MAX_DISTRICT = 100
 _USERNAME = re.compile(r"[A-Za-z0-9._@-]{3,60}")
 
 
@@ -80,9 +82,23 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
+def check_district(role: str, district: str) -> str:
+    """The district an account or token of ``role`` is scoped to, stripped: only a regulator
+    has one (empty: the city bureau). AccountError (field ``district``) otherwise."""
+    district = district.strip()
+    if district and role != REGULATOR:
+        raise AccountError(f"only a regulator is scoped to a district, not a {role}",
+                           field="district")
+    if len(district) > _MAX_DISTRICT:
+        raise AccountError(f"a district has at most {_MAX_DISTRICT} characters",
+                           field="district")
+    return district
+
+
 def create_user(session: Session, *, username: str, password: str, enterprise: str, role: str,
-                now: datetime | None = None) -> None:
-    """Add a console account for ``enterprise`` (a registered USCC; ``operator`` for admins).
+                now: datetime | None = None, district: str = "") -> None:
+    """Add a console account for ``enterprise`` (a registered USCC; ``operator`` for admins);
+    a regulator's ``district`` scopes what it sees (ledger/accounts/scope.py).
 
     Raises AccountError naming the field at fault. The caller commits.
     """
@@ -91,6 +107,7 @@ def create_user(session: Session, *, username: str, password: str, enterprise: s
                            field="username")
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, got {role!r}", field="role")
+    district = check_district(role, district)
     if len(password) < _MIN_PASSWORD:
         raise AccountError(f"a password needs at least {_MIN_PASSWORD} characters",
                            field="password")
@@ -102,7 +119,7 @@ def create_user(session: Session, *, username: str, password: str, enterprise: s
         raise AccountError(f"username {username!r} is taken", field="username")
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     session.add(UserRow(username=username, password_hash=hash_password(password),
-                        enterprise=enterprise, role=role,
+                        enterprise=enterprise, role=role, district=district,
                         created_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ")))
     session.flush()
 

@@ -48,6 +48,7 @@ from ledger.errors import LedgerError
 from ledger.log.storage import EnterpriseRow
 from ledger.supervision.models import LotInputRow, LotRow, ProductRow, RecordRow
 from ledger.supervision.names import MATERIAL_INTAKE, PRODUCTION, RECEIPT, SHIPMENT
+from ledger.supervision.queries import Viewer, viewer_matches
 
 __all__ = [
     "COLUMNS",
@@ -166,7 +167,7 @@ def tlc(gtin: str, lot: str) -> str:
     return f"(01){gtin}(10){lot}"
 
 
-def _query(request: ExportRequest, viewer: str | None, dialect: str) -> Select[Any]:
+def _query(request: ExportRequest, viewer: Viewer, dialect: str) -> Select[Any]:
     party = aliased(EnterpriseRow)
     counterparty = aliased(EnterpriseRow)
     origin = aliased(EnterpriseRow)
@@ -197,8 +198,8 @@ def _query(request: ExportRequest, viewer: str | None, dialect: str) -> Select[A
     if request.lot is not None:
         query = query.where(RecordRow.lot == request.lot)
     if viewer is not None:  # an enterprise: the events it is party to, as the API's listings
-        query = query.where(or_(RecordRow.enterprise == viewer,
-                                RecordRow.counterparty == viewer))
+        query = query.where(or_(viewer_matches(RecordRow.enterprise, viewer),
+                                viewer_matches(RecordRow.counterparty, viewer)))
     return query
 
 
@@ -266,13 +267,14 @@ def _row(found: Row[Any], inputs: dict[int, list[str]]) -> tuple[str, ...]:
 
 
 def export_rows(session: Session, request: ExportRequest, *,
-                viewer: str | None) -> Iterator[tuple[str, ...]]:
+                viewer: Viewer) -> Iterator[tuple[str, ...]]:
     """The spreadsheet's data rows (no header), one per critical tracking event dated in the
     request's range, sorted by TLC and then by event instant (then ledger order).
 
     ``viewer`` None exports every event (a regulator); an enterprise gets the events it is
     party to (it recorded them, or it is their counterparty: the receiver of a shipment, the
-    shipper of a receipt, the supplier of an intake), as the API's record listings do.
+    shipper of a receipt, the supplier of an intake), as the API's record listings do; a
+    district bureau, those its district's enterprises are party to.
     """
     query = _query(request, viewer, session.get_bind().dialect.name)
     result = session.execute(query.execution_options(yield_per=_PARTITION))

@@ -6,7 +6,7 @@ regulator). Who gets which viewer is the web layer's decision, as for the other 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,13 +52,15 @@ def _item(row: Row[Delivery, OutboxMessage, WebhookEndpoint]) -> dict[str, Any]:
     }
 
 
-def list_deliveries(session: Session, *, viewer: str | None, limit: int,
+def list_deliveries(session: Session, *, viewer: str | Set[str] | None, limit: int,
                     after: tuple[Any, ...] | None = None, status: str | None = None,
                     enterprise: str | None = None) -> DeliveryPage:
     """Deliveries newest first, optionally of one ``status`` or to one ``enterprise``."""
     query = _joined()
-    if viewer is not None:
+    if isinstance(viewer, str):
         query = query.where(OutboxMessage.enterprise == viewer)
+    elif viewer is not None:  # a district bureau: its enterprises' deliveries
+        query = query.where(OutboxMessage.enterprise.in_(sorted(viewer)))
     if enterprise is not None:
         query = query.where(OutboxMessage.enterprise == enterprise)
     if status is not None:

@@ -40,7 +40,7 @@ from ledger.supervision.models import (
     RecallRow,
 )
 from ledger.supervision.quantity import format_quantity
-from ledger.supervision.queries import Page
+from ledger.supervision.queries import Page, Viewer, viewer_matches, viewer_sees
 from ledger.supervision.recall_levels import LEVELS, Deadlines, deadlines, parse_moment
 from ledger.supervision.recalls import ACTIVITIES, CLOSED, OPEN, REVIEW
 
@@ -55,13 +55,20 @@ DEFAULT_ADVICE = ("请立即停止食用或使用，凭购物凭证到购买处�
                   "producer with your receipt for a refund.")
 
 
-def access(session: Session, recall: RecallRow, viewer: str | None) -> str:
-    """How much of ``recall`` ``viewer`` may see: FULL, HOLDER or PUBLIC."""
-    if viewer is None or viewer in (recall.enterprise, recall.producer):
+def access(session: Session, recall: RecallRow, viewer: Viewer) -> str:
+    """How much of ``recall`` ``viewer`` may see: FULL, HOLDER or PUBLIC (a district bureau:
+    FULL when it or one of its enterprises started it or made the goods, HOLDER when one of
+    its enterprises holds them)."""
+    if viewer_sees(viewer, recall.enterprise) or viewer_sees(viewer, recall.producer):
         return FULL
-    if viewer and session.get(RecallHolderRow, (recall.seq, viewer)) is not None:
-        return HOLDER
-    return PUBLIC
+    if isinstance(viewer, str):
+        held = viewer != "" and session.get(RecallHolderRow, (recall.seq, viewer)) is not None
+    else:
+        assert viewer is not None  # noqa: S101 - viewer_sees covers None above
+        held = session.scalar(select(RecallHolderRow.enterprise).where(
+            RecallHolderRow.recall == recall.seq,
+            viewer_matches(RecallHolderRow.enterprise, viewer)).limit(1)) is not None
+    return HOLDER if held else PUBLIC
 
 
 def _deadlines(recall: RecallRow) -> Deadlines:
@@ -133,7 +140,7 @@ def _until(recall: RecallRow, now: datetime) -> datetime:
     return parse_moment(recall.closed_at) if recall.closed_at else now
 
 
-def recall_view(session: Session, seq: int, *, viewer: str | None, now: datetime
+def recall_view(session: Session, seq: int, *, viewer: Viewer, now: datetime
                 ) -> dict[str, Any]:
     """One recall as ``viewer`` may see it (see the module's docstring); NotFoundError when
     there is no recall ``seq``."""
@@ -153,7 +160,8 @@ def recall_view(session: Session, seq: int, *, viewer: str | None, now: datetime
         return view
     due = _deadlines(recall)
     until = _until(recall, now)
-    shown = holder_rows if seen == FULL else [h for h in holder_rows if h.enterprise == viewer]
+    shown = holder_rows if seen == FULL else [h for h in holder_rows
+                                              if viewer_sees(viewer, h.enterprise)]
     view.update({
         "enterprise": {"uscc": recall.enterprise, "name": names.get(recall.enterprise)},
         "as_of": recall.as_of,
@@ -224,13 +232,15 @@ def _progress(holders: Sequence[RecallHolderRow], due: Deadlines,
     }
 
 
-def list_recalls(session: Session, *, viewer: str | None, now: datetime, limit: int,
+def list_recalls(session: Session, *, viewer: Viewer, now: datetime, limit: int,
                  after: tuple[Any, ...] | None = None, status: str | None = None) -> Page:
     """Recalls ``viewer`` takes part in (regulators: all), newest first, with completion."""
     query = select(RecallRow)
     if viewer is not None:
-        reached = select(RecallHolderRow.recall).where(RecallHolderRow.enterprise == viewer)
-        query = query.where(or_(RecallRow.enterprise == viewer, RecallRow.producer == viewer,
+        reached = select(RecallHolderRow.recall).where(
+            viewer_matches(RecallHolderRow.enterprise, viewer))
+        query = query.where(or_(viewer_matches(RecallRow.enterprise, viewer),
+                                viewer_matches(RecallRow.producer, viewer),
                                 RecallRow.seq.in_(reached)))
     if status:
         query = query.where(RecallRow.status == status)
@@ -250,10 +260,10 @@ def list_recalls(session: Session, *, viewer: str | None, now: datetime, limit: 
     items = []
     for row in rows:
         item = _public(row, lots[row.seq], products, names)
-        mine = [h for h in holders[row.seq]
-                if access(session, row, viewer) == FULL or h.enterprise == viewer]
+        seen = access(session, row, viewer)
+        mine = [h for h in holders[row.seq] if seen == FULL or viewer_sees(viewer, h.enterprise)]
         due = _deadlines(row)
-        item["access"] = access(session, row, viewer)
+        item["access"] = seen
         item["deadlines"] = {"start_by": due.start_by.isoformat(),
                              "complete_by": due.complete_by.isoformat()}
         item["progress"] = _progress(mine, due, _until(row, now))

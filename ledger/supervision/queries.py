@@ -1,12 +1,14 @@
 """Read services over the projections: listings with filters and keyset pagination.
 
-``viewer`` is the enterprise a caller may see the records of; ``None`` means everything (a
-regulator or an administrator). Who gets which viewer is the web layer's decision.
+``viewer`` is the enterprise a caller may see the records of, or a set of them (a district
+bureau sees what each enterprise of its district sees, ``ledger.accounts.scope``); ``None``
+means everything (the city bureau or an administrator). Who gets which viewer is the web
+layer's decision, through ``ledger.accounts.scope.viewer_for``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -33,6 +35,7 @@ __all__ = [
     "PUBLIC_TYPES",
     "Page",
     "Unit",
+    "Viewer",
     "entry_visible",
     "find_unit",
     "find_unit_by_code",
@@ -45,9 +48,15 @@ __all__ = [
     "notices_of",
     "product_by_number",
     "unreceived_shipments",
+    "viewer_matches",
+    "viewer_sees",
 ]
 
 _Row = TypeVar("_Row")
+
+#: whose records a caller may read: one enterprise, a set of them (a district bureau), or
+#: None for everything; ``ledger.accounts.scope.viewer_for`` gives an account's
+Viewer = str | Set[str] | None
 
 #: entry types anyone may read: who is on the network, with which keys, making which products
 PUBLIC_TYPES = frozenset(IDENTITY_TYPES | {PRODUCT_REGISTERED})
@@ -77,29 +86,46 @@ def _page_by(session: Session, query: Select[_Row], key: InstrumentedAttribute[A
     return _page(rows, limit, lambda row: (getattr(row, key.key),), item)
 
 
-def _visible_records(viewer: str) -> ColumnElement[bool]:
-    return or_(RecordRow.enterprise == viewer, RecordRow.counterparty == viewer)
+def viewer_matches(column: Any, viewer: str | Set[str]) -> ColumnElement[bool]:
+    """SQL: ``column`` names the viewer (one enterprise) or one of its enterprises."""
+    if isinstance(viewer, str):
+        return column == viewer  # type: ignore[no-any-return]
+    return column.in_(sorted(viewer))  # type: ignore[no-any-return]
 
 
-def entry_visible(session: Session, entry: Entry, viewer: str | None) -> bool:
+def viewer_sees(viewer: Viewer, enterprise: str | None) -> bool:
+    """Whether ``viewer`` covers ``enterprise`` (None, the viewer of everything, covers all)."""
+    if viewer is None:
+        return True
+    if enterprise is None:
+        return False
+    return enterprise == viewer if isinstance(viewer, str) else enterprise in viewer
+
+
+def _visible_records(viewer: str | Set[str]) -> ColumnElement[bool]:
+    return or_(viewer_matches(RecordRow.enterprise, viewer),
+               viewer_matches(RecordRow.counterparty, viewer))
+
+
+def entry_visible(session: Session, entry: Entry, viewer: Viewer) -> bool:
     """Whether ``viewer`` may read ``entry``: public types, its own, or naming it."""
     if viewer is None or entry.statement.type in PUBLIC_TYPES:
         return True
-    if entry.statement.enterprise == viewer:
+    if viewer_sees(viewer, entry.statement.enterprise):
         return True
     record = session.get(RecordRow, entry.seq)
-    return record is not None and record.counterparty == viewer
+    return record is not None and viewer_sees(viewer, record.counterparty)
 
 
-def list_entries(session: Session, *, viewer: str | None, limit: int,
+def list_entries(session: Session, *, viewer: Viewer, limit: int,
                  after: tuple[Any, ...] | None = None, type_: str | None = None,
                  enterprise: str | None = None) -> Page:
     """Entries in seq order, filtered by type and asserting enterprise."""
     query = select(EntryRow.seq, EntryRow.body)
     if viewer is not None:
         query = query.outerjoin(RecordRow, RecordRow.seq == EntryRow.seq).where(or_(
-            EntryRow.type.in_(PUBLIC_TYPES), EntryRow.enterprise == viewer,
-            RecordRow.counterparty == viewer))
+            EntryRow.type.in_(PUBLIC_TYPES), viewer_matches(EntryRow.enterprise, viewer),
+            viewer_matches(RecordRow.counterparty, viewer)))
     if type_:
         query = query.where(EntryRow.type == type_)
     if enterprise:
@@ -112,9 +138,12 @@ def list_entries(session: Session, *, viewer: str | None, limit: int,
 
 
 def list_enterprises(session: Session, *, limit: int, after: tuple[Any, ...] | None = None,
-                     district: str | None = None, role: str | None = None) -> Page:
-    """Registered enterprises (public), by USCC."""
+                     district: str | None = None, role: str | None = None,
+                     only: Set[str] | None = None) -> Page:
+    """Registered enterprises (public), by USCC; ``only`` those (a district bureau's)."""
     query = select(EnterpriseRow)
+    if only is not None:
+        query = query.where(viewer_matches(EnterpriseRow.uscc, only))
     if district:
         query = query.where(EnterpriseRow.district.contains(district))
     if role:
@@ -138,7 +167,7 @@ def list_products(session: Session, *, limit: int, after: tuple[Any, ...] | None
         "registered_seq": row.registered_seq})
 
 
-def list_lots(session: Session, *, viewer: str | None, limit: int,
+def list_lots(session: Session, *, viewer: Viewer, limit: int,
               after: tuple[Any, ...] | None = None, gtin: str | None = None,
               inspection: str | None = None, holder: str | None = None,
               newest_first: bool = False) -> Page:
@@ -153,8 +182,8 @@ def list_lots(session: Session, *, viewer: str | None, limit: int,
     holders = select(StockRow.gtin, StockRow.lot)
     if viewer is not None:
         mine = tuple_(LotRow.gtin, LotRow.lot).in_(
-            holders.where(StockRow.enterprise == viewer))
-        query = query.where(or_(LotRow.origin == viewer, mine))
+            holders.where(viewer_matches(StockRow.enterprise, viewer)))
+        query = query.where(or_(viewer_matches(LotRow.origin, viewer), mine))
     if holder:
         query = query.where(tuple_(LotRow.gtin, LotRow.lot).in_(
             holders.where(StockRow.enterprise == holder)))
@@ -184,14 +213,14 @@ def list_lots(session: Session, *, viewer: str | None, limit: int,
         keys = [(item["gtin"], item["lot"]) for item in page.items]
         stock = select(StockRow).where(tuple_(StockRow.gtin, StockRow.lot).in_(keys))
         if viewer is not None:
-            stock = stock.where(StockRow.enterprise == viewer)
+            stock = stock.where(viewer_matches(StockRow.enterprise, viewer))
         by_lot = {(item["gtin"], item["lot"]): item for item in page.items}
         for row in session.scalars(stock):
             by_lot[(row.gtin, row.lot)]["stock"][row.enterprise] = row.quantity
     return page
 
 
-def unreceived_shipments(session: Session, *, viewer: str | None, older_than: timedelta,
+def unreceived_shipments(session: Session, *, viewer: Viewer, older_than: timedelta,
                          now: datetime, limit: int,
                          after: tuple[Any, ...] | None = None) -> Page:
     """Shipments still not (fully) received ``older_than`` after they were sent."""

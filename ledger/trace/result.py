@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ledger.supervision.queries import Viewer
+
 __all__ = [
     "AffectedLot",
     "DownstreamLots",
@@ -174,8 +176,9 @@ class Trace:
 
     direction: str  # downstream / upstream
     start: TraceStart
-    #: whom it was computed for: None for everything (a regulator), else that enterprise
-    viewer: str | None
+    #: whom it was computed for: None for everything (a regulator), else that enterprise (or
+    #: a district bureau's enterprises)
+    viewer: Viewer
     size: int
     depth_limit: int
     limit: int

@@ -28,6 +28,7 @@ from ledger.log.storage import EntryRow
 from ledger.supervision.models import UnitRow
 from ledger.supervision.names import MATERIAL_INTAKE, PRODUCTION, RECEIPT, SHIPMENT
 from ledger.supervision.quantity import format_quantity
+from ledger.supervision.queries import Viewer, viewer_sees
 from ledger.trace.graph import WALKED, Edge, LotGraph, LotInfo, chunks
 from ledger.trace.result import (
     AffectedLot,
@@ -142,7 +143,7 @@ class _Walk:
 
 
 def _walk(graph: LotGraph, start: Iterable[Node], *, downstream: bool, depth: int, limit: int,
-          viewer: str | None) -> _Walk:
+          viewer: Viewer) -> _Walk:
     """Breadth-first from ``start``: one batched read of the graph per level."""
     depth_of = {node: 0 for node in sorted(start)}
     steps: dict[tuple[str, Node, Node], _StepSum] = {}
@@ -159,7 +160,7 @@ def _walk(graph: LotGraph, start: Iterable[Node], *, downstream: bool, depth: in
                                        else graph.edges_to(node)) if edge.kind in WALKED]
             if not edges:
                 continue
-            if downstream and viewer is not None and node.holder != viewer:
+            if downstream and not viewer_sees(viewer, node.holder):
                 truncation.add("scope")  # an enterprise sees as far as its direct customers
                 continue
             if level >= depth:
@@ -374,7 +375,7 @@ def _steps(graph: LotGraph, walk: _Walk) -> list[Step]:
 
 
 def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf, depth: int,
-           limit: int, viewer: str | None) -> Trace:
+           limit: int, viewer: Viewer) -> Trace:
     if depth < 0 or limit < 1:
         raise EntryError("depth must be >= 0 and limit >= 1", field="depth" if depth < 0
                          else "limit")
@@ -383,7 +384,7 @@ def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf
     units = _Units(session, graph)
     start_unit: tuple[UnitCode, ...] = ()
     if start.kind == "intake":
-        if viewer is not None and viewer != start.enterprise:
+        if not viewer_sees(viewer, start.enterprise):
             raise ForbiddenError("an enterprise may trace only its own intake",
                                  field="enterprise")
         nodes = _intake_nodes(graph, start)
@@ -409,7 +410,7 @@ def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf
             lots = {LotKey(start.gtin, start.lot)}
         nodes = _lot_nodes(graph, lots, downstream) if lots else set()
         if viewer is not None:
-            nodes = {node for node in nodes if node.holder == viewer}
+            nodes = {node for node in nodes if viewer_sees(viewer, node.holder)}
             if not nodes:
                 raise ForbiddenError("an enterprise may trace only lots it made or holds",
                                      field="lot")
@@ -421,7 +422,7 @@ def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf
     graph.load_holders(reached)
     holdings = sorted(
         (_holding(graph, node, node_depth, graph.lots[node.lot_key], downstream,
-                  viewer is None or node.holder == viewer)
+                  viewer_sees(viewer, node.holder))
          for node, node_depth in reached.items()),
         key=lambda h: (h.depth, h.gtin, h.lot, h.holder))
     lot_depth: dict[LotKey, int] = {}
@@ -453,12 +454,13 @@ def _trace(session: Session, start: TraceStart, *, downstream: bool, as_of: AsOf
 
 def trace_downstream(session: Session, start: TraceStart, *, as_of: AsOf = None,
                      depth: int = DEFAULT_DEPTH, limit: int = DEFAULT_LIMIT,
-                     viewer: str | None = None) -> Trace:
+                     viewer: Viewer = None) -> Trace:
     """Where the goods of ``start`` went: every lot made from them and every holder reached.
 
     ``as_of`` (a ledger size, or a time: the size at that moment) answers as the ledger stood
     then. At most ``depth`` steps from the start and ``limit`` holdings are reported, with
-    ``truncated`` set when there was more. ``viewer`` is None for a regulator (everything);
+    ``truncated`` set when there was more. ``viewer`` is None for a regulator (everything), a
+    set of enterprises for a district bureau (as each of them would see it, together);
     an enterprise starts from its own holdings of the lot, sees as far as its direct customers
     (``truncation`` says ``scope`` when they passed goods on) and no other holder's stock.
     NotFoundError for an unknown lot or code; ForbiddenError when the viewer holds none of it.
@@ -469,7 +471,7 @@ def trace_downstream(session: Session, start: TraceStart, *, as_of: AsOf = None,
 
 def trace_upstream(session: Session, start: TraceStart, *, as_of: AsOf = None,
                    depth: int = DEFAULT_DEPTH, limit: int = DEFAULT_LIMIT,
-                   viewer: str | None = None) -> Trace:
+                   viewer: Viewer = None) -> Trace:
     """Where the goods of ``start`` came from: every input lot, supplier and earlier holder.
 
     Arguments as for :func:`trace_downstream`; an enterprise sees the whole way upstream of its

@@ -91,5 +91,6 @@ def test_accounts_survive_a_rebuild(session: Session, producer: Producer,
 
 def test_migration_matches_the_model(session: Session) -> None:
     columns = {c["name"]: c for c in inspect(session.get_bind()).get_columns("users")}
-    assert list(columns) == ["username", "password_hash", "enterprise", "role", "created_at"]
+    assert list(columns) == ["username", "password_hash", "enterprise", "role", "created_at",
+                             "district"]
     assert not any(c["nullable"] for c in columns.values())

@@ -219,7 +219,7 @@ def get_event(seq: int) -> dict[str, Any]:
     session = get_session()
     entry = log.get_entry(session, seq)
     principal = current_principal(session)
-    if not queries.entry_visible(session, entry, viewer_of(principal)):
+    if not queries.entry_visible(session, entry, viewer_of(principal, session)):
         if principal is None:
             raise ApiError(401, "unauthorized", "this record needs an API token",
                            "Authorization")

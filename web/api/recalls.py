@@ -40,7 +40,8 @@ class RecallListQuery(PageQuery):
 
 
 def _view(principal: Principal, seq: int) -> dict[str, Any]:
-    return recall.recall_view(get_session(), seq, viewer=viewer_of(principal),
+    session = get_session()
+    return recall.recall_view(session, seq, viewer=viewer_of(principal, session),
                               now=get_ledger().clock())
 
 
@@ -84,8 +85,8 @@ def list_recalls(query: dict[str, Any]) -> dict[str, Any]:
     session = get_session()
     principal = require_principal(session)
     return page_body(recall.list_recalls(
-        session, viewer=viewer_of(principal), now=get_ledger().clock(), limit=query["limit"],
-        after=query["cursor"], status=query["status"]))
+        session, viewer=viewer_of(principal, session), now=get_ledger().clock(),
+        limit=query["limit"], after=query["cursor"], status=query["status"]))
 
 
 @blp.get("/recalls/<int:seq>")

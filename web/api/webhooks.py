@@ -113,6 +113,6 @@ def deliveries(query: dict[str, Any]) -> dict[str, Any]:
     """Deliveries of notices, newest first (regulators: all; an enterprise: its own)."""
     session = get_session()
     page = outbox.list_deliveries(
-        session, viewer=viewer_of(require_principal(session)), limit=query["limit"],
+        session, viewer=viewer_of(require_principal(session), session), limit=query["limit"],
         after=query["cursor"], status=query["status"], enterprise=query["enterprise"])
     return page_body(Page(page.items, page.after))

@@ -18,7 +18,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from ledger.accounts.roles import REGULATOR, sees_everything
+from ledger.accounts.roles import REGULATOR
 from ledger.errors import LedgerError, NotFoundError
 from ledger.log.storage import EnterpriseRow
 from ledger.recall import (
@@ -33,6 +33,7 @@ from ledger.recall import close_recall as close_in_ledger
 from ledger.recall import record_progress as progress_in_ledger
 from ledger.recall import start_recall as start_in_ledger
 from ledger.supervision.models import ProductRow, RecallRow
+from ledger.supervision.queries import Viewer
 from ledger.supervision.recall_levels import LEVELS
 from ledger.supervision.recalls import ACTIVITIES, OPEN, ORDERED, REVIEW
 from schemas.messages import field_messages
@@ -40,7 +41,7 @@ from schemas.recalls import RecallCloseSchema, RecallProgressBodySchema, RecallS
 from web.console import i18n
 from web.console.forms import ledger_error_field
 from web.console.i18n import t
-from web.console.views import bp, current_user, error_page, login_required
+from web.console.views import bp, console_viewer, current_user, error_page, login_required
 from web.db import get_ledger, get_session, get_vault
 
 __all__ = ["start_fields"]
@@ -51,9 +52,8 @@ _START_FIELDS = ("level", "reason", "hazard", "consumer_advice")
 _LIST_SEPARATORS = (";", "；", "\n")
 
 
-def _viewer() -> str | None:
-    user = current_user()
-    return None if sees_everything(user.role) else user.enterprise
+def _viewer() -> Viewer:
+    return console_viewer()
 
 
 def _now() -> datetime:

@@ -21,6 +21,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ledger.accounts.roles import REGULATOR, sees_everything
 from ledger.errors import EntryError, ForbiddenError, LedgerError, NotFoundError
 from ledger.recall import lot_status
+from ledger.supervision.queries import Viewer
 from ledger.trace import (
     AffectedLot,
     Holding,
@@ -36,7 +37,7 @@ from schemas.codes import GTINField, LotField
 from web.console import i18n
 from web.console.i18n import t
 from web.console.recalls import start_fields
-from web.console.views import bp, current_user, error_page, login_required
+from web.console.views import bp, console_viewer, current_user, error_page, login_required
 from web.db import get_session
 
 __all__ = ["TreeRow", "tree_rows"]
@@ -143,9 +144,8 @@ class TraceForm(Schema):
             raise ValidationError("Missing data for required field.", missing[0])
 
 
-def _viewer() -> str | None:
-    user = current_user()
-    return None if sees_everything(user.role) else user.enterprise
+def _viewer() -> Viewer:
+    return console_viewer()
 
 
 def _query() -> dict[str, str]:

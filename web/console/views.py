@@ -36,6 +36,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from ledger.accounts.models import UserRow
+from ledger.accounts.scope import viewer_for
 from ledger.accounts.totp import enrolled, needs_second_factor
 from ledger.accounts.users import authenticate
 from ledger.errors import LedgerError
@@ -45,6 +46,7 @@ from ledger.recall import list_recalls, queue_late_notices
 from ledger.supervision import queries
 from ledger.supervision.models import ProductRow, StockRow
 from ledger.supervision.names import MATERIAL_INTAKE
+from ledger.supervision.queries import Viewer
 from ledger.supervision.recalls import OPEN
 from ledger.supervision.submit import submit
 from schemas.events import EventSchema
@@ -115,6 +117,15 @@ def current_user() -> UserRow:
     """The signed-in account (in a view behind :func:`login_required`)."""
     user: UserRow = g.console_user
     return user
+
+
+def console_viewer() -> Viewer:
+    """Whose records the signed-in account may see (ledger/accounts/scope.py): its own
+    enterprise, its district's enterprises (a district bureau) or everything (None)."""
+    if "console_viewer" not in g:
+        g.console_viewer = viewer_for(get_session(), current_user())
+    viewer: Viewer = g.console_viewer
+    return viewer
 
 #: endpoint -> how that page shows a request the form or the ledger refused (a validation
 #: ``ValidationError`` or a ``LedgerError``): pages in other modules register theirs with
@@ -225,12 +236,12 @@ def dashboard() -> str:
     """The enterprise's lots (all lots for regulators and admins) with stock and inspection."""
     user = current_user()
     sees_all = user.role in ("regulator", "admin")
-    page = queries.list_lots(get_session(), viewer=None if sees_all else user.enterprise,
+    page = queries.list_lots(get_session(), viewer=console_viewer(),
                              limit=LOT_LIMIT, newest_first=True)
     for lot in page.items:  # what is held here, or by everyone for regulators
         lot["held"] = sum((Decimal(q) for q in lot["stock"].values()), Decimal(0))
     # The open recalls the enterprise takes part in (regulators: all) head the page.
-    notices = list_recalls(get_session(), viewer=None if sees_all else user.enterprise,
+    notices = list_recalls(get_session(), viewer=console_viewer(),
                            now=get_ledger().clock(), limit=NOTICE_LIMIT, status=OPEN).items
     return render_template("console/dashboard.html", lots=page.items, sees_all=sees_all,
                            truncated=page.after is not None, limit=LOT_LIMIT,
