@@ -138,15 +138,24 @@ class ForbiddenError(LedgerError):
 
 
 class VerificationError(LedgerError):
-    """The ledger failed verification; ``seq`` is the first bad entry, ``kind`` what is wrong."""
+    """The ledger failed verification; ``seq`` is the first bad entry, ``kind`` what is wrong.
+
+    ``seq`` is None for a problem of no one entry (a saved checkpoint that does not open, an
+    operator key that is not the log's).
+    """
 
     code = "verification_failed"
 
-    def __init__(self, seq: int, kind: str, message: str) -> None:
-        super().__init__(f"seq {seq}: {kind}: {message}")
+    def __init__(self, seq: int | None, kind: str, message: str) -> None:
         self.seq = seq
         self.kind = kind
         self.detail = message
+        super().__init__(f"{self.where}: {kind}: {message}")
+
+    @property
+    def where(self) -> str:
+        """Where the problem is, for people: ``at seq N``, or ``in a checkpoint``."""
+        return "in a checkpoint" if self.seq is None else f"at seq {self.seq}"
 
 
 class WitnessError(LedgerError):

@@ -181,7 +181,7 @@ class Monitor:
         differing seq; MonitorError when the log cannot be read."""
         state = self.state or MonitorState(self._pinned_key())
         if self._vkey is not None and self._vkey != state.vkey:
-            raise VerificationError(0, "checkpoint", f"the operator key given, {self._vkey}, "
+            raise VerificationError(None, "checkpoint", f"the operator key given, {self._vkey}, "
                                     f"is not the one pinned, {state.vkey}")
         origin, public_key = parse_verifier_key(state.vkey)
         note = self._fetch("checkpoint").decode(errors="replace")

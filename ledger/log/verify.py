@@ -113,6 +113,13 @@ class Problem:
     message: str
     #: for problems that only localise to a span of entries (a tree node, a checkpoint)
     last: int | None = None
+    #: False for a problem of no one entry (a checkpoint note that does not open): ``seq``
+    #: then only orders it, and the error does not name it
+    of_entry: bool = True
+
+    def error(self) -> VerificationError:
+        """This problem as the error verification raises."""
+        return VerificationError(self.seq if self.of_entry else None, self.kind, self.message)
 
 
 def _first(problems: list[Problem]) -> Problem:
@@ -291,7 +298,7 @@ def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
         progress(tree.size)
     if problems:
         first = _first(problems)
-        raise VerificationError(first.seq, first.kind, first.message)
+        raise first.error()
     return VerifyReport(tree.size, tree.root(), len(checkpoints))
 
 
@@ -318,7 +325,8 @@ def verify_since(session: Session, *, origin: str, operator_key: Ed25519PublicKe
         saved = open_checkpoint(saved_note, key_name=origin, public_key=operator_key,
                                 origin=origin)
     except CheckpointError as exc:
-        raise VerificationError(0, "checkpoint", f"the saved checkpoint: {exc.message}") from None
+        raise VerificationError(None, "checkpoint",
+                                f"the saved checkpoint: {exc.message}") from None
     head = session.get(LedgerHead, 1)
     head_size = head.size if head is not None else 0
     since = saved.size
@@ -334,7 +342,7 @@ def verify_since(session: Session, *, origin: str, operator_key: Ed25519PublicKe
                                       operator_key)
         first = _first_difference(session, saved, saved_leaves, trouble,
                                   _bounds(nodes, saved.size, head_size, others))
-        raise VerificationError(first.seq, first.kind, first.message)
+        raise first.error()
 
     chain = _chain_at(session, nodes, saved, operator_key)
     setup = time.perf_counter() - started
@@ -362,7 +370,7 @@ def verify_since(session: Session, *, origin: str, operator_key: Ed25519PublicKe
         progress(tree.size - since)
     if problems:
         first = _first(problems)
-        raise VerificationError(first.seq, first.kind, first.message)
+        raise first.error()
     return SinceReport(since, tree.size, tree.root(), tree.size - since, len(checkpoints), setup)
 
 
@@ -664,7 +672,8 @@ def _open_checkpoints(notes: Iterable[tuple[str, str]], origin: str,
             opened.append(open_checkpoint(note, key_name=origin, public_key=operator_key,
                                           origin=origin))
         except CheckpointError as exc:
-            problems.append(Problem(0, "checkpoint", f"a {where} checkpoint: {exc.message}"))
+            problems.append(Problem(0, "checkpoint", f"a {where} checkpoint: {exc.message}",
+                                    of_entry=False))
     return opened, problems
 
 

@@ -40,9 +40,9 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def verify_line(app: Flask, *args: str) -> str:
-    """The outcome line of ``tracenet verify ARGS`` (OK: ... or FAILED at seq ...)."""
+    """The outcome line of ``tracenet verify ARGS`` (OK: ..., FAILED at seq ..., FAILED in ...)."""
     result = run_cli(app, "verify", *args)
-    found = re.search(r"^(OK: .*|FAILED at seq .*)$", result.output, re.MULTILINE)
+    found = re.search(r"^(OK: .*|FAILED (at seq|in) .*)$", result.output, re.MULTILINE)
     assert found, result.output
     assert result.exit_code == (0 if found.group(1).startswith("OK") else 1), result.output
     return found.group(1)
@@ -229,7 +229,7 @@ def test_since_refuses_a_note_not_signed_by_the_operator(
     forged = saved.read_text().replace("\n20\n", "\n19\n")
     saved.write_text(forged)
     assert verify_line(app, "--since", str(saved)).startswith(
-        "FAILED at seq 0: checkpoint: the saved checkpoint: signature by ")
+        "FAILED in a checkpoint: checkpoint: the saved checkpoint: signature by ")
 
 
 @pytest.mark.parametrize("level", [1, 40])

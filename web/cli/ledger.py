@@ -94,7 +94,7 @@ def verify_command(runtime: Runtime, session: Session, saved: tuple[str, ...],
                                       saved_note=note, saved_leaves=leaves,
                                       saved_checkpoints=notes, progress=progress, jobs=jobs)
             except VerificationError as exc:
-                fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc.detail}")
+                fail(f"FAILED {exc.where}: {exc.kind}: {exc.detail}")
         elapsed = time.perf_counter() - started
         click.echo(f"OK: {report.size} entries, root {report.root.hex()}, "
                    f"{report.checkpoints} checkpoints match")
@@ -110,7 +110,7 @@ def verify_command(runtime: Runtime, session: Session, saved: tuple[str, ...],
                           operator_key=ledger.signing_key.public_key(),
                           saved_checkpoints=notes, progress=progress, jobs=jobs)
         except VerificationError as exc:
-            fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc.detail}")
+            fail(f"FAILED {exc.where}: {exc.kind}: {exc.detail}")
     click.echo(f"OK: {full.size} entries, root {full.root.hex()}, "
                f"{full.checkpoints} checkpoints match")
 
@@ -126,7 +126,7 @@ def _name_the_first_difference(runtime: Runtime, session: Session, since: str,
                      saved_leaves=leaves_path.read_bytes() if leaves_path.is_file() else None,
                      saved_checkpoints=notes, jobs=jobs)
     except VerificationError as exc:
-        fail(f"FAILED at seq {exc.seq}: {exc.kind}: {exc.detail}")
+        fail(f"FAILED {exc.where}: {exc.kind}: {exc.detail}")
 
 
 def _note_size(note: str) -> int:

@@ -51,7 +51,7 @@ def monitor(url: str, state_path: str, vkey: str | None, witness_keys: tuple[str
         try:
             report = watcher.check()
         except VerificationError as exc:
-            fail(f"ALERT at seq {exc.seq}: {exc.kind}: {exc.detail}")
+            fail(f"ALERT {exc.where}: {exc.kind}: {exc.detail}")
         except MonitorError as exc:
             if once:
                 fail(f"cannot check {url}: {exc.message}")
