@@ -36,7 +36,7 @@ PURE_LOG_MODULES = tuple(f"ledger.log.{name}" for name in
                           "tiles", "evidence", "cosignature", "timestamp"))
 #: EPCIS 2.0 work that needs no database: event hash IDs, identifiers, JSON Schema validation
 PURE_EPCIS_MODULES = tuple(f"ledger.epcis.{name}" for name in
-                           ("hashing", "identifiers", "schema"))
+                           ("hashing", "identifiers", "schema", "render"))
 
 #: layer (a module and everything under it) -> what it must never import (module prefixes).
 #: A module obeys every row whose layer contains it, and may always import its own package.

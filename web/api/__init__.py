@@ -9,6 +9,7 @@ from schemas.events import PAYLOAD_SCHEMAS
 from web.api import (
     codes,
     directory,
+    epcis_query,
     events,
     exports,
     ledger,
@@ -46,4 +47,5 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(scan.blp)
     api.register_blueprint(serials.blp)
     api.register_blueprint(exports.blp)
+    api.register_blueprint(epcis_query.blp)
     authenticate_first(app)
