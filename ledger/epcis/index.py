@@ -350,7 +350,7 @@ def _index_batch(session: Session, rows: Sequence[Any],
     corrections = [row.seq for row in rows if row.type == CORRECTION]
     corrected_types = dict(session.execute(
         select(RecordRow.seq, RecordRow.type).where(RecordRow.seq.in_(corrections)))
-        .tuples().all()) if corrections else {}
+        .all()) if corrections else {}
     events: list[dict[str, Any]] = []
     keys: set[tuple[str, str, int]] = set()
     ilmd: set[tuple[str, str, int]] = set()

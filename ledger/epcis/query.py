@@ -241,7 +241,7 @@ def _serve(session: Session, rows: Sequence[EPCISEventRow]) -> list[dict[str, An
     """The events of ``rows``, in their order, as served."""
     captured = [row.seq for row in rows if row.captured]
     bodies = dict(session.execute(select(EntryRow.seq, EntryRow.body)
-                                  .where(EntryRow.seq.in_(captured))).tuples().all()
+                                  .where(EntryRow.seq.in_(captured))).all()
                   ) if captured else {}
     correctors = {row.corrected_by for row in rows if row.corrected_by is not None}
     corrective = {row.seq: row for row in session.scalars(

@@ -42,6 +42,7 @@ SEMANTIC = {
     ("POST", "/api/v1/lots/{gtin}/{lot}/serials"),
     ("GET", "/api/v1/lots/{gtin}/{lot}/labels.pdf"),
     ("GET", "/api/v1/lots/{gtin}/{lot}/labels/{serial}.png"),
+    ("GET", "/epcis/events"), ("GET", "/epcis/epcs/{epc}/events"),  # nextPageToken
 }
 
 # The document, read from an app that needs no database (the requests go to contract_app).
