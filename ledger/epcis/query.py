@@ -12,14 +12,15 @@ record as :mod:`ledger.epcis.render` rendered it (its eventID is its hash ID) pl
 hash vectors' extension, so a client recomputing each event's hash ID from the document gets
 the ID it was stored under.
 
-Visibility is the API's (``GET /api/v1/events``): ``viewer`` None sees every event, otherwise
-the events whose entry the viewer made or whose record names it as counterparty.
+Visibility is the API's (``GET /api/v1/events``): ``viewer`` None sees every event; one
+enterprise, or a district bureau's set of them, the events whose entry one of them made or
+whose record names one of them as counterparty.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,7 @@ from ledger.epcis.render import CONTEXT, TRACENET_PREFIX
 from ledger.errors import ForbiddenError, NotFoundError
 from ledger.log.storage import EntryRow
 from ledger.supervision.models import RecordRow
+from ledger.supervision.queries import Viewer, viewer_matches
 
 __all__ = [
     "HASH_FIELD",
@@ -108,10 +110,10 @@ class EventPage:
     after: tuple[int, int] | None
 
 
-def _visible(viewer: str) -> ColumnElement[bool]:
-    return or_(EPCISEventRow.enterprise == viewer,
-               EPCISEventRow.seq.in_(select(RecordRow.seq)
-                                     .where(RecordRow.counterparty == viewer)))
+def _visible(viewer: str | Set[str]) -> ColumnElement[bool]:
+    return or_(viewer_matches(EPCISEventRow.enterprise, viewer),
+               EPCISEventRow.seq.in_(select(RecordRow.seq).where(
+                   viewer_matches(RecordRow.counterparty, viewer))))
 
 
 def _identifier_condition(column: InstrumentedAttribute[str], text: str
@@ -166,7 +168,7 @@ def _where(query: Select[Any], f: EventFilter) -> Select[Any]:
     return query
 
 
-def find_events(session: Session, query: EventFilter, *, viewer: str | None, limit: int,
+def find_events(session: Session, query: EventFilter, *, viewer: Viewer, limit: int,
                 order_by: str = "recordTime", descending: bool = False,
                 after: tuple[int, int] | None = None) -> EventPage:
     """One page of the events ``viewer`` may see that match ``query``, ordered by
@@ -192,7 +194,7 @@ def find_events(session: Session, query: EventFilter, *, viewer: str | None, lim
                      (getattr(last, column.key), last.seq) if last is not None else None)
 
 
-def get_event(session: Session, event_id: str, *, viewer: str | None) -> dict[str, Any]:
+def get_event(session: Session, event_id: str, *, viewer: Viewer) -> dict[str, Any]:
     """The event whose eventID or hash ID is ``event_id``.
 
     Raises NotFoundError when there is none, ForbiddenError when ``viewer`` may not see it.
@@ -213,7 +215,7 @@ def get_event(session: Session, event_id: str, *, viewer: str | None) -> dict[st
     return _serve(session, rows[:1])[0]
 
 
-def _distinct(session: Session, column: Any, viewer: str | None) -> list[str]:
+def _distinct(session: Session, column: Any, viewer: Viewer) -> list[str]:
     catch_up(session)
     statement = select(column).where(column.is_not(None)).distinct().order_by(column)
     if viewer is not None:
@@ -221,12 +223,12 @@ def _distinct(session: Session, column: Any, viewer: str | None) -> list[str]:
     return [value for value in session.scalars(statement)]
 
 
-def event_types(session: Session, *, viewer: str | None) -> list[str]:
+def event_types(session: Session, *, viewer: Viewer) -> list[str]:
     """The event types of the events ``viewer`` may see."""
     return _distinct(session, EPCISEventRow.event_type, viewer)
 
 
-def biz_steps(session: Session, *, viewer: str | None) -> list[str]:
+def biz_steps(session: Session, *, viewer: Viewer) -> list[str]:
     """The bizSteps of the events ``viewer`` may see (CBV ones as bare words)."""
     return _distinct(session, EPCISEventRow.biz_step, viewer)
 
