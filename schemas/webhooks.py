@@ -76,5 +76,9 @@ class DeliveryPageSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class RedeliveredSchema(Schema):
+    redelivered = fields.Integer(metadata={"description": "dead-lettered deliveries queued again"})
+
+
 class EnqueuedSchema(Schema):
     message_id = fields.Integer()

@@ -33,6 +33,7 @@ from ledger.outbox.delivery import (
 from ledger.outbox.endpoints import (
     Registration,
     find_endpoint,
+    redeliver_dead,
     register_endpoint,
     remove_endpoint,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "find_endpoint",
     "http_send",
     "list_deliveries",
+    "redeliver_dead",
     "register_endpoint",
     "remove_endpoint",
     "run_worker",

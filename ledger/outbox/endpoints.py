@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ledger.errors import WebhookError
+from ledger.errors import NotFoundError, WebhookError
 from ledger.log import rfc3339
 from ledger.outbox.models import DEAD, FAILED, PENDING, Delivery, WebhookEndpoint
 
-__all__ = ["Registration", "check_url", "find_endpoint", "new_secret", "register_endpoint",
-           "remove_endpoint"]
+__all__ = ["Registration", "check_url", "find_endpoint", "new_secret", "redeliver_dead",
+           "register_endpoint", "remove_endpoint"]
 
 _MAX_URL = 2000
 
@@ -114,3 +114,21 @@ def remove_endpoint(session: Session, *, enterprise: str, now: datetime) -> bool
         .values(status=DEAD, next_attempt_at=None, claimed_by=None, claimed_until=None,
                 last_error="endpoint removed by the enterprise"))
     return True
+
+
+def redeliver_dead(session: Session, *, enterprise: str, now: datetime) -> int:
+    """Send the enterprise's dead-lettered deliveries again, from a fresh retry schedule, once
+    its receiver is fixed; return how many. Never commits.
+
+    They keep their ``webhook-id``, so a receiver that did get one after all drops the copy.
+    Raises NotFoundError when the enterprise has no active endpoint to send them to.
+    """
+    endpoint = find_endpoint(session, enterprise)
+    if endpoint is None:
+        raise NotFoundError(f"{enterprise} has no active webhook endpoint; PUT one first")
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.endpoint_id == endpoint.id, Delivery.status == DEAD)
+        .values(status=PENDING, attempts=0, next_attempt_at=rfc3339(now), claimed_by=None,
+                claimed_until=None))
+    return int(result.rowcount)  # type: ignore[attr-defined]

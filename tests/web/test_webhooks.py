@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import sessionmaker
 
+from ledger.outbox import RetrySchedule, deliver_due
+from tests.ledger.outbox.conftest import FakeSender
 from tests.processes import TRACENET, tracenet_env
 from tests.web.test_api import add_enterprise, bearer, error
 from tests.webhook_receiver import WebhookReceiver
@@ -166,3 +169,25 @@ def test_the_worker_process_delivers_and_stops_cleanly_on_sigterm(
     assert "SIGTERM" in err and "stopped after 1 delivery attempts" in err
     [delivery] = client.get("/api/v1/webhooks/deliveries", headers=headers).get_json()["items"]
     assert (delivery["status"], delivery["attempts"]) == ("delivered", 1)
+
+
+def test_an_enterprise_sends_its_dead_letters_again(sqlite_app: Flask, client: FlaskClient,
+                                                    callers: dict[str, Any]) -> None:
+    a_headers, b_headers = callers["a"][1], callers["b"][1]
+    missing = client.post("/api/v1/webhooks/redeliver", headers=a_headers)
+    assert (missing.status_code, error(missing)["code"]) == (404, "not_found")
+    assert client.post("/api/v1/webhooks/redeliver").status_code == 401
+    for headers in (a_headers, b_headers):
+        client.put("/api/v1/webhooks", json={"url": URL}, headers=headers)
+        client.post("/api/v1/webhooks/test", headers=headers)
+    sessions = sessionmaker(bind=sqlite_app.extensions["tracenet.runtime"].engine)
+    deliver_due(sessions, send=FakeSender({URL: [500]}), schedule=RetrySchedule.parse(""))
+
+    def statuses(headers: dict[str, str]) -> list[str]:
+        listed = client.get("/api/v1/webhooks/deliveries", headers=headers).get_json()
+        return [d["status"] for d in listed["items"]]
+
+    assert statuses(a_headers) == statuses(b_headers) == ["dead"]
+    again = client.post("/api/v1/webhooks/redeliver", headers=a_headers)
+    assert (again.status_code, again.get_json()) == (202, {"redelivered": 1})
+    assert (statuses(a_headers), statuses(b_headers)) == (["pending"], ["dead"])

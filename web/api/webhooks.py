@@ -20,6 +20,7 @@ from schemas.webhooks import (
     EndpointBodySchema,
     EndpointSchema,
     EnqueuedSchema,
+    RedeliveredSchema,
 )
 from web.api.pagination import PageQuery, page_body
 from web.api.security import BEARER
@@ -103,6 +104,19 @@ def test_endpoint() -> dict[str, Any]:
                                 payload={"message": "Tracenet webhook test"}, now=now)
     session.commit()
     return {"message_id": message_id}
+
+
+@blp.post("/redeliver")
+@blp.response(202, RedeliveredSchema)
+@blp.doc(security=BEARER)
+def redeliver() -> dict[str, Any]:
+    """Send the caller's dead-lettered deliveries again, from a fresh retry schedule (after
+    its receiver was fixed); they keep their ``webhook-id``."""
+    session = get_session()
+    enterprise = require_principal(session).enterprise
+    count = outbox.redeliver_dead(session, enterprise=enterprise, now=get_ledger().clock())
+    session.commit()
+    return {"redelivered": count}
 
 
 @blp.get("/deliveries")

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from ledger.errors import NotFoundError
 from ledger.log import rfc3339
 from ledger.outbox import (
     Notice,
@@ -25,6 +26,7 @@ from ledger.outbox import (
     enqueue_many,
     find_endpoint,
     list_deliveries,
+    redeliver_dead,
     register_endpoint,
     remove_endpoint,
     run_worker,
@@ -186,6 +188,35 @@ def test_a_receiver_that_never_answers_is_dead_lettered(sessions: sessionmaker[S
     assert delivery.last_error == "ConnectionRefusedError: [Errno 111] Connection refused"
     clock.advance(86400)
     assert deliver_due(sessions, clock=clock, send=sender, schedule=FAST) == []
+
+
+def test_dead_letters_are_sent_again_once_the_receiver_is_fixed(
+        sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    add_endpoint(sessions, "E1", URL, clock())
+    add_endpoint(sessions, "E2", "https://other.example.com/hooks", clock())
+    notify(sessions, "E1", clock(), count=2)
+    notify(sessions, "E2", clock())
+    down = FakeSender({URL: [503, 503], "https://other.example.com/hooks": [503]})
+    deliver_due(sessions, clock=clock, send=down, schedule=RetrySchedule.parse(""))
+    assert [d.status for d in deliveries(sessions)] == ["dead"] * 3
+    [first, *_] = deliveries(sessions)
+    with sessions() as session:
+        assert redeliver_dead(session, enterprise="E1", now=clock()) == 2
+        session.commit()
+    # Only E1's, due now, from a fresh schedule; E2's stay dead.
+    assert [(d.status, d.attempts) for d in deliveries(sessions)] == [
+        ("pending", 0), ("pending", 0), ("dead", 1)]
+    fixed = FakeSender({URL: [200, 200]})
+    attempts = deliver_due(sessions, clock=clock, send=fixed, schedule=FAST)
+    assert [a.status for a in attempts] == ["delivered", "delivered"]
+    # The same webhook-id as the first try: a receiver that got it after all drops the copy.
+    assert fixed.to(URL)[0].headers["webhook-id"] == down.to(URL)[0].headers["webhook-id"]
+    assert deliveries(sessions)[0].id == first.id
+    with sessions() as session:
+        assert redeliver_dead(session, enterprise="E1", now=clock()) == 0
+        remove_endpoint(session, enterprise="E2", now=clock())
+        with pytest.raises(NotFoundError):
+            redeliver_dead(session, enterprise="E2", now=clock())
 
 
 @pytest.mark.parametrize(("answer", "status", "error"), [
