@@ -107,9 +107,9 @@ def _quantity(gtin: str, lot: str, quantity: str, unit: str) -> dict[str, Any]:
 
 
 def _number(text: str) -> int | float:
-    """A record's decimal text as a JSON number (the schema wants one)."""
-    value = float(text)
-    return int(value) if value.is_integer() and "." not in text else value
+    """A record's decimal text as a JSON number (the schema wants one): a whole amount exactly,
+    a fraction as the nearest double (a record's amounts have far fewer digits than that)."""
+    return int(text) if text.isdigit() else float(text)
 
 
 def time_zone_offset(moment: str) -> str:
