@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ledger import log
 from ledger.db import migrate
+from ledger.epcis import index as epcis_index
 from ledger.errors import ProofError, VerificationError
 from ledger.log import merkle
 from ledger.log.checkpoint import open_checkpoint, verifier_key
@@ -143,6 +144,8 @@ def rebuild(runtime: Runtime, session: Session) -> None:
     with progress_bar(log.ledger_size(session), "replaying") as progress:
         replayed = rebuild_projections(session, progress)
         progress(replayed)
+    # the EPCIS index is a reader's projection of the same entries: rebuilt from them too
+    epcis_index.rebuild(session)
     session.commit()
     click.echo(f"rebuilt the projections from {replayed} entries")
 
