@@ -95,6 +95,10 @@ class ProductionSchema(Schema):
         r"^\d{4}-\d{2}-\d{2}$", error="expected a date such as 2027-05-26"),
         metadata={"example": "2027-05-26"})
     inputs = fields.List(fields.Nested(LotInputSchema), load_default=list)
+    # 产值: what the white paper's output-value qualification rate weighs lots by; optional,
+    # and absent (not null) when not given, so productions without it read as before
+    output_value = fields.String(validate=validate_amount, metadata={
+        "example": "252000", "description": "the lot's ex-factory value in CNY (产值)"})
     additives_used = fields.List(fields.String(validate=validate.Length(1, 100)),
                                  load_default=list, metadata={"example": ["山梨酸钾"]})
 

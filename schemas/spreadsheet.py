@@ -109,6 +109,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "expiry": ("保质期至", "Best before"),
     "inputs": ("投入原料批次", "Input lots"),
     "additives_used": ("使用的添加剂", "Additives used"),
+    "output_value": ("产值（元）", "Output value (CNY)"),
     "kind": ("检验类型", "Kind"),
     "lab": ("检验机构", "Laboratory"),
     "lab_uscc": ("检验机构信用代码", "Laboratory USCC"),

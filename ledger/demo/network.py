@@ -305,6 +305,8 @@ class _Product:
     raw_milk: Decimal = Decimal(0)
     recipe: Mapping[str, Decimal] = field(default_factory=dict)
     additives: tuple[str, ...] = ()
+    #: ex-factory price per unit (CNY): a production records quantity x price as its 产值
+    price: Decimal = Decimal(0)
 
     def registration(self) -> dict[str, Any]:
         return {"gtin": self.gtin, "name": self.name, "category": self.category,
@@ -323,42 +325,43 @@ def _products(network: Mapping[str, DemoEnterprise]) -> dict[str, _Product]:
     products = [
         p(f"raw_{ranch[-1]}", ranch, _gtin(network[ranch].prefix, 1),
           f"生乳（荷斯坦牛）· {short}", "07", _RAW_MILK_STANDARD, "散装，冷藏罐车运输（0-4℃）",
-          "kg", 2)
+          "kg", 2, price=d("4.2"))
         for ranch, short in ranches.items()]
     dairy = network["dairy"].prefix
     products += [
         p("uht", "dairy", _gtin(dairy, 101), "闽榕纯牛奶 250mL×24盒", "07", "GB 25190-2010",
-          "250mL×24盒/箱，超高温灭菌", "case", 180, d("6.3"), {"brick": d(24)}),
+          "250mL×24盒/箱，超高温灭菌", "case", 180, d("6.3"), {"brick": d(24)}, price=d(62)),
         # Sold to the shops by the case of 12: cases are logistic units, so the lots need no
         # unit codes (rule.unit.serialization_required codes single items; 600,000 cartons in
         # sixty days would make the demo about its units table).
         p("fresh", "dairy", _gtin(dairy, 102), "闽榕鲜牛奶 950mL×12盒", "07", "GB 19645-2010",
-          "950mL×12盒/箱，巴氏杀菌，2-6℃冷藏", "case", 7, d("12.0"), {"gable": d(12)}),
+          "950mL×12盒/箱，巴氏杀菌，2-6℃冷藏", "case", 7, d("12.0"), {"gable": d(12)}, price=d(96)),
         p("yoghurt", "dairy", _gtin(dairy, 201), "闽榕原味风味发酵乳 200g×12杯", "07",
           "GB 19302-2010", "200g×12杯/箱，2-6℃冷藏", "case", 21, d("2.2"),
-          {"sugar": d("0.16"), "cup": d(12)}),
+          {"sugar": d("0.16"), "cup": d(12)}, price=d(45)),
         p("lactic", "dairy", _gtin(dairy, 301), "闽榕乳酸菌饮品（杀菌型）100mL×20瓶", "08",
           "GB 7101-2022", "100mL×20瓶/箱", "case", 180, d("0.7"),
           {"sugar": d("0.24"), "bottle": d(20), "sorbate": d("0.0005"),
-           "acesulfame": d("0.00024")}, (_SORBATE, _ACESULFAME)),
+           "acesulfame": d("0.00024")}, (_SORBATE, _ACESULFAME), price=d(28)),
         p("gift", "packager", _gtin(network["packager"].prefix, 11),
           "闽榕纯牛奶礼盒 250mL×12盒×2提", "07", "GB 25190-2010",
-          "250mL×24盒/礼盒（组合包装）", "pcs", 180, recipe={"giftbox": d(1)}),
+          "250mL×24盒/礼盒（组合包装）", "pcs", 180, recipe={"giftbox": d(1)}, price=d(88)),
     ]
     seat = network["carseat"].prefix
     products += [
         p("seat_q7", "carseat", _gtin(seat, 70), "安途 AT-Q7 ISOFIX儿童安全座椅", "62",
           "GB 27887-2024", "i-Size 76-150cm，ISOFIX+上拉带，约9个月-12岁", "pcs", None,
           recipe={"resin": d("4.6"), "fabric": d("0.65"), "foam": d(1), "harness": d(1),
-                  "isofix": d(1)}),
+                  "isofix": d(1)}, price=d(1280)),
         p("seat_b1", "carseat", _gtin(seat, 10), "安途 AT-B1 提篮式婴儿安全座椅", "62",
           "GB 27887-2024", "40-87cm，约0-15个月，可配ISOFIX底座", "pcs", None,
-          recipe={"resin": d("2.8"), "fabric": d("0.45"), "foam": d(1), "harness": d(1)}),
+          recipe={"resin": d("2.8"), "fabric": d("0.45"), "foam": d(1), "harness": d(1)},
+          price=d(860)),
         # An older booster still citing the withdrawn GB 27887-2011: the standard-warning rule
         # flags it, so the demo shows a 标准预警 too.
         p("seat_s3", "carseat", _gtin(seat, 30), "安途 AT-S3 儿童增高坐垫（旧款）", "62",
           "GB 27887-2011", "III组 22-36kg，约6-12岁", "pcs", None,
-          recipe={"resin": d("1.9"), "fabric": d("0.3")}),
+          recipe={"resin": d("1.9"), "fabric": d("0.3")}, price=d(190)),
     ]
     return {product.key: product for product in products}
 
@@ -369,6 +372,11 @@ def _products(network: Mapping[str, DemoEnterprise]) -> dict[str, _Product]:
 def _item(name: str, value: str, limit: str | None, unit: str | None,
           passed: bool = True) -> dict[str, Any]:
     return {"name": name, "value": value, "limit": limit, "unit": unit, "pass": passed}
+
+
+def _output_value(quantity: Decimal, product: _Product) -> str:
+    """A lot's 产值: its quantity at the product's ex-factory price, to the yuan."""
+    return format_quantity((quantity * product.price).quantize(Decimal(1)))
 
 
 def _value(rng: random.Random, low: float, high: float, digits: int) -> str:
@@ -767,7 +775,7 @@ class _Planner:
             "gtin": product.gtin, "lot": lot, "quantity": format_quantity(quantity),
             "unit": "kg", "produced_at": _rfc3339(start),
             "expiry": (_day(day) + timedelta(days=2)).isoformat(), "inputs": [],
-            "additives_used": []})
+            "additives_used": [], "output_value": _output_value(quantity, product)})
         self.inspect(start + timedelta(minutes=45), ranch, product.gtin, lot, "self",
                      _raw_self_items(self.rng), _RAW_MILK_STANDARD)
         shipped = start + timedelta(minutes=90)
@@ -904,7 +912,8 @@ class _Planner:
         self.emit(moment, product.owner, names.PRODUCTION, {
             "gtin": product.gtin, "lot": lot, "quantity": format_quantity(quantity),
             "unit": product.unit, "produced_at": _rfc3339(moment), "expiry": expiry,
-            "inputs": inputs, "additives_used": list(product.additives)})
+            "inputs": inputs, "additives_used": list(product.additives),
+            "output_value": _output_value(quantity, product)})
 
     def release(self, day: int, moment: datetime, product: _Product, lot: str,
                 quantity: Decimal) -> None:

@@ -1,0 +1,764 @@
+"""The figures of the annual quality white paper (质量状况白皮书) and the quarterly district
+reports, computed from the supervision projections and the entries they rest on.
+
+Every figure is counted over a :class:`Period` (a calendar year or quarter, China time) and a
+scope (every enterprise, or the enterprises of one district). Definitions, which the rendered
+report repeats in its notes:
+
+- **批次合格率 (lot qualification rate)**: of the lots inspected in the period (any kind of
+  inspection dated in it: the maker's own, a third party's, a buyer's incoming check or a
+  supervisory spot check), the share whose every inspection in the period passed. A lot
+  inspected several times counts once, as failed if any of those inspections failed. A lot is
+  the maker's: its category is its product's (``products.category``), its district the
+  district of the enterprise that registered the product (or, for a lot of an unregistered
+  product, the enterprise the lot originated with).
+- **监督抽查合格率 (spot-check pass rate)**: passed ``spot_check`` inspections / all
+  ``spot_check`` inspections in the period, each inspection counted (a spot check is one lot
+  sampled).
+- **产值合格率 (output-value qualification rate)**: over the lots produced in the period whose
+  ``production`` record carries an ``output_value`` (CNY) and that were inspected (at any time
+  up to the report), the value of the lots whose every inspection passed / the value of all
+  of them. Lots with no recorded value are left out and counted apart, so a reader sees how
+  much of the output the rate covers.
+- **召回 (recalls)**: recalls started in the period whose producer is in scope, by level, kind
+  and status, and the share of the lots produced in the period that no recall covers.
+- **信用等级分布 (credit grade distribution)**: the current grade of each producing enterprise
+  in scope (:func:`ledger.credit.current_grades`; never graded counts as B). Grades are a
+  standing, not a period figure: the distribution is as of the report.
+- **同比 (trend against the previous year)**: the same figures for the same period one year
+  earlier, and the lot qualification rate month by month for both years.
+
+The **质量竞争力指数 (quality competitiveness index, QCI)**, on a 0-100 scale, is a weighted
+mean of five component scores, each in [0, 1]:
+
+=====================================  ======  ==============================================
+component                              weight  score
+=====================================  ======  ==============================================
+lot qualification rate                 0.30    the rate
+spot-check pass rate                   0.25    the rate
+output-value qualification rate        0.15    the rate
+credit standing                        0.20    mean of A = 1, B = 0.8, C = 0.5, D = 0
+recall-free production                 0.10    1 - share of the period's lots under a recall
+=====================================  ======  ==============================================
+
+``QCI = 100 * sum(w_i * s_i) / sum(w_i)`` over the components that have a score (a rate with
+nothing to count has none, and its weight is left out rather than guessed), rounded to one
+decimal. The weights follow the spirit of the national manufacturing quality
+competitiveness index (制造业质量竞争力指数), in which conformity outcomes weigh most; they are
+ours, stated here and in the report, so that the index is reproducible from the ledger.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ledger.errors import LedgerError
+from ledger.log.storage import EnterpriseRow, EntryRow
+from ledger.supervision.models import (
+    LotRow,
+    ProductRow,
+    RecallLotRow,
+    RecallRow,
+    RecordRow,
+)
+from ledger.supervision.names import CORRECTION, INSPECTION, PRODUCTION
+from ledger.supervision.recall_levels import CHINA, parse_moment
+from ledger.supervision.reference import load_reference
+
+__all__ = [
+    "GRADES",
+    "GRADE_SCORES",
+    "INDEX_WEIGHTS",
+    "FailedSpotCheck",
+    "GradeDistribution",
+    "IndexComponent",
+    "MonthlyRate",
+    "OutputValue",
+    "Period",
+    "PeriodFigures",
+    "QualityIndex",
+    "Rate",
+    "RecallFigures",
+    "Report",
+    "ReportError",
+    "Scope",
+    "build_report",
+    "period_figures",
+    "quality_index",
+    "scope_of",
+]
+
+GRADES = ("A", "B", "C", "D")
+#: what each credit grade scores in the index's credit component
+GRADE_SCORES: Mapping[str, Decimal] = {"A": Decimal(1), "B": Decimal("0.8"),
+                                       "C": Decimal("0.5"), "D": Decimal(0)}
+#: component -> weight of the quality competitiveness index (see the module docstring)
+INDEX_WEIGHTS: Mapping[str, Decimal] = {
+    "lot_rate": Decimal("0.30"), "spot_check_rate": Decimal("0.25"),
+    "output_value_rate": Decimal("0.15"), "credit": Decimal("0.20"),
+    "recall_free": Decimal("0.10")}
+_INDEX_NAMES: Mapping[str, tuple[str, str]] = {
+    "lot_rate": ("批次合格率", "Lot qualification rate"),
+    "spot_check_rate": ("监督抽查合格率", "Spot-check pass rate"),
+    "output_value_rate": ("产值合格率", "Output-value qualification rate"),
+    "credit": ("信用等级", "Credit standing"),
+    "recall_free": ("无召回生产", "Recall-free production"),
+}
+#: the report's years: the ledger's records carry real dates, nothing before this or far on
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+#: lots read per query when their inspections are looked up
+_CHUNK = 500
+_NO_CATEGORY = ""
+
+
+class ReportError(LedgerError):
+    """A report asked for with a bad parameter (year, quarter or district)."""
+
+    code = "invalid_report"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar year, or one quarter of it, in China time: ``start`` <= day < ``end``."""
+
+    year: int
+    quarter: int | None = None
+
+    def __post_init__(self) -> None:
+        if not FIRST_YEAR <= self.year <= LAST_YEAR:
+            raise ReportError(f"expected a year from {FIRST_YEAR} to {LAST_YEAR}, got "
+                              f"{self.year}", field="year")
+        if self.quarter is not None and self.quarter not in (1, 2, 3, 4):
+            raise ReportError(f"expected a quarter 1 to 4, got {self.quarter}",
+                              field="quarter")
+
+    @property
+    def start(self) -> date:
+        """The first day of the period."""
+        return date(self.year, 1 if self.quarter is None else 3 * self.quarter - 2, 1)
+
+    @property
+    def end(self) -> date:
+        """The day after the period."""
+        if self.quarter is None or self.quarter == 4:
+            return date(self.year + 1, 1, 1)
+        return date(self.year, 3 * self.quarter + 1, 1)
+
+    @property
+    def label_zh(self) -> str:
+        """``2026年`` or ``2026年第四季度``."""
+        quarters = "一二三四"
+        return (f"{self.year}年" if self.quarter is None
+                else f"{self.year}年第{quarters[self.quarter - 1]}季度")
+
+    @property
+    def label_en(self) -> str:
+        """``2026`` or ``2026 Q4``."""
+        return str(self.year) if self.quarter is None else f"{self.year} Q{self.quarter}"
+
+    def previous_year(self) -> Period:
+        """The same period one year earlier."""
+        return Period(self.year - 1, self.quarter)
+
+    def contains(self, moment: datetime) -> bool:
+        """Whether ``moment`` falls in the period (its China-time date)."""
+        return self.start <= moment.astimezone(CHINA).date() < self.end
+
+    def bounds(self) -> tuple[str, str]:
+        """Loose RFC 3339 string bounds for a first filter in SQL (a day either side covers
+        any UTC offset); :meth:`contains` decides exactly."""
+        return ((self.start - timedelta(days=1)).isoformat(),
+                (self.end + timedelta(days=1)).isoformat())
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures: every enterprise (``district`` None) or those of one district.
+
+    A district matches an enterprise whose registered district equals it or starts with it,
+    so ``福州市`` takes in ``福州市鼓楼区`` and the other districts of the city."""
+
+    district: str | None
+    enterprises: frozenset[str] | None  # None: every enterprise
+
+    def covers(self, enterprise: str | None) -> bool:
+        """Whether ``enterprise`` is in scope."""
+        return self.enterprises is None or (enterprise is not None
+                                            and enterprise in self.enterprises)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """How many of something passed out of how many, for one key (a category, a district)."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    total: int
+    passed: int
+
+    @property
+    def failed(self) -> int:
+        """How many did not pass."""
+        return self.total - self.passed
+
+    @property
+    def rate(self) -> float | None:
+        """passed / total, or None when there is nothing to count."""
+        return self.passed / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class MonthlyRate:
+    """The lot qualification rate of one month (1-12)."""
+
+    month: int
+    total: int
+    passed: int
+
+    @property
+    def rate(self) -> float | None:
+        """passed / total, or None for a month with no inspected lot."""
+        return self.passed / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class FailedSpotCheck:
+    """A spot check that failed: what was sampled, from whom, and which items failed."""
+
+    seq: int
+    inspected_at: str
+    enterprise: str
+    enterprise_name: str
+    district: str
+    gtin: str
+    product: str
+    lot: str
+    lab: str
+    report_no: str
+    failed_items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutputValue:
+    """产值合格率's counts: the value (CNY) of inspected lots, of those that passed, and how
+    many produced lots had no value recorded."""
+
+    lots: int
+    value: Decimal
+    passed_value: Decimal
+    lots_without_value: int
+    lots_not_inspected: int
+
+    @property
+    def rate(self) -> float | None:
+        """passed value / value, or None when no inspected lot had a value."""
+        return float(self.passed_value / self.value) if self.value else None
+
+
+@dataclass(frozen=True)
+class RecallItem:
+    """One recall started in the period."""
+
+    seq: int
+    level: int
+    kind: str
+    status: str
+    producer: str
+    producer_name: str
+    reason: str
+    initiated_at: str
+    lots: int
+
+
+@dataclass(frozen=True)
+class RecallFigures:
+    """Recalls started in the period, and the share of the period's lots they cover."""
+
+    items: tuple[RecallItem, ...]
+    lots_produced: int
+    lots_recalled: int
+
+    @property
+    def by_level(self) -> dict[int, int]:
+        """Level (1 most serious) -> count, every level present."""
+        counts = dict.fromkeys((1, 2, 3), 0)
+        for item in self.items:
+            counts[item.level] = counts.get(item.level, 0) + 1
+        return counts
+
+    @property
+    def open(self) -> int:
+        """Recalls still open."""
+        return sum(1 for item in self.items if item.status == "open")
+
+    @property
+    def recall_free(self) -> float | None:
+        """Share of the period's produced lots no recall covers (None: no lot produced)."""
+        if not self.lots_produced:
+            return None
+        return 1 - self.lots_recalled / self.lots_produced
+
+
+@dataclass(frozen=True)
+class GradeDistribution:
+    """How many producing enterprises in scope stand at each credit grade."""
+
+    counts: Mapping[str, int]
+    #: whether the grades came from ``ledger.credit`` (False: not available, all counted B)
+    graded: bool
+
+    @property
+    def total(self) -> int:
+        """Enterprises counted."""
+        return sum(self.counts.values())
+
+    @property
+    def score(self) -> float | None:
+        """The index's credit component: the mean grade score, None with no enterprise."""
+        if not self.total:
+            return None
+        points = sum(GRADE_SCORES[grade] * count for grade, count in self.counts.items())
+        return float(points / self.total)
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """Every figure of one period in one scope."""
+
+    period: Period
+    lots: Rate
+    by_category: tuple[Rate, ...]
+    by_district: tuple[Rate, ...]
+    by_kind: tuple[Rate, ...]
+    spot_checks: Rate
+    failed_spot_checks: tuple[FailedSpotCheck, ...]
+    output_value: OutputValue
+    recalls: RecallFigures
+    monthly: tuple[MonthlyRate, ...]
+
+
+@dataclass(frozen=True)
+class IndexComponent:
+    """One component of the quality competitiveness index."""
+
+    key: str
+    name_zh: str
+    name_en: str
+    weight: Decimal
+    score: float | None
+
+
+@dataclass(frozen=True)
+class QualityIndex:
+    """The quality competitiveness index and what it is made of."""
+
+    value: float | None
+    components: tuple[IndexComponent, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """A white paper (``district`` None, a year) or a district report (a quarter or year)."""
+
+    period: Period
+    scope: Scope
+    current: PeriodFigures
+    previous: PeriodFigures
+    grades: GradeDistribution
+    index: QualityIndex
+    previous_index: QualityIndex
+    #: the ledger size the figures were read at, and when
+    ledger_size: int
+    generated_at: datetime
+    enterprises: int = 0
+    districts: tuple[str, ...] = field(default=())
+
+
+def scope_of(session: Session, district: str | None) -> Scope:
+    """The scope of a report: everyone, or the enterprises registered in ``district`` (or
+    under it). ReportError if no enterprise is registered there."""
+    if district is None:
+        return Scope(None, None)
+    district = district.strip()
+    if not district or len(district) > 100:
+        raise ReportError("expected a district name (at most 100 characters)",
+                          field="district")
+    members = frozenset(session.scalars(select(EnterpriseRow.uscc).where(or_(
+        EnterpriseRow.district == district,
+        func.substr(EnterpriseRow.district, 1, len(district)) == district))))
+    if not members:
+        raise ReportError(f"no enterprise is registered in district {district!r}",
+                          field="district")
+    return Scope(district, members)
+
+
+def build_report(session: Session, period: Period, scope: Scope, *,
+                 now: datetime) -> Report:
+    """The report of ``period`` in ``scope``: its figures, the previous year's, the grade
+    distribution and the quality competitiveness index of both years."""
+    size = session.scalar(select(func.count()).select_from(EntryRow)) or 0
+    makers = _Makers.read(session)
+    current = period_figures(session, period, scope, makers=makers)
+    previous = period_figures(session, period.previous_year(), scope, makers=makers)
+    grades = grade_distribution(session, scope)
+    districts = sorted({makers.district(uscc) for uscc in makers.producers
+                        if scope.covers(uscc)} - {""})
+    return Report(period=period, scope=scope, current=current, previous=previous,
+                  grades=grades, index=quality_index(current, grades),
+                  previous_index=quality_index(previous, grades),
+                  ledger_size=int(size), generated_at=now,
+                  enterprises=sum(1 for uscc in makers.producers if scope.covers(uscc)),
+                  districts=tuple(districts))
+
+
+def quality_index(figures: PeriodFigures, grades: GradeDistribution) -> QualityIndex:
+    """The quality competitiveness index of ``figures`` (see the module docstring)."""
+    scores: dict[str, float | None] = {
+        "lot_rate": figures.lots.rate, "spot_check_rate": figures.spot_checks.rate,
+        "output_value_rate": figures.output_value.rate,
+        # A period with nothing inspected has no standing to speak of either.
+        "credit": grades.score if figures.lots.total else None,
+        "recall_free": figures.recalls.recall_free}
+    components = tuple(IndexComponent(key, *_INDEX_NAMES[key], INDEX_WEIGHTS[key], scores[key])
+                       for key in INDEX_WEIGHTS)
+    weighed = [(c.weight, Decimal(str(c.score))) for c in components if c.score is not None]
+    if not weighed or not figures.lots.total:
+        return QualityIndex(None, components)
+    total = sum((w for w, _ in weighed), Decimal(0))
+    value = Decimal(100) * sum((w * s for w, s in weighed), Decimal(0)) / total
+    return QualityIndex(float(value.quantize(Decimal("0.1"))), components)
+
+
+def grade_distribution(session: Session, scope: Scope) -> GradeDistribution:
+    """The current credit grade of every producing enterprise in scope."""
+    grades, graded = _current_grades(session)
+    counts = dict.fromkeys(GRADES, 0)
+    for uscc, roles in session.execute(select(EnterpriseRow.uscc, EnterpriseRow.roles)):
+        if "producer" not in _roles(roles) or not scope.covers(uscc):
+            continue
+        grade = grades.get(uscc, "B")
+        counts[grade if grade in counts else "B"] += 1
+    return GradeDistribution(counts, graded)
+
+
+def _current_grades(session: Session) -> tuple[dict[str, str], bool]:
+    """Enterprise -> grade letter from ``ledger.credit.current_grades``, and whether that
+    package was there to ask (until it is, every enterprise counts as B, as never graded)."""
+    try:
+        credit = importlib.import_module("ledger.credit")
+    except ImportError:
+        return {}, False
+    current = getattr(credit, "current_grades", None)
+    if current is None:
+        return {}, False
+    standings: Mapping[str, Any] = current(session)
+    return {uscc: str(getattr(standing, "grade", "B")) for uscc, standing in
+            standings.items()}, True
+
+
+def _roles(text: str) -> list[str]:
+    """The enterprise's roles (stored comma-separated by the identity projection)."""
+    return [word.strip() for word in text.split(",")]
+
+
+@dataclass
+class _Makers:
+    """Who made what: product -> (maker, category); enterprise -> (name, district)."""
+
+    products: dict[str, tuple[str, str, str]]  # gtin -> (maker, category, name)
+    enterprises: dict[str, tuple[str, str]]  # uscc -> (name, district)
+    producers: list[str]
+
+    @classmethod
+    def read(cls, session: Session) -> _Makers:
+        products = {gtin: (maker, category, name) for gtin, maker, category, name in
+                    session.execute(select(ProductRow.gtin, ProductRow.enterprise,
+                                           ProductRow.category, ProductRow.name))}
+        enterprises: dict[str, tuple[str, str]] = {}
+        producers = []
+        for uscc, name, district, roles in session.execute(select(
+                EnterpriseRow.uscc, EnterpriseRow.name, EnterpriseRow.district,
+                EnterpriseRow.roles)):
+            enterprises[uscc] = (name, district)
+            if "producer" in _roles(roles):
+                producers.append(uscc)
+        return cls(products, enterprises, producers)
+
+    def maker(self, gtin: str, origin: str | None) -> str | None:
+        """The lot's maker: its product's registrant, else the enterprise it came from."""
+        product = self.products.get(gtin)
+        return product[0] if product is not None else origin
+
+    def category(self, gtin: str) -> str:
+        product = self.products.get(gtin)
+        return product[1] if product is not None else _NO_CATEGORY
+
+    def product_name(self, gtin: str) -> str:
+        product = self.products.get(gtin)
+        return product[2] if product is not None else gtin
+
+    def name(self, uscc: str | None) -> str:
+        return self.enterprises.get(uscc or "", (uscc or "", ""))[0]
+
+    def district(self, uscc: str | None) -> str:
+        return self.enterprises.get(uscc or "", ("", ""))[1]
+
+
+@dataclass(frozen=True)
+class _Inspection:
+    seq: int
+    gtin: str
+    lot: str
+    kind: str
+    passed: bool
+    moment: datetime
+    lab: str
+    report_no: str
+    failed_items: tuple[str, ...]
+
+
+def _payloads(session: Session, seqs: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The payload each record's entry carries (a correction's replacement for a record a
+    correction made)."""
+    found: dict[int, dict[str, Any]] = {}
+    wanted = list(seqs)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        for seq, type_, body in session.execute(select(EntryRow.seq, EntryRow.type,
+                                                       EntryRow.body)
+                                                .where(EntryRow.seq.in_(chunk))):
+            payload = json.loads(body)["payload"]
+            if type_ == CORRECTION:
+                payload = payload.get("replacement", {})
+            found[seq] = payload
+    return found
+
+
+def _moment(text: Any) -> datetime | None:
+    try:
+        return parse_moment(str(text))
+    except ValueError:
+        return None
+
+
+def _inspections(session: Session, since: str, until: str) -> list[_Inspection]:
+    """The live inspection records whose event time is within the loose bounds."""
+    rows = session.execute(select(RecordRow.seq, RecordRow.gtin, RecordRow.lot,
+                                  RecordRow.verdict)
+                           .where(RecordRow.type == INSPECTION,
+                                  RecordRow.superseded_by.is_(None),
+                                  RecordRow.event_time >= since, RecordRow.event_time < until)
+                           .order_by(RecordRow.seq)).all()
+    payloads = _payloads(session, (row.seq for row in rows))
+    found = []
+    for row in rows:
+        payload = payloads.get(row.seq, {})
+        moment = _moment(payload.get("inspected_at"))
+        if moment is None or row.gtin is None or row.lot is None:
+            continue
+        failed = tuple(str(item.get("name", "")) for item in payload.get("items", [])
+                       if isinstance(item, dict) and item.get("pass") is False)
+        found.append(_Inspection(row.seq, row.gtin, row.lot, str(payload.get("kind", "")),
+                                 row.verdict == "pass", moment, str(payload.get("lab", "")),
+                                 str(payload.get("report_no", "")), failed))
+    return found
+
+
+_KINDS: Mapping[str, tuple[str, str]] = {
+    "self": ("企业自检", "Self-inspection"),
+    "third_party": ("第三方检验", "Third-party testing"),
+    "incoming": ("进货查验", "Incoming inspection"),
+    "spot_check": ("监督抽查", "Supervisory spot check"),
+}
+
+
+def period_figures(session: Session, period: Period, scope: Scope, *,
+                   makers: _Makers | None = None) -> PeriodFigures:
+    """Every figure of ``period`` in ``scope`` (see the module docstring for definitions)."""
+    makers = makers or _Makers.read(session)
+    since, until = period.bounds()
+    origins = _origins(session, since, until)
+    inspections = [item for item in _inspections(session, since, until)
+                   if period.contains(item.moment)]
+
+    def maker_of(gtin: str, lot: str) -> str | None:
+        return makers.maker(gtin, origins.get((gtin, lot)))
+
+    in_scope = [item for item in inspections if scope.covers(maker_of(item.gtin, item.lot))]
+    # lot -> passed every inspection in the period; and the month of its first one
+    lots: dict[tuple[str, str], bool] = {}
+    months: dict[tuple[str, str], int] = {}
+    for item in in_scope:
+        key = (item.gtin, item.lot)
+        lots[key] = lots.get(key, True) and item.passed
+        months.setdefault(key, item.moment.astimezone(CHINA).month)
+
+    def tally(keyed: Mapping[tuple[str, str], str]) -> dict[str, list[int]]:
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for key, passed in lots.items():
+            counts[keyed[key]][0] += 1
+            counts[keyed[key]][1] += int(passed)
+        return counts
+
+    reference = load_reference()
+    by_category = []
+    for code, (total, passed) in sorted(tally({key: makers.category(key[0])
+                                              for key in lots}).items()):
+        if code == _NO_CATEGORY:
+            label = ("未登记产品", "Unregistered products")
+        else:
+            category = reference.category(code)
+            label = (category.name_zh, category.name_en)
+        by_category.append(Rate(code, *label, total, passed))
+    by_district = [Rate(district, district or "未登记", district or "unregistered", total, passed)
+                   for district, (total, passed) in sorted(tally(
+                       {key: makers.district(maker_of(*key)) for key in lots}).items())]
+    kinds: dict[str, list[int]] = {kind: [0, 0] for kind in _KINDS}
+    for item in in_scope:
+        counts = kinds.setdefault(item.kind, [0, 0])
+        counts[0] += 1
+        counts[1] += int(item.passed)
+    by_kind = [Rate(kind, *_KINDS.get(kind, (kind, kind)), total, passed)
+               for kind, (total, passed) in kinds.items()]
+    spot = [item for item in in_scope if item.kind == "spot_check"]
+    failed_spots = []
+    for item in spot:
+        if item.passed:
+            continue
+        maker = maker_of(item.gtin, item.lot) or ""
+        failed_spots.append(FailedSpotCheck(
+            item.seq, item.moment.astimezone(CHINA).isoformat(), maker, makers.name(maker),
+            makers.district(maker), item.gtin, makers.product_name(item.gtin), item.lot,
+            item.lab, item.report_no, item.failed_items))
+    monthly = []
+    for month in range(1, 13):
+        keys = [key for key, first in months.items() if first == month]
+        monthly.append(MonthlyRate(month, len(keys), sum(1 for key in keys if lots[key])))
+    if period.quarter is not None:
+        monthly = monthly[3 * period.quarter - 3:3 * period.quarter]
+    total_lots = len(lots)
+    return PeriodFigures(
+        period=period,
+        lots=Rate("all", "全部", "All", total_lots, sum(1 for ok in lots.values() if ok)),
+        by_category=tuple(by_category), by_district=tuple(by_district),
+        by_kind=tuple(by_kind),
+        spot_checks=Rate("spot_check", *_KINDS["spot_check"], len(spot),
+                         sum(1 for item in spot if item.passed)),
+        failed_spot_checks=tuple(failed_spots),
+        output_value=_output_value(session, period, scope, makers),
+        recalls=_recalls(session, period, scope, makers),
+        monthly=tuple(monthly))
+
+
+def _origins(session: Session, since: str, until: str) -> dict[tuple[str, str], str]:
+    """The enterprise each lot inspected in the bounds originated with."""
+    inspected = (select(RecordRow.gtin, RecordRow.lot)
+                 .where(RecordRow.type == INSPECTION, RecordRow.event_time >= since,
+                        RecordRow.event_time < until).subquery())
+    return {(gtin, lot): origin for gtin, lot, origin in session.execute(
+        select(LotRow.gtin, LotRow.lot, LotRow.origin)
+        .join(inspected, (inspected.c.gtin == LotRow.gtin) & (inspected.c.lot == LotRow.lot))
+        .distinct())}
+
+
+def _produced(session: Session, period: Period, scope: Scope,
+              makers: _Makers) -> list[tuple[str, str, Decimal | None]]:
+    """The lots produced in the period in scope: (gtin, lot, output value or None)."""
+    since, until = period.bounds()
+    rows = session.execute(select(RecordRow.seq, RecordRow.enterprise, RecordRow.gtin,
+                                  RecordRow.lot)
+                           .where(RecordRow.type == PRODUCTION,
+                                  RecordRow.superseded_by.is_(None),
+                                  RecordRow.event_time >= since,
+                                  RecordRow.event_time < until)).all()
+    rows = [row for row in rows if row.gtin is not None and row.lot is not None
+            and scope.covers(makers.maker(row.gtin, row.enterprise))]
+    payloads = _payloads(session, (row.seq for row in rows))
+    produced = []
+    for row in rows:
+        payload = payloads.get(row.seq, {})
+        moment = _moment(payload.get("produced_at"))
+        if moment is None or not period.contains(moment):
+            continue
+        produced.append((str(row.gtin), str(row.lot), _amount(payload.get("output_value"))))
+    return produced
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
+
+
+def _verdicts(session: Session, lots: Collection[tuple[str, str]]) -> dict[tuple[str, str],
+                                                                          bool]:
+    """Lot -> whether every live inspection of it passed (absent: never inspected)."""
+    verdicts: dict[tuple[str, str], bool] = {}
+    gtins = sorted({gtin for gtin, _ in lots})
+    for start in range(0, len(gtins), _CHUNK):
+        for gtin, lot, verdict in session.execute(
+                select(RecordRow.gtin, RecordRow.lot, RecordRow.verdict)
+                .where(RecordRow.type == INSPECTION, RecordRow.superseded_by.is_(None),
+                       RecordRow.gtin.in_(gtins[start:start + _CHUNK]))):
+            key = (str(gtin), str(lot))
+            if key in lots:
+                verdicts[key] = verdicts.get(key, True) and verdict == "pass"
+    return verdicts
+
+
+def _output_value(session: Session, period: Period, scope: Scope,
+                  makers: _Makers) -> OutputValue:
+    produced = _produced(session, period, scope, makers)
+    valued = {(gtin, lot): value for gtin, lot, value in produced if value is not None}
+    verdicts = _verdicts(session, set(valued))
+    value = passed = Decimal(0)
+    inspected = 0
+    for key, amount in valued.items():
+        if key not in verdicts:
+            continue
+        inspected += 1
+        value += amount
+        if verdicts[key]:
+            passed += amount
+    return OutputValue(lots=inspected, value=value, passed_value=passed,
+                       lots_without_value=len(produced) - len(valued),
+                       lots_not_inspected=len(valued) - inspected)
+
+
+def _recalls(session: Session, period: Period, scope: Scope, makers: _Makers) -> RecallFigures:
+    since, until = period.bounds()
+    items = []
+    for row in session.scalars(select(RecallRow).where(RecallRow.initiated_at >= since,
+                                                       RecallRow.initiated_at < until)
+                               .order_by(RecallRow.seq)):
+        moment = _moment(row.initiated_at)
+        if moment is None or not period.contains(moment) or not scope.covers(row.producer):
+            continue
+        count = session.scalar(select(func.count()).select_from(RecallLotRow)
+                               .where(RecallLotRow.recall == row.seq)) or 0
+        items.append(RecallItem(row.seq, row.level, row.kind, row.status, row.producer,
+                                makers.name(row.producer), row.reason,
+                                moment.astimezone(CHINA).isoformat(), int(count)))
+    produced = {(gtin, lot) for gtin, lot, _ in _produced(session, period, scope, makers)}
+    recalled: set[tuple[str, str]] = set()
+    gtins = sorted({gtin for gtin, _ in produced})
+    for start in range(0, len(gtins), _CHUNK):
+        recalled.update((str(gtin), str(lot)) for gtin, lot in session.execute(
+            select(RecallLotRow.gtin, RecallLotRow.lot)
+            .where(RecallLotRow.gtin.in_(gtins[start:start + _CHUNK]))))
+    return RecallFigures(tuple(items), len(produced), len(produced & recalled))
