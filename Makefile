@@ -34,7 +34,7 @@ $(ASSETS): package.json package-lock.json | $(STAMP) system
 
 install: $(STAMP) system $(ASSETS) ## Create the virtualenv, install the Python and npm dependencies
 
-system: ## Install the system packages when missing (zbar; Node.js + npm for the browser assets; PostgreSQL, Chromium + a CJK font for the tests)
+system: ## Install the system packages when missing (zbar; Pango for PDF reports; Node.js + npm for the browser assets; PostgreSQL, Chromium + a CJK font for the tests and the reports' charts)
 	@ldconfig -p | grep -q 'libzbar\.so\.0' || { apt-get update -q && apt-get install -y -q libzbar0; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q postgresql; }
@@ -42,6 +42,9 @@ system: ## Install the system packages when missing (zbar; Node.js + npm for the
 	@# its own); the CJK font makes the console's Chinese render in it.
 	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -q && apt-get install -y -q fonts-wqy-microhei; }
+	@# WeasyPrint prints the white paper to PDF through Pango (and HarfBuzz's subsetter).
+	@{ ldconfig -p | grep -q 'libpangoft2-1\.0\.so\.0' && ldconfig -p | grep -q 'libharfbuzz-subset\.so\.0'; } || \
+		{ apt-get update -q && apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; }
 	@# npm installs the browser assets (package-lock.json); node runs web/static's JS tests.
 	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q nodejs npm; }
 

@@ -63,7 +63,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.errors import LedgerError
-from ledger.log.storage import EnterpriseRow, EntryRow
+from ledger.log.storage import CheckpointRow, EnterpriseRow, EntryRow
 from ledger.supervision.models import (
     LotRow,
     ProductRow,
@@ -383,6 +383,9 @@ class Report:
     generated_at: datetime
     enterprises: int = 0
     districts: tuple[str, ...] = field(default=())
+    #: the newest signed checkpoint when the figures were read (C2SP signed note), if any:
+    #: a reader can check that the entries the figures rest on are the ledger's
+    checkpoint: str | None = None
 
 
 def scope_of(session: Session, district: str | None) -> Scope:
@@ -419,7 +422,9 @@ def build_report(session: Session, period: Period, scope: Scope, *,
                   previous_index=quality_index(previous, grades),
                   ledger_size=int(size), generated_at=now,
                   enterprises=sum(1 for uscc in makers.producers if scope.covers(uscc)),
-                  districts=tuple(districts))
+                  districts=tuple(districts),
+                  checkpoint=session.scalar(select(CheckpointRow.note)
+                                            .order_by(CheckpointRow.size.desc()).limit(1)))
 
 
 def quality_index(figures: PeriodFigures, grades: GradeDistribution) -> QualityIndex:

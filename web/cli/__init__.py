@@ -46,6 +46,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rebuild": ("ledger:rebuild", "Recompute every projection (lots, stock, products …) by "
                                   "replaying the ledger."),
     "recall": ("recall:recall", "Start, show and close recalls (缺陷产品召回)."),
+    "report": ("report:report", "Write the quality white paper or a district report (HTML "
+                                "or PDF)."),
     "serialize": ("serialize:serialize",
                   "Give COUNT units of a lot random serials and supervision codes (one "
                   "serialization entry); prints one unit a line: serial, supervision code."),
