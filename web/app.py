@@ -18,6 +18,7 @@ from web import (
     security,
     shopper,
     tiles,
+    transparency,
 )
 from web.settings import TIME_ZONE, Settings, configuration, instance_path
 
@@ -56,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)  # after the API, whose own HTTP error handler it replaces
     app.register_blueprint(health.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(transparency.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(resolver.bp)
     app.register_blueprint(shopper.bp)

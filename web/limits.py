@@ -79,6 +79,7 @@ SIGN_IN_ENDPOINTS = ("console.login", "console.login_code", "console.login_enrol
 #: Which limit each public blueprint gets (blueprints not registered are skipped).
 PUBLIC_BLUEPRINTS = {
     "public": "RATELIMIT_PUBLIC",
+    "transparency": "RATELIMIT_PUBLIC",
     "resolver": "RATELIMIT_PUBLIC",
     "shopper": "RATELIMIT_PUBLIC",
     "public_api": "RATELIMIT_PUBLIC",

@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
     from web.console import (  # noqa: F401
         exports,
         recalls,
+        reports,
         second_factor,
         trace,
         units,

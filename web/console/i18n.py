@@ -38,6 +38,7 @@ _ZH: dict[str, str] = {
     "nav.dashboard": "批次总览",
     "nav.import": "批量导入",
     "nav.recalls": "召回",
+    "nav.reports": "质量报告",
     "recalls.title": "缺陷产品召回",
     "recalls.intro": "本企业发起、承担或被通知的召回（监管人员：全部召回），"
                      "及各企业的完成情况和期限。",
@@ -326,6 +327,7 @@ _EN: dict[str, str] = {
     "nav.dashboard": "Lots",
     "nav.import": "Import",
     "nav.recalls": "Recalls",
+    "nav.reports": "Reports",
     "recalls.title": "Recalls",
     "recalls.intro": "Recalls your enterprise started, carries out or was notified of "
                      "(regulators: all), with each holder's completion and the deadlines.",
