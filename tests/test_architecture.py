@@ -63,6 +63,10 @@ HOUSE_RULES: dict[str, tuple[str, ...]] = {
     # exports: readers of the projections that write regulators' spreadsheets
     "ledger.export": ("ledger.accounts", "ledger.outbox", "ledger.trace", "ledger.recall",
                       "ledger.consumer", "schemas", "web", "ledger.demo"),
+    # reports: figures read from the projections (credit grades through ledger.credit's
+    # current_grades); rendering is web's
+    "ledger.reports": ("ledger.accounts", "ledger.outbox", "ledger.trace", "ledger.recall",
+                       "ledger.consumer", "schemas", "web", "ledger.demo"),
     "schemas": (*WEB_FRAMEWORK, "web", "ledger.demo"),
     "scanners": (*WEB_FRAMEWORK, "sqlalchemy", "web", "ledger.demo"),
     "wsgi": WEB_FRAMEWORK,  # it imports web.create_app, and nothing else
