@@ -64,8 +64,8 @@ HOUSE_RULES: dict[str, tuple[str, ...]] = {
     "ledger.export": ("ledger.accounts", "ledger.outbox", "ledger.trace", "ledger.recall",
                       "ledger.consumer", "schemas", "web", "ledger.demo"),
     # reports: figures read from the projections (credit grades through ledger.credit's
-    # current_grades); rendering is web's
-    "ledger.reports": ("ledger.accounts", "ledger.outbox", "ledger.trace", "ledger.recall",
+    # current_grades, districts as ledger.accounts.scope matches them); rendering is web's
+    "ledger.reports": ("ledger.outbox", "ledger.trace", "ledger.recall",
                        "ledger.consumer", "schemas", "web", "ledger.demo"),
     "schemas": (*WEB_FRAMEWORK, "web", "ledger.demo"),
     "scanners": (*WEB_FRAMEWORK, "sqlalchemy", "web", "ledger.demo"),

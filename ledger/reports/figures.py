@@ -59,9 +59,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger.accounts.scope import district_enterprises
 from ledger.errors import LedgerError
 from ledger.log.storage import CheckpointRow, EnterpriseRow, EntryRow
 from ledger.supervision.models import (
@@ -185,8 +186,9 @@ class Period:
 class Scope:
     """Whose figures: every enterprise (``district`` None) or those of one district.
 
-    A district matches an enterprise whose registered district equals it or starts with it,
-    so ``福州市`` takes in ``福州市鼓楼区`` and the other districts of the city."""
+    A district matches an enterprise whose registered district starts with it, as a district
+    bureau's scope does (:mod:`ledger.accounts.scope`), so ``福州市`` takes in ``福州市鼓楼区``
+    and the other districts of the city."""
 
     district: str | None
     enterprises: frozenset[str] | None  # None: every enterprise
@@ -397,9 +399,7 @@ def scope_of(session: Session, district: str | None) -> Scope:
     if not district or len(district) > 100:
         raise ReportError("expected a district name (at most 100 characters)",
                           field="district")
-    members = frozenset(session.scalars(select(EnterpriseRow.uscc).where(or_(
-        EnterpriseRow.district == district,
-        func.substr(EnterpriseRow.district, 1, len(district)) == district))))
+    members = frozenset(district_enterprises(session, district))
     if not members:
         raise ReportError(f"no enterprise is registered in district {district!r}",
                           field="district")

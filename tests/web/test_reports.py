@@ -213,3 +213,31 @@ def test_the_pages_verification_recipe_verifies_the_checkpoint(
     with pytest.raises(InvalidSignature):
         exec(compile(code, "transparency-snippet", "exec"), {})  # noqa: S102
     assert json.dumps(facts)  # the JSON round-trips
+
+
+def test_a_district_bureau_reports_on_its_own_district_only(demo: Flask) -> None:
+    from ledger.accounts.models import UserRow
+    from web.db import get_session
+
+    bureau = "11350000MB0143028U"  # the demo's provincial bureau enterprise
+    added = run_cli(demo, "user", "add", "--enterprise", bureau, "--username", "xiamen",
+                    "--password", DEMO_PASSWORD, "--role", "regulator")
+    assert added.exit_code == 0, added.output
+    with demo.app_context():
+        db = get_session()
+        row = db.get(UserRow, "xiamen")
+        assert row is not None
+        row.district = "厦门市"
+        db.commit()
+    client = demo.test_client()
+    _sign_in(client, "xiamen")
+    own = client.get("/console/reports?kind=whitepaper&year=2026&lang=en")
+    assert own.status_code == 200 and "Quality report 2026: 厦门市" in own.text
+    part = client.get("/console/reports/download?kind=district&year=2026&quarter=4"
+                      "&district=%E5%8E%A6%E9%97%A8%E5%B8%82%E9%9B%86%E7%BE%8E%E5%8C%BA"
+                      "&format=html&lang=en")
+    assert part.status_code == 200 and "厦门市集美区" in part.text
+    assert "福州市" not in part.text and "龙岩市" not in part.text
+    other = client.get("/console/reports/download?kind=whitepaper&year=2026"
+                       "&district=%E7%A6%8F%E5%B7%9E%E5%B8%82&format=pdf")
+    assert other.status_code == 403 and 'data-field="district"' in other.text

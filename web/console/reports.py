@@ -1,14 +1,13 @@
 """The bureau's report downloads (/console/reports): the annual quality white paper and the
 quarterly district reports, as PDF or HTML, and a preview in the page.
 
-Regulators and administrators only. A bureau whose scope is limited to some enterprises
-(:func:`ledger.accounts.scope.visible_enterprises`, once it exists; until then every bureau
-sees all) gets reports of its own districts only, counted over the enterprises it may see.
+Regulators and administrators only. A district bureau (its scope limited by
+:func:`ledger.accounts.scope.visible_enterprises`) gets reports of its own district (or a part
+of it) only, counted over the enterprises it may see; the city bureau, any district.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from flask import Response, abort, render_template, request, url_for
 from sqlalchemy import select
 
 from ledger.accounts.roles import sees_everything
+from ledger.accounts.scope import visible_enterprises
 from ledger.errors import LedgerError
 from ledger.log.storage import EnterpriseRow
 from ledger.reports import Period, Report, Scope, build_report, scope_of
@@ -108,11 +108,7 @@ def _require_bureau() -> None:
 
 def _visible() -> frozenset[str] | None:
     """The enterprises the signed-in bureau may see (None: all)."""
-    try:
-        scope = importlib.import_module("ledger.accounts.scope")
-    except ImportError:
-        return None
-    visible = scope.visible_enterprises(get_session(), current_user())
+    visible = visible_enterprises(get_session(), current_user())
     return None if visible is None else frozenset(visible)
 
 
@@ -144,10 +140,12 @@ def _report(values: Mapping[str, str]) -> Report:
     except ValueError:
         raise _Refused(400, "expected a year and quarter in digits",
                        "quarter" if values["year"].isdigit() else "year") from None
-    district = values["district"] or None
+    visible = _visible()
+    # A district bureau's reports are of its own district unless it names a part of it.
+    district = values["district"] or (current_user().district or None if visible is not None
+                                      else None)
     if kind == "district" and district is None:
         raise _Refused(400, rt("needs_district"), "district")
-    visible = _visible()
     session = get_session()
     try:
         period = Period(year, quarter)
