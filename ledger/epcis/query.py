@@ -20,7 +20,7 @@ whose record names one of them as counterparty.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +52,7 @@ __all__ = [
     "biz_steps",
     "epcis_document",
     "event_types",
+    "every_event",
     "find_events",
     "get_event",
     "query_context",
@@ -192,6 +193,19 @@ def find_events(session: Session, query: EventFilter, *, viewer: Viewer, limit: 
     last = rows[-1] if rows and more else None
     return EventPage(_serve(session, rows),
                      (getattr(last, column.key), last.seq) if last is not None else None)
+
+
+def every_event(session: Session, query: EventFilter, *, viewer: Viewer,
+                order_by: str = "recordTime") -> Iterator[dict[str, Any]]:
+    """Every event ``viewer`` may see that matches ``query``, a page at a time."""
+    after: tuple[int, int] | None = None
+    while True:
+        page = find_events(session, query, viewer=viewer, limit=1000, order_by=order_by,
+                           after=after)
+        yield from page.events
+        if page.after is None:
+            return
+        after = page.after
 
 
 def get_event(session: Session, event_id: str, *, viewer: Viewer) -> dict[str, Any]:

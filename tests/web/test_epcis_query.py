@@ -4,7 +4,9 @@ through the Link header, one event by eventID, an EPC's events, visibility as th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -18,7 +20,7 @@ from ledger.epcis.index import EPCISEventRow, EPCISKeyRow, rebuild
 from ledger.epcis.query import epcis_document
 from ledger.epcis.schema import load_schema
 from ledger.log.storage import EnterpriseRow
-from tests.conftest import SHARED, demo_app_in, issue_token
+from tests.conftest import SHARED, demo_app_in, issue_token, run_cli
 from web.db import get_session
 
 SCHEMA = SHARED / "epcis" / "gs1" / "EPCIS-JSON-Schema.json"
@@ -79,7 +81,7 @@ def test_every_native_event_validates_and_hashes_to_its_event_id(
     schema = load_schema(SCHEMA)
     query_document = response.get_json()
     assert schema.problems(query_document) == []
-    exported = epcis_document(events, now=__import__("datetime").datetime.now())
+    exported = epcis_document(events, now=datetime.now(UTC))
     assert schema.problems(exported) == []
     # a client recomputing the CBV 2.0 hash IDs from the document gets every eventID
     assert document_event_hash_ids(exported) == [e["eventID"] for e in events]
@@ -279,3 +281,23 @@ def test_rebuild_gives_the_index_it_keeps(demo: Flask, tokens: dict[str, str]) -
         rebuild(get_session())
         get_session().commit()
         assert snapshot() == live
+
+
+def test_tracenet_export_epcis_writes_a_valid_document(demo: Flask, tmp_path: Any) -> None:
+    out = tmp_path / "ledger.jsonld"
+    result = run_cli(demo, "export", "epcis", "--from", "2026-09-27T00:00:00+08:00",
+                     "--to", "2026-09-28T00:00:00+08:00", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text())
+    assert document["type"] == "EPCISDocument"
+    assert load_schema(SCHEMA).problems(document) == []
+    events = document["epcisBody"]["eventList"]
+    assert events and f"{len(events)} events written" in result.output
+    assert document_event_hash_ids(document) == [e["eventID"] for e in events]
+    lot = next(e for e in events if "quantityList" in e)["quantityList"][0]["epcClass"]
+    narrowed = run_cli(demo, "export", "epcis", "--epc", lot)
+    assert narrowed.exit_code == 0, narrowed.output
+    named = json.loads(narrowed.output)["epcisBody"]["eventList"]
+    assert named and all(lot in json.dumps(e) for e in named)
+    bad = run_cli(demo, "export", "epcis", "--from", "yesterday")
+    assert bad.exit_code == 2 and "--from" in bad.output

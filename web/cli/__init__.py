@@ -30,7 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo:demo", "Load the demo supply network: a Fujian dairy chain with a melamine "
                           "incident to trace, and a child-car-seat chain."),
     "enterprise": ("accounts:enterprise", "Manage enterprises."),
-    "export": ("export:export", "Export ledger records as a regulator's spreadsheet (FSMA 204)."),
+    "export": ("export:export", "Export ledger records as a regulator's spreadsheet (FSMA 204) "
+                                "or as EPCIS 2.0."),
     "import": ("importing:import_command",
                "Import a CSV or XLSX sheet of one record type as one atomic ledger batch."),
     "init": ("ledger:init",
