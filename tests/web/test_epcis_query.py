@@ -15,11 +15,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from ledger.accounts.tokens import issue_token as issue_api_token
 from ledger.epcis.hashing import document_event_hash_ids
 from ledger.epcis.index import EPCISEventRow, EPCISKeyRow, rebuild
 from ledger.epcis.query import epcis_document
 from ledger.epcis.schema import load_schema
 from ledger.log.storage import EnterpriseRow
+from ledger.supervision.models import RecordRow
 from tests.conftest import SHARED, demo_app_in, issue_token, run_cli
 from web.db import get_session
 
@@ -301,3 +303,30 @@ def test_tracenet_export_epcis_writes_a_valid_document(demo: Flask, tmp_path: An
     assert named and all(lot in json.dumps(e) for e in named)
     bad = run_cli(demo, "export", "epcis", "--from", "yesterday")
     assert bad.exit_code == 2 and "--from" in bad.output
+
+
+def test_a_district_bureau_sees_its_districts_events(demo: Flask,
+                                                     tokens: dict[str, str]) -> None:
+    with demo.app_context():
+        session = get_session()
+        districts = {uscc: place for uscc, place in session.execute(
+            select(EnterpriseRow.uscc, EnterpriseRow.district))}
+        bureau_seat = sorted(districts)[0]
+        district = districts[sorted(districts)[-1]]
+        token = issue_api_token(session, bureau_seat, "regulator", "2026-11-28T00:00:00Z",
+                                district=district)
+        session.commit()
+        counterparties = {seq: party for seq, party in session.execute(
+            select(RecordRow.seq, RecordRow.counterparty))}
+        rows = {row.event_id: row for row in session.scalars(select(EPCISEventRow))}
+    client = demo.test_client()
+    scoped = _all(client, "/epcis/events?perPage=1000", token)
+    inside = {uscc for uscc, place in districts.items() if place.startswith(district)}
+    inside.add(bureau_seat)  # the records viewer adds the bureau's own enterprise
+    assert 0 < len(scoped) < len(rows)
+    for event in scoped:
+        row = rows[event["eventID"]]
+        assert row.enterprise in inside or counterparties.get(row.seq) in inside
+    expected = sum(1 for row in rows.values()
+                   if row.enterprise in inside or counterparties.get(row.seq) in inside)
+    assert len(scoped) == expected
