@@ -11,8 +11,9 @@ with its bizStep / disposition:
 - ``receipt`` and ``shipment``: ObjectEvent OBSERVE, ``sourceList`` the shipper,
   ``destinationList`` the receiver (owning parties), the document number as a ``desadv``.
   ``receiving`` / ``in_progress``, ``shipping`` / ``in_transit``.
-- ``inspection``: ObjectEvent OBSERVE of the lot, the report number as a ``testres``; lab,
-  kind, standard and items under ``tracenet:inspection``. ``inspecting`` / ``conformant`` or
+- ``inspection``: ObjectEvent OBSERVE of the lot, the report number as a ``testres``;
+  ``tracenet:kind``, ``tracenet:lab``, ``tracenet:labUSCC``, ``tracenet:standard`` (as EPCIS
+  capture reads them back) and ``tracenet:items``. ``inspecting`` / ``conformant`` or
   ``non_conformant``.
 - ``serialization``: ObjectEvent ADD of the units (SGTIN Digital Links), ILMD lot.
   ``commissioning`` / ``active``.
@@ -59,7 +60,7 @@ __all__ = [
 #: GS1's EPCIS 2.0 JSON-LD context
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
 #: Tracenet's namespace for the extension fields it adds to events it serves
-TRACENET_NS = "https://ns.tracenet.example/epcis/"
+TRACENET_NS = "https://tracenet.dev/epcis/"
 TRACENET_PREFIX = "tracenet"
 #: the @context of every event and document Tracenet serves
 CONTEXT: list[Any] = [EPCIS_CONTEXT, {TRACENET_PREFIX: TRACENET_NS}]
@@ -188,15 +189,18 @@ def _document(number: str) -> str:
 
 
 def _inspection(p: Mapping[str, Any], _enterprise: str, _glns: Parties) -> dict[str, Any]:
-    details = {key: p[key] for key in ("kind", "lab", "lab_uscc", "standard", "items")
-               if p.get(key) is not None}
+    # the extension fields EPCIS capture reads back (schemas.epcis.mapping): kind, lab,
+    # labUSCC, standard; the items as recorded
+    details = {f"{TRACENET_PREFIX}:{name}": p[key] for key, name in (
+        ("kind", "kind"), ("lab", "lab"), ("lab_uscc", "labUSCC"), ("standard", "standard"),
+        ("items", "items")) if p.get(key) is not None}
     return {"type": "ObjectEvent", "action": "OBSERVE",
             "quantityList": [{"epcClass": lot_class(p["gtin"], p["lot"])}],
             "bizStep": "inspecting",
             "disposition": "conformant" if p.get("verdict") == "pass" else "non_conformant",
             "bizTransactionList": [{"type": "testres",
                                     "bizTransaction": _document(p["report_no"])}],
-            f"{TRACENET_PREFIX}:inspection": details}
+            **details}
 
 
 def _serialization(p: Mapping[str, Any], _enterprise: str, _glns: Parties) -> dict[str, Any]:
