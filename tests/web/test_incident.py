@@ -205,6 +205,36 @@ def test_only_regulators_and_admins_see_it(demo: Flask) -> None:
     assert anonymous.get("/console/incident").status_code == 302
 
 
+def test_a_district_bureau_finds_only_lots_its_district_made_or_holds(demo: Flask) -> None:
+    from ledger.accounts.users import create_user
+    from ledger.demo.network import DEMO_PASSWORD as password
+
+    with demo.app_context():
+        session = get_session()
+        bureau = session.scalars(select(EnterpriseRow).where(
+            EnterpriseRow.roles.contains("regulator"))).first()
+        assert bureau is not None
+        create_user(session, username="xiamen", password=password, enterprise=bureau.uscc,
+                    role="regulator", district="厦门市")
+        session.commit()
+        xiamen = set(session.scalars(select(EnterpriseRow.uscc).where(
+            EnterpriseRow.district.startswith("厦门市"))))
+    client = signed_in(demo, "xiamen")
+    # no raw milk is made or held in Xiamen: the melamine lot is not its to open
+    assert "没有找到匹配的批次" in client.get("/console/incident", query_string={"q": "生乳"}).text
+    assert client.get("/console/incident/lot", query_string={
+        "gtin": RAW_MILK, "lot": RAW_LOT}).status_code == 403
+    # the milk made of it reached Xiamen's shops: those lots are found, and traced from there
+    page = client.get("/console/incident", query_string={"q": "20261102F1"})
+    assert page.status_code == 302
+    lot_page = client.get(unescape(page.headers["Location"])).text
+    graph = json.loads(unescape(re.search(r"data-graph='([^']*)'", lot_page)[1]))  # type: ignore[index]
+    starts = {node["data"]["holder"] for node in graph["nodes"] if node["data"]["start"]}
+    assert starts and starts <= xiamen
+    # the demo's recall reached Xiamen's holders: it is among its open recalls
+    assert re.search(r'data-recall="\d+"', lot_page.split('id="open-recalls"')[1])
+
+
 @pytest.mark.parametrize(("query", "status"), [
     ({"gtin": RAW_MILK, "lot": "NO-SUCH-LOT"}, 404),
     ({"gtin": "06941203000013", "lot": RAW_LOT}, 422),  # a wrong check digit

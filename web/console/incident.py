@@ -12,8 +12,8 @@ and keep the open recalls and their deadlines in sight.
   script is ``static/incident.js``, never inline) beside the holders' tables, the order-recall
   form (:mod:`web.console.recalls` starts it) and the open recalls with their deadlines.
 
-Regulators and administrators only (who see every enterprise's records); a district bureau's
-search and lots are narrowed to its district through ``ledger.accounts.scope`` when present.
+Regulators and administrators only; a district bureau's search, traces and recalls are
+narrowed to its district (``ledger.accounts.scope.viewer_for``, as on every console page).
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from ledger.accounts.models import UserRow
 from ledger.accounts.roles import REGULATOR, sees_everything
-from ledger.errors import LedgerError
+from ledger.errors import ForbiddenError, LedgerError
 from ledger.log.proofs import get_entry
 from ledger.log.storage import EnterpriseRow
 from ledger.recall import list_recalls, lot_status
 from ledger.supervision import names
 from ledger.supervision.context import unit_code
 from ledger.supervision.models import LotRecallRow, LotRow, ProductRow, RecordRow
+from ledger.supervision.queries import Viewer
 from ledger.supervision.recall_levels import CHINA
 from ledger.supervision.recalls import OPEN
 from ledger.trace import Holding, LotKey, Trace, TraceStart, trace_downstream, trace_upstream
@@ -49,7 +49,7 @@ from web.console import i18n
 from web.console.i18n import t
 from web.console.recalls import start_fields
 from web.console.trace import tree_rows
-from web.console.views import bp, current_user, error_page, login_required
+from web.console.views import bp, console_viewer, current_user, error_page, login_required
 from web.db import get_ledger, get_session
 
 __all__ = ["graph_data", "open_recalls", "search"]
@@ -62,24 +62,16 @@ RECALLS_LIMIT = 50
 _GTIN_AND_LOT = re.compile(r"^\s*(\d{8}|\d{12,14})\s*[/／\s]\s*(\S+)\s*$")
 
 
-def _visible(session: Session, user: UserRow) -> set[str] | None:
-    """The enterprises the user's bureau oversees (None: all), as ``ledger.accounts.scope``
-    decides; every enterprise until that module is there."""
-    try:
-        from ledger.accounts.scope import (  # type: ignore[import-not-found,unused-ignore]
-            visible_enterprises,
-        )
-    except ImportError:  # pragma: no cover - before regulator scope lands
+def _visible(viewer: Viewer) -> set[str] | None:
+    """The enterprises whose lots the search may list: None for everything."""
+    if viewer is None:
         return None
-    found: set[str] | None = visible_enterprises(session, user)
-    return found
+    return {viewer} if isinstance(viewer, str) else set(viewer)
 
 
-def _require_overseer() -> UserRow:
-    user = current_user()
-    if not sees_everything(user.role):
+def _require_overseer() -> None:
+    if not sees_everything(current_user().role):
         abort(403)
-    return user
 
 
 # --- finding the lot -------------------------------------------------------------------------
@@ -137,10 +129,11 @@ def search(session: Session, text: str, *, visible: Collection[str] | None,
 @login_required
 def incident_search() -> Any:
     """The search box; a search that finds one lot opens it, several are listed."""
-    user = _require_overseer()
+    _require_overseer()
     query = request.args.get("q", "").strip()[:200]
     session = get_session()
-    visible = _visible(session, user)
+    viewer = console_viewer()
+    visible = _visible(viewer)
     found: FoundLots | None = None
     code = None
     if query:
@@ -150,7 +143,7 @@ def incident_search() -> Any:
             return redirect(url_for("console.incident_lot", gtin=only.gtin, lot=only.lot,
                                     code=code))
     return render_template("console/incident_search.html", query=query, found=found,
-                           code=code, recalls=open_recalls(session, visible))
+                           code=code, recalls=open_recalls(session, viewer))
 
 
 # --- one lot -------------------------------------------------------------------------------
@@ -191,27 +184,30 @@ def _lot_facts(session: Session, gtin: str, lot: str) -> dict[str, Any]:
 @login_required
 def incident_lot() -> Any:
     """One lot's incident: its facts, the trace graph beside the tables, the recall form."""
-    user = _require_overseer()
+    _require_overseer()
     lot_query = LotQuery().load({name: request.args.get(name, "").strip()
                                  for name in ("gtin", "lot")})
     gtin, lot = lot_query["gtin"], lot_query["lot"]
     session = get_session()
-    visible = _visible(session, user)
+    viewer = console_viewer()
+    visible = _visible(viewer)
     facts = _lot_facts(session, gtin, lot)
     if visible is not None and not lots_by_keys(session, [LotKey(gtin, lot)],
                                                 visible=visible).total:
         abort(403)
+    # As the trace page shows it to the same account: a district bureau from its district's
+    # holdings, as far as their direct customers.
     start = TraceStart.of_lot(gtin, lot)
-    down = trace_downstream(session, start)
-    up = trace_upstream(session, start)
+    down = trace_downstream(session, start, viewer=viewer)
+    up = trace_upstream(session, start, viewer=viewer)
     status = lot_status(session, gtin, lot)["recall"]
     recalled = _recalled_lots(session, {LotKey(a.gtin, a.lot) for a in (*down.lots, *up.lots)})
     return render_template(
         "console/incident.html", facts=facts, recall=status, down=down, up=up,
         sections=[{"trace": trace, "rows": tree_rows(trace)} for trace in (down, up)],
         graph=graph_data(down, up, recalled=recalled), code=request.args.get("code"),
-        may_recall=user.role == REGULATOR, levels=start_fields(),
-        recalls=open_recalls(session, visible))
+        may_recall=current_user().role == REGULATOR, levels=start_fields(),
+        recalls=open_recalls(session, viewer))
 
 
 def _recalled_lots(session: Session, lots: Collection[LotKey]) -> set[LotKey]:
@@ -228,10 +224,12 @@ def _lot_refused(exc: Exception) -> Any:
     query = " / ".join(request.args.get(name, "") for name in ("gtin", "lot")).strip(" /")
     message = (i18n.pick(getattr(exc, "message_zh", None), exc.message)
                if isinstance(exc, LedgerError) else t("incident.bad_lot"))
+    if isinstance(exc, ForbiddenError):
+        message = t("trace.forbidden")
     page = render_template("console/incident_search.html", query=query, found=None,
-                           code=None, recalls=open_recalls(get_session(), None),
+                           code=None, recalls=open_recalls(get_session(), console_viewer()),
                            error=message)
-    return page, 422
+    return page, 403 if isinstance(exc, ForbiddenError) else 422
 
 
 # --- the graph -----------------------------------------------------------------------------
@@ -356,14 +354,12 @@ def _short(name: str) -> str:
 # --- the open recalls ------------------------------------------------------------------------
 
 
-def open_recalls(session: Session, visible: Collection[str] | None) -> list[dict[str, Any]]:
-    """The open recalls (of enterprises the bureau oversees), the most urgent first: those with
-    holders past a deadline, then by the deadline to complete."""
+def open_recalls(session: Session, viewer: Viewer) -> list[dict[str, Any]]:
+    """The open recalls ``viewer`` takes part in (a bureau: all of its district's), the most
+    urgent first: those with holders late or past a deadline, then by the deadline."""
     now = get_ledger().clock()
-    items = list_recalls(session, viewer=None, now=now, limit=RECALLS_LIMIT,
+    items = list_recalls(session, viewer=viewer, now=now, limit=RECALLS_LIMIT,
                          status=OPEN).items
-    if visible is not None:
-        items = [item for item in items if item["producer"]["uscc"] in visible]
     today = now.astimezone(CHINA).date()
     for item in items:
         # the last day it may be completed on, in China: 0 days left on that day itself
