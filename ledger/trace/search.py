@@ -127,10 +127,11 @@ def find_lots(session: Session, text: str, *, visible: Collection[str] | None = 
     when it has the code, or is of such a product, or was made (or taken in) by such an
     enterprise. Each lot says which it was found by, the first of lot, product, enterprise.
     """
-    text = text.strip()
+    # No control character is in any name or code, and PostgreSQL refuses a NUL outright.
+    text = "".join(char for char in text if char.isprintable()).strip()
     if not text:
         return FoundLots((), 0)
-    folded = text.casefold()
+    folded = text.lower()  # as SQL lower() folds it (SQLite: ASCII only, as lot codes are)
     by_lot = or_(func.lower(LotRow.lot) == folded,
                  func.lower(LotRow.lot).startswith(folded, autoescape=True))
     products = select(ProductRow.gtin).where(or_(
