@@ -170,6 +170,8 @@ def test_one_event_by_its_url_encoded_id(demo: Flask, tokens: dict[str, str]) ->
     assert body == event
     assert load_schema(SCHEMA).problems({"@context": ["https://ref.gs1.org/standards/epcis/"
                                                       "epcis-context.jsonld"], **body}) == []
+    unencoded = _get(client, "/epcis/events/" + event["eventID"], token)
+    assert unencoded.status_code == 200 and unencoded.get_json()["eventID"] == event["eventID"]
     missing = _get(client, "/epcis/events/" + quote("urn:uuid:0-0", safe=""), token)
     assert missing.status_code == 404
     assert missing.get_json()["error"]["field"] == "eventID"

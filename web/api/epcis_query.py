@@ -222,10 +222,15 @@ def events() -> Response:
     "404": {"description": "no event with that eventID or hash ID"}, **_ERRORS})
 def event(event_id: str) -> Response:
     """One event by its eventID (the client's, e.g. ``urn:uuid:…``) or its CBV 2.0 hash ID
-    (``ni:///sha-256;…?ver=CBV2.0``), URL-encoded."""
+    (``ni:///sha-256;…?ver=CBV2.0``), URL-encoded. An eventID that several events share
+    (clients do reuse them) names the first recorded; each one's hash ID names it alone."""
     session = get_session()
     viewer = authenticated_viewer(session)
-    found = epcis.get_event(session, _raw_path_tail("/events/", event_id), viewer=viewer)
+    wanted = _raw_path_tail("/events/", event_id)
+    if wanted.startswith("ni:") and "?" not in wanted and set(request.args) == {"ver"}:
+        # a hash ID whose "?" was sent unencoded: its ?ver=CBV2.0 arrived as a query string
+        wanted += "?ver=" + request.args["ver"]
+    found = epcis.get_event(session, wanted, viewer=viewer)
     session.commit()
     return _answer({"@context": epcis.query_context([found]), **found})
 
