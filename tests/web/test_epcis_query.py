@@ -116,6 +116,10 @@ def test_time_windows_compare_instants_not_strings(demo: Flask,
     utc = _events(_get(client, "/epcis/events?perPage=1000&GE_eventTime=2026-09-26T16:00:00Z"
                        "&LT_eventTime=2026-09-27T16:00:00.000Z", token))
     assert local and [e["eventID"] for e in local] == [e["eventID"] for e in utc]
+    unencoded = _events(_get(client, "/epcis/events?perPage=1000"
+                             "&GE_eventTime=2026-09-27T00:00:00+08:00"
+                             "&LT_eventTime=2026-09-28T00:00:00+08:00", token))
+    assert [e["eventID"] for e in unencoded] == [e["eventID"] for e in local]
     from ledger.epcis.index import instant
 
     for event in local:

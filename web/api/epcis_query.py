@@ -115,6 +115,9 @@ def _values(name: str) -> tuple[str, ...]:
 
 def _instant(name: str) -> int:
     text = request.args[name]
+    if len(text) > 6 and text[-6] == " " and text[-5:-3].isdigit():
+        # a "+08:00" sent unencoded arrives as " 08:00" (a "+" in a query is a space)
+        text = text[:-6] + "+" + text[-5:]
     try:
         return instant(text)
     except (ValueError, OverflowError):
