@@ -151,6 +151,13 @@ def demo_app_in(prefix: str) -> Iterator[Flask]:
     shutil.rmtree(instance, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def reports_demo() -> Iterator[Flask]:
+    """One app over the demo network shared by the report tests (tests/ledger/test_reports.py
+    and tests/web/test_reports.py), which read its records and add no entry."""
+    yield from demo_app_in("tracenet-reports-")
+
+
 def _disposed(app: Flask) -> Iterator[Flask]:
     yield app
     app.extensions["tracenet.runtime"].close()

@@ -16,15 +16,14 @@ from ledger.log.storage import EnterpriseRow
 from ledger.reports import INDEX_WEIGHTS, Period, ReportError, build_report, scope_of
 from ledger.reports.figures import GRADE_SCORES, Report
 from ledger.supervision.models import RecordRow
-from tests.conftest import demo_app_in
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 FAILED_RAW_MILK_LOT = "SR20261102"
 
 
 @pytest.fixture(scope="module")
-def demo() -> Iterator[Flask]:
-    yield from demo_app_in("tracenet-reports-")
+def demo(reports_demo: Flask) -> Flask:
+    return reports_demo
 
 
 @pytest.fixture

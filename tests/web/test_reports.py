@@ -9,7 +9,6 @@ import io
 import json
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from PIL import Image
 
 from ledger.demo.network import DEMO_PASSWORD
 from ledger.log.checkpoint import open_checkpoint, parse_verifier_key
-from tests.conftest import demo_app_in, run_cli
+from tests.conftest import run_cli
 from tests.web.test_console import csrf_token, pass_second_factor
 from web.report_charts import PALETTE
 from web.transparency import VERIFY_SNIPPET
@@ -35,8 +34,8 @@ CHARTS = 7
 
 
 @pytest.fixture(scope="module")
-def demo() -> Iterator[Flask]:
-    yield from demo_app_in("tracenet-report-web-")
+def demo(reports_demo: Flask) -> Flask:
+    return reports_demo
 
 
 @pytest.fixture(scope="module")
