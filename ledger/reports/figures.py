@@ -484,6 +484,13 @@ class _Makers:
     products: dict[str, tuple[str, str, str]]  # gtin -> (maker, category, name)
     enterprises: dict[str, tuple[str, str]]  # uscc -> (name, district)
     producers: list[str]
+    #: every live inspection and production (read once, then counted per period)
+    inspections: list[_Inspection] = field(default_factory=list)
+    productions: list[_Production] = field(default_factory=list)
+    #: inspected lot -> the enterprise it originated with
+    origins: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: lot -> whether every live inspection of it (at any time) passed
+    verdicts: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     @classmethod
     def read(cls, session: Session) -> _Makers:
@@ -498,7 +505,13 @@ class _Makers:
             enterprises[uscc] = (name, district)
             if "producer" in _roles(roles):
                 producers.append(uscc)
-        return cls(products, enterprises, producers)
+        inspections = _inspections(session)
+        verdicts: dict[tuple[str, str], bool] = {}
+        for item in inspections:
+            key = (item.gtin, item.lot)
+            verdicts[key] = verdicts.get(key, True) and item.passed
+        return cls(products, enterprises, producers, inspections, _productions(session),
+                   _origins(session, {item.gtin for item in inspections}), verdicts)
 
     def maker(self, gtin: str, origin: str | None) -> str | None:
         """The lot's maker: its product's registrant, else the enterprise it came from."""
@@ -557,13 +570,13 @@ def _moment(text: Any) -> datetime | None:
         return None
 
 
-def _inspections(session: Session, since: str, until: str) -> list[_Inspection]:
-    """The live inspection records whose event time is within the loose bounds."""
+def _inspections(session: Session) -> list[_Inspection]:
+    """Every live inspection record, dated by its ``inspected_at`` (not the statement's event
+    time, which a client may set otherwise)."""
     rows = session.execute(select(RecordRow.seq, RecordRow.gtin, RecordRow.lot,
                                   RecordRow.verdict)
                            .where(RecordRow.type == INSPECTION,
-                                  RecordRow.superseded_by.is_(None),
-                                  RecordRow.event_time >= since, RecordRow.event_time < until)
+                                  RecordRow.superseded_by.is_(None))
                            .order_by(RecordRow.seq)).all()
     payloads = _payloads(session, (row.seq for row in rows))
     found = []
@@ -580,6 +593,45 @@ def _inspections(session: Session, since: str, until: str) -> list[_Inspection]:
     return found
 
 
+@dataclass(frozen=True)
+class _Production:
+    gtin: str
+    lot: str
+    enterprise: str
+    moment: datetime
+    value: Decimal | None
+
+
+def _productions(session: Session) -> list[_Production]:
+    """Every live production record, dated by its ``produced_at``, with its output value."""
+    rows = session.execute(select(RecordRow.seq, RecordRow.enterprise, RecordRow.gtin,
+                                  RecordRow.lot)
+                           .where(RecordRow.type == PRODUCTION,
+                                  RecordRow.superseded_by.is_(None))
+                           .order_by(RecordRow.seq)).all()
+    payloads = _payloads(session, (row.seq for row in rows))
+    found = []
+    for row in rows:
+        payload = payloads.get(row.seq, {})
+        moment = _moment(payload.get("produced_at"))
+        if moment is None or row.gtin is None or row.lot is None:
+            continue
+        found.append(_Production(row.gtin, row.lot, row.enterprise, moment,
+                                 _amount(payload.get("output_value"))))
+    return found
+
+
+def _origins(session: Session, gtins: Collection[str]) -> dict[tuple[str, str], str]:
+    """The enterprise each lot of ``gtins`` originated with."""
+    wanted = sorted(gtins)
+    origins: dict[tuple[str, str], str] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        origins.update({(gtin, lot): origin for gtin, lot, origin in session.execute(
+            select(LotRow.gtin, LotRow.lot, LotRow.origin)
+            .where(LotRow.gtin.in_(wanted[start:start + _CHUNK])))})
+    return origins
+
+
 _KINDS: Mapping[str, tuple[str, str]] = {
     "self": ("企业自检", "Self-inspection"),
     "third_party": ("第三方检验", "Third-party testing"),
@@ -592,13 +644,10 @@ def period_figures(session: Session, period: Period, scope: Scope, *,
                    makers: _Makers | None = None) -> PeriodFigures:
     """Every figure of ``period`` in ``scope`` (see the module docstring for definitions)."""
     makers = makers or _Makers.read(session)
-    since, until = period.bounds()
-    origins = _origins(session, since, until)
-    inspections = [item for item in _inspections(session, since, until)
-                   if period.contains(item.moment)]
+    inspections = [item for item in makers.inspections if period.contains(item.moment)]
 
     def maker_of(gtin: str, lot: str) -> str | None:
-        return makers.maker(gtin, origins.get((gtin, lot)))
+        return makers.maker(gtin, makers.origins.get((gtin, lot)))
 
     in_scope = [item for item in inspections if scope.covers(maker_of(item.gtin, item.lot))]
     # lot -> passed every inspection in the period; and the month of its first one
@@ -661,43 +710,15 @@ def period_figures(session: Session, period: Period, scope: Scope, *,
         spot_checks=Rate("spot_check", *_KINDS["spot_check"], len(spot),
                          sum(1 for item in spot if item.passed)),
         failed_spot_checks=tuple(failed_spots),
-        output_value=_output_value(session, period, scope, makers),
+        output_value=_output_value(makers, period, scope),
         recalls=_recalls(session, period, scope, makers),
         monthly=tuple(monthly))
 
 
-def _origins(session: Session, since: str, until: str) -> dict[tuple[str, str], str]:
-    """The enterprise each lot inspected in the bounds originated with."""
-    inspected = (select(RecordRow.gtin, RecordRow.lot)
-                 .where(RecordRow.type == INSPECTION, RecordRow.event_time >= since,
-                        RecordRow.event_time < until).subquery())
-    return {(gtin, lot): origin for gtin, lot, origin in session.execute(
-        select(LotRow.gtin, LotRow.lot, LotRow.origin)
-        .join(inspected, (inspected.c.gtin == LotRow.gtin) & (inspected.c.lot == LotRow.lot))
-        .distinct())}
-
-
-def _produced(session: Session, period: Period, scope: Scope,
-              makers: _Makers) -> list[tuple[str, str, Decimal | None]]:
-    """The lots produced in the period in scope: (gtin, lot, output value or None)."""
-    since, until = period.bounds()
-    rows = session.execute(select(RecordRow.seq, RecordRow.enterprise, RecordRow.gtin,
-                                  RecordRow.lot)
-                           .where(RecordRow.type == PRODUCTION,
-                                  RecordRow.superseded_by.is_(None),
-                                  RecordRow.event_time >= since,
-                                  RecordRow.event_time < until)).all()
-    rows = [row for row in rows if row.gtin is not None and row.lot is not None
-            and scope.covers(makers.maker(row.gtin, row.enterprise))]
-    payloads = _payloads(session, (row.seq for row in rows))
-    produced = []
-    for row in rows:
-        payload = payloads.get(row.seq, {})
-        moment = _moment(payload.get("produced_at"))
-        if moment is None or not period.contains(moment):
-            continue
-        produced.append((str(row.gtin), str(row.lot), _amount(payload.get("output_value"))))
-    return produced
+def _produced(facts: _Makers, period: Period, scope: Scope) -> list[_Production]:
+    """The lots produced in the period in scope."""
+    return [item for item in facts.productions if period.contains(item.moment)
+            and scope.covers(facts.maker(item.gtin, item.enterprise))]
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -710,35 +731,17 @@ def _amount(value: Any) -> Decimal | None:
     return amount if amount.is_finite() and amount >= 0 else None
 
 
-def _verdicts(session: Session, lots: Collection[tuple[str, str]]) -> dict[tuple[str, str],
-                                                                          bool]:
-    """Lot -> whether every live inspection of it passed (absent: never inspected)."""
-    verdicts: dict[tuple[str, str], bool] = {}
-    gtins = sorted({gtin for gtin, _ in lots})
-    for start in range(0, len(gtins), _CHUNK):
-        for gtin, lot, verdict in session.execute(
-                select(RecordRow.gtin, RecordRow.lot, RecordRow.verdict)
-                .where(RecordRow.type == INSPECTION, RecordRow.superseded_by.is_(None),
-                       RecordRow.gtin.in_(gtins[start:start + _CHUNK]))):
-            key = (str(gtin), str(lot))
-            if key in lots:
-                verdicts[key] = verdicts.get(key, True) and verdict == "pass"
-    return verdicts
-
-
-def _output_value(session: Session, period: Period, scope: Scope,
-                  makers: _Makers) -> OutputValue:
-    produced = _produced(session, period, scope, makers)
-    valued = {(gtin, lot): value for gtin, lot, value in produced if value is not None}
-    verdicts = _verdicts(session, set(valued))
+def _output_value(facts: _Makers, period: Period, scope: Scope) -> OutputValue:
+    produced = _produced(facts, period, scope)
+    valued = {(item.gtin, item.lot): item.value for item in produced if item.value is not None}
     value = passed = Decimal(0)
     inspected = 0
     for key, amount in valued.items():
-        if key not in verdicts:
+        if key not in facts.verdicts:
             continue
         inspected += 1
         value += amount
-        if verdicts[key]:
+        if facts.verdicts[key]:
             passed += amount
     return OutputValue(lots=inspected, value=value, passed_value=passed,
                        lots_without_value=len(produced) - len(valued),
@@ -759,7 +762,7 @@ def _recalls(session: Session, period: Period, scope: Scope, makers: _Makers) ->
         items.append(RecallItem(row.seq, row.level, row.kind, row.status, row.producer,
                                 makers.name(row.producer), row.reason,
                                 moment.astimezone(CHINA).isoformat(), int(count)))
-    produced = {(gtin, lot) for gtin, lot, _ in _produced(session, period, scope, makers)}
+    produced = {(item.gtin, item.lot) for item in _produced(makers, period, scope)}
     recalled: set[tuple[str, str]] = set()
     gtins = sorted({gtin for gtin, _ in produced})
     for start in range(0, len(gtins), _CHUNK):
