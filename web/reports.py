@@ -64,7 +64,7 @@ WORDS: dict[str, dict[str, str]] = {
         "kind.axis": "检验次数",
         "passed": "合格",
         "failed": "不合格",
-        "month": "{month}月",
+        "month": "{month}月",  # {name} unused: Chinese months are numbered
         "col.kind": "检验类型",
         "col.total": "检验",
         "col.passed": "合格",
@@ -103,6 +103,7 @@ WORDS: dict[str, dict[str, str]] = {
         "level": "{level}级",
         "levels": "一二三",
         "col.level": "级别",
+        "col.started": "启动时间",
         "col.reason": "召回原因",
         "col.status": "状态",
         "col.lots": "批次数",
@@ -168,7 +169,7 @@ WORDS: dict[str, dict[str, str]] = {
         "kind.axis": "inspections",
         "passed": "passed",
         "failed": "failed",
-        "month": "{month}",
+        "month": "{name}",
         "col.kind": "Kind",
         "col.total": "Inspected",
         "col.passed": "Passed",
@@ -200,7 +201,7 @@ WORDS: dict[str, dict[str, str]] = {
         "s5.missing": "{without} lots recorded no output value and {uninspected} were not "
                       "inspected; they are left out of the rate.",
         "s6": "6. Defective product recalls",
-        "s6.text": "{count} recalls were started (class I {l1}, class II {l2}, class III "
+        "s6.text": "Recalls started: {count} (class I {l1}, class II {l2}, class III "
                    "{l3}), {open} still open; {recalled} of the {produced} lots produced in "
                    "the period are within a recall's scope.",
         "recall.title": "Recalls by class, against the previous year",
@@ -208,6 +209,7 @@ WORDS: dict[str, dict[str, str]] = {
         "level": "Class {level}",
         "levels": "I II III",
         "col.level": "Class",
+        "col.started": "Started",
         "col.reason": "Reason",
         "col.status": "Status",
         "col.lots": "Lots",
@@ -254,6 +256,9 @@ WORDS: dict[str, dict[str, str]] = {
         "note.nocheckpoint": "The ledger has no signed checkpoint yet.",
     },
 }
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -312,7 +317,8 @@ def context(report: Report, locale: str) -> dict[str, Any]:
     period = report.period.label_zh if zh else report.period.label_en
     previous_period = (report.period.previous_year().label_zh if zh
                        else report.period.previous_year().label_en)
-    months = [words("month", month=m.month) for m in current.monthly]
+    months = [words("month", month=m.month, name=_MONTHS[m.month - 1])
+              for m in current.monthly]
     drawn: dict[str, charts.Chart] = {}
     # The previous year is drawn beside this one only when it has figures to compare with:
     # a year before the ledger began would read as a year of zeros.
