@@ -72,6 +72,7 @@ bench: install ## Run the benchmarks and print their ratios (results: docs/BENCH
 	$(PY) bench/api.py
 	$(PY) bench/startup.py
 	$(PY) bench/trace.py
+	$(PY) bench/incident.py
 	$(PY) bench/recall.py
 	$(PY) bench/outbox.py
 	$(PY) bench/decode.py

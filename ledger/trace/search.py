@@ -79,7 +79,6 @@ def _visible(query: Select[LotRow], visible: Collection[str] | None
 
 def _page(session: Session, query: Select[LotRow], matched: dict[LotKey, str],
           limit: int) -> FoundLots:
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     recall = (select(LotRecallRow.open_count).where(LotRecallRow.gtin == LotRow.gtin,
                                                     LotRecallRow.lot == LotRow.lot)
               .scalar_subquery())
@@ -88,6 +87,10 @@ def _page(session: Session, query: Select[LotRow], matched: dict[LotKey, str],
         case((func.coalesce(recall, 0) > 0, 0), else_=1),
         LotRow.produced_at.desc().nulls_last(), LotRow.gtin, LotRow.lot).limit(limit)
     rows = list(session.scalars(ordered))
+    total = len(rows)
+    if total == limit:  # a full page: count them all (a second pass, only when it may differ)
+        total = session.scalar(select(func.count()).select_from(
+            query.with_only_columns(LotRow.gtin).subquery())) or 0
     return FoundLots(tuple(_describe(session, rows, matched)), total)
 
 

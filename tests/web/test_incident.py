@@ -402,9 +402,19 @@ def test_a_regulator_finds_the_failed_raw_milk_lot_sees_its_graph_and_orders_a_r
             page.screenshot(path=str(SHOTS / "incident-lot-desktop-full.png"), full_page=True)
             _no_sideways_scroll(page)
 
-            # The recall, ordered from the incident view.
+            # The recall, ordered from the graph: the raw-milk lot's node, then its button.
+            page.click("#incident-graph ~ .legend")  # out of the graph: nothing selected
+            page.click("[data-show=all]")
+            origin = page.evaluate("""() => {
+                const n = window.incidentGraph.nodes('[rank = 0]').first();
+                const p = n.renderedPosition();
+                const r = document.getElementById('incident-graph').getBoundingClientRect();
+                return {x: r.left + p.x, y: r.top + p.y, lot: n.data('lot')};}""")
+            assert origin["lot"] == RAW_LOT
+            page.mouse.click(origin["x"], origin["y"])
+            page.click("#graph-order-recall")
+            expect(page.locator("#order-recall")).to_be_in_viewport()
             expect(page.locator("#order-recall .notice")).to_contain_text("已在召回中")
-            page.click("#to-recall")
             page.check("#level-2")
             page.fill("#recall-reason", "监督抽检生乳三聚氰胺 3.8 mg/kg，扩大召回范围")
             page.fill("#recall-hazard", "可导致泌尿系统结石")

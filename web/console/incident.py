@@ -318,7 +318,7 @@ def _rank(nodes: dict[str, dict[str, Any]], edges: list[dict[str, Any]]) -> None
         nodes[key]["rank"] = found
 
 
-_GRAPH_WORDS = ("received", "produced", "passed_on", "used", "held", "open", "entries",
+_GRAPH_WORDS = ("received", "produced", "passed_on", "used", "held", "open", "order", "entries",
                 "recalled", "start", "end", "inspection_fail", "inspection_pass",
                 "inspection_none", "off_ledger")
 

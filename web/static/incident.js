@@ -183,10 +183,20 @@
         list.appendChild(pair);
       });
       detail.appendChild(list);
+      var actions = document.createElement("p");
+      actions.className = "detail-actions";
       var open = text("a", words.open + " →", "button");
       open.href = d.url;
       open.id = "graph-open-lot";
-      detail.appendChild(open);
+      actions.appendChild(open);
+      if (box.hasAttribute("data-may-recall")) {
+        // the recall form is under the lot's own page: this lot's, or the one it leads to
+        var order = text("a", words.order, "button danger");
+        order.href = d.url + "#order-recall";
+        order.id = "graph-order-recall";
+        actions.appendChild(order);
+      }
+      detail.appendChild(actions);
       detail.hidden = false;
       mark(d.id);
       var row = document.querySelector("tr[data-node=\"" + CSS.escape(d.id) + "\"]");
