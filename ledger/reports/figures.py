@@ -119,6 +119,8 @@ _INDEX_NAMES: Mapping[str, tuple[str, str]] = {
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 #: lots read per query when their inspections are looked up
 _CHUNK = 500
+#: rows fetched at a time when every inspection or production is read
+_ROWS = 5000
 _NO_CATEGORY = ""
 
 
@@ -173,7 +175,11 @@ class Period:
 
     def contains(self, moment: datetime) -> bool:
         """Whether ``moment`` falls in the period (its China-time date)."""
-        return self.start <= moment.astimezone(CHINA).date() < self.end
+        return self.holds(moment.astimezone(CHINA).date())
+
+    def holds(self, day: date) -> bool:
+        """Whether the China-time date ``day`` falls in the period."""
+        return self.start <= day < self.end
 
     def bounds(self) -> tuple[str, str]:
         """Loose RFC 3339 string bounds for a first filter in SQL (a day either side covers
@@ -541,9 +547,22 @@ class _Inspection:
     kind: str
     passed: bool
     moment: datetime
-    lab: str
-    report_no: str
-    failed_items: tuple[str, ...]
+    #: the China-time date of ``moment``, which periods are cut by
+    day: date
+
+
+def _field(body: bytes, name: bytes) -> str | None:
+    """A top-level string field of an entry's payload, read off its canonical bytes without
+    parsing them: in RFC 8785 JSON a quote inside a string is always escaped, so
+    ``"name":"`` can only be a member name, and the payload's members are the only ones of
+    these names (the entry's own are ``enterprise``, ``event_time``, ``key_id`` …, and an
+    inspection item's ``name``, ``value``, ``limit``, ``unit``, ``pass``)."""
+    start = body.find(b'"' + name + b'":"')
+    if start < 0:
+        return None
+    start += len(name) + 4
+    end = body.find(b'"', start)
+    return body[start:end].decode() if end > start else None
 
 
 def _payloads(session: Session, seqs: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -573,23 +592,19 @@ def _moment(text: Any) -> datetime | None:
 def _inspections(session: Session) -> list[_Inspection]:
     """Every live inspection record, dated by its ``inspected_at`` (not the statement's event
     time, which a client may set otherwise)."""
-    rows = session.execute(select(RecordRow.seq, RecordRow.gtin, RecordRow.lot,
-                                  RecordRow.verdict)
-                           .where(RecordRow.type == INSPECTION,
-                                  RecordRow.superseded_by.is_(None))
-                           .order_by(RecordRow.seq)).all()
-    payloads = _payloads(session, (row.seq for row in rows))
     found = []
-    for row in rows:
-        payload = payloads.get(row.seq, {})
-        moment = _moment(payload.get("inspected_at"))
-        if moment is None or row.gtin is None or row.lot is None:
+    query = (select(RecordRow.seq, RecordRow.gtin, RecordRow.lot, RecordRow.verdict,
+                    EntryRow.body)
+             .join(EntryRow, EntryRow.seq == RecordRow.seq)
+             .where(RecordRow.type == INSPECTION, RecordRow.superseded_by.is_(None))
+             .order_by(RecordRow.seq).execution_options(yield_per=_ROWS))
+    for seq, gtin, lot, verdict, body in session.execute(query):
+        # a correction's replacement carries the fields the record now says
+        moment = _moment(_field(body, b"inspected_at"))
+        if moment is None or gtin is None or lot is None:
             continue
-        failed = tuple(str(item.get("name", "")) for item in payload.get("items", [])
-                       if isinstance(item, dict) and item.get("pass") is False)
-        found.append(_Inspection(row.seq, row.gtin, row.lot, str(payload.get("kind", "")),
-                                 row.verdict == "pass", moment, str(payload.get("lab", "")),
-                                 str(payload.get("report_no", "")), failed))
+        found.append(_Inspection(seq, gtin, lot, _field(body, b"kind") or "", verdict == "pass",
+                                 moment, moment.astimezone(CHINA).date()))
     return found
 
 
@@ -598,26 +613,23 @@ class _Production:
     gtin: str
     lot: str
     enterprise: str
-    moment: datetime
+    day: date
     value: Decimal | None
 
 
 def _productions(session: Session) -> list[_Production]:
     """Every live production record, dated by its ``produced_at``, with its output value."""
-    rows = session.execute(select(RecordRow.seq, RecordRow.enterprise, RecordRow.gtin,
-                                  RecordRow.lot)
-                           .where(RecordRow.type == PRODUCTION,
-                                  RecordRow.superseded_by.is_(None))
-                           .order_by(RecordRow.seq)).all()
-    payloads = _payloads(session, (row.seq for row in rows))
     found = []
-    for row in rows:
-        payload = payloads.get(row.seq, {})
-        moment = _moment(payload.get("produced_at"))
-        if moment is None or row.gtin is None or row.lot is None:
+    query = (select(RecordRow.enterprise, RecordRow.gtin, RecordRow.lot, EntryRow.body)
+             .join(EntryRow, EntryRow.seq == RecordRow.seq)
+             .where(RecordRow.type == PRODUCTION, RecordRow.superseded_by.is_(None))
+             .order_by(RecordRow.seq).execution_options(yield_per=_ROWS))
+    for enterprise, gtin, lot, body in session.execute(query):
+        moment = _moment(_field(body, b"produced_at"))
+        if moment is None or gtin is None or lot is None:
             continue
-        found.append(_Production(row.gtin, row.lot, row.enterprise, moment,
-                                 _amount(payload.get("output_value"))))
+        found.append(_Production(gtin, lot, enterprise, moment.astimezone(CHINA).date(),
+                                 _amount(_field(body, b"output_value"))))
     return found
 
 
@@ -644,7 +656,7 @@ def period_figures(session: Session, period: Period, scope: Scope, *,
                    makers: _Makers | None = None) -> PeriodFigures:
     """Every figure of ``period`` in ``scope`` (see the module docstring for definitions)."""
     makers = makers or _Makers.read(session)
-    inspections = [item for item in makers.inspections if period.contains(item.moment)]
+    inspections = [item for item in makers.inspections if period.holds(item.day)]
 
     def maker_of(gtin: str, lot: str) -> str | None:
         return makers.maker(gtin, makers.origins.get((gtin, lot)))
@@ -656,7 +668,7 @@ def period_figures(session: Session, period: Period, scope: Scope, *,
     for item in in_scope:
         key = (item.gtin, item.lot)
         lots[key] = lots.get(key, True) and item.passed
-        months.setdefault(key, item.moment.astimezone(CHINA).month)
+        months.setdefault(key, item.day.month)
 
     def tally(keyed: Mapping[tuple[str, str], str]) -> dict[str, list[int]]:
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -687,14 +699,17 @@ def period_figures(session: Session, period: Period, scope: Scope, *,
                for kind, (total, passed) in kinds.items()]
     spot = [item for item in in_scope if item.kind == "spot_check"]
     failed_spots = []
-    for item in spot:
-        if item.passed:
-            continue
+    failures = [item for item in spot if not item.passed]
+    details = _payloads(session, (item.seq for item in failures))  # the few read whole
+    for item in failures:
         maker = maker_of(item.gtin, item.lot) or ""
+        payload = details.get(item.seq, {})
+        failed_items = tuple(str(part.get("name", "")) for part in payload.get("items", [])
+                             if isinstance(part, dict) and part.get("pass") is False)
         failed_spots.append(FailedSpotCheck(
             item.seq, item.moment.astimezone(CHINA).isoformat(), maker, makers.name(maker),
             makers.district(maker), item.gtin, makers.product_name(item.gtin), item.lot,
-            item.lab, item.report_no, item.failed_items))
+            str(payload.get("lab", "")), str(payload.get("report_no", "")), failed_items))
     monthly = []
     for month in range(1, 13):
         keys = [key for key, first in months.items() if first == month]
@@ -702,6 +717,7 @@ def period_figures(session: Session, period: Period, scope: Scope, *,
     if period.quarter is not None:
         monthly = monthly[3 * period.quarter - 3:3 * period.quarter]
     total_lots = len(lots)
+    produced = _produced(makers, period, scope)
     return PeriodFigures(
         period=period,
         lots=Rate("all", "全部", "All", total_lots, sum(1 for ok in lots.values() if ok)),
@@ -710,14 +726,14 @@ def period_figures(session: Session, period: Period, scope: Scope, *,
         spot_checks=Rate("spot_check", *_KINDS["spot_check"], len(spot),
                          sum(1 for item in spot if item.passed)),
         failed_spot_checks=tuple(failed_spots),
-        output_value=_output_value(makers, period, scope),
-        recalls=_recalls(session, period, scope, makers),
+        output_value=_output_value(makers, produced),
+        recalls=_recalls(session, period, scope, makers, produced),
         monthly=tuple(monthly))
 
 
 def _produced(facts: _Makers, period: Period, scope: Scope) -> list[_Production]:
     """The lots produced in the period in scope."""
-    return [item for item in facts.productions if period.contains(item.moment)
+    return [item for item in facts.productions if period.holds(item.day)
             and scope.covers(facts.maker(item.gtin, item.enterprise))]
 
 
@@ -731,8 +747,7 @@ def _amount(value: Any) -> Decimal | None:
     return amount if amount.is_finite() and amount >= 0 else None
 
 
-def _output_value(facts: _Makers, period: Period, scope: Scope) -> OutputValue:
-    produced = _produced(facts, period, scope)
+def _output_value(facts: _Makers, produced: list[_Production]) -> OutputValue:
     valued = {(item.gtin, item.lot): item.value for item in produced if item.value is not None}
     value = passed = Decimal(0)
     inspected = 0
@@ -748,7 +763,8 @@ def _output_value(facts: _Makers, period: Period, scope: Scope) -> OutputValue:
                        lots_not_inspected=len(valued) - inspected)
 
 
-def _recalls(session: Session, period: Period, scope: Scope, makers: _Makers) -> RecallFigures:
+def _recalls(session: Session, period: Period, scope: Scope, makers: _Makers,
+             lots: list[_Production]) -> RecallFigures:
     since, until = period.bounds()
     items = []
     for row in session.scalars(select(RecallRow).where(RecallRow.initiated_at >= since,
@@ -762,7 +778,7 @@ def _recalls(session: Session, period: Period, scope: Scope, makers: _Makers) ->
         items.append(RecallItem(row.seq, row.level, row.kind, row.status, row.producer,
                                 makers.name(row.producer), row.reason,
                                 moment.astimezone(CHINA).isoformat(), int(count)))
-    produced = {(item.gtin, item.lot) for item in _produced(makers, period, scope)}
+    produced = {(item.gtin, item.lot) for item in lots}
     recalled: set[tuple[str, str]] = set()
     gtins = sorted({gtin for gtin, _ in produced})
     for start in range(0, len(gtins), _CHUNK):
