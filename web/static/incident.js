@@ -18,8 +18,8 @@
   var NARROW = 640; // px: below this the graph runs top to bottom
 
   // Positions of the nodes: one layer per rank, left to right (or top to bottom when
-  // ``vertical``); a layer with more nodes than ``wrap`` fit across is folded into several
-  // rows (columns), so a phone's narrow box still shows every holding at a readable size.
+  // ``vertical``); a layer with more nodes than fit across (``wrap`` on a phone, 16 on a wide
+  // screen) is folded into several rows (columns), so every holding stays readable.
   function layered(nodes, edges, vertical, wrap) {
     var byRank = {};
     var rankOf = {};
@@ -56,24 +56,26 @@
     }
     sweep(ranks.filter(function (r) { return r > 0; }));
     sweep(ranks.filter(function (r) { return r < 0; }).reverse());
-    var along = vertical ? 70 : 205; // between layers (and folded rows of one layer)
-    var gap = vertical ? 50 : 0; // extra space between two layers
-    var across = vertical ? 150 : 62; // between nodes of one layer
+    // A layer is one or more lines (a row on a phone, a column on a wide screen) of at most
+    // ``perLine`` nodes; ``step`` separates the lines of a layer, ``gap`` is added between
+    // layers, ``across`` separates the nodes of a line.
+    var perLine = vertical ? Math.max(1, wrap) : 16;
+    var step = vertical ? 70 : 190;
+    var gap = vertical ? 50 : 15;
+    var across = vertical ? 150 : 62;
     var positions = {};
     var at = 0;
     ranks.forEach(function (r) {
       var ids = byRank[r];
-      var perLine = vertical ? Math.max(1, wrap) : Math.max(1, Math.ceil(ids.length / 14));
-      var lines = vertical ? Math.ceil(ids.length / perLine) : 1;
+      var lines = Math.ceil(ids.length / perLine);
       ids.forEach(function (id, i) {
-        var line = vertical ? Math.floor(i / perLine) : 0;
-        var inLine = vertical ? Math.min(perLine, ids.length - line * perLine) : ids.length;
-        var index = vertical ? i % perLine : i;
-        var offset = (index - (inLine - 1) / 2) * across;
-        positions[id] = vertical ? { x: offset, y: at + line * along }
-                                 : { x: r * along, y: offset };
+        var line = Math.floor(i / perLine);
+        var inLine = Math.min(perLine, ids.length - line * perLine);
+        var offset = (i % perLine - (inLine - 1) / 2) * across;
+        var along = at + line * step;
+        positions[id] = vertical ? { x: offset, y: along } : { x: along, y: offset };
       });
-      at += lines * along + gap;
+      at += lines * step + gap;
     });
     return positions;
   }
