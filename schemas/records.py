@@ -293,6 +293,77 @@ class RecallClosedSchema(Schema):
         "example": "ZH-2026-11-28"})
 
 
+class FrameLotSchema(LotRefSchema):
+    weight = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
+                            metadata={"example": 6})
+
+
+class FrameEnterpriseSchema(Schema):
+    uscc = USCCField(required=True, metadata={"example": "91350100MA0000002T"})
+    weight = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
+                            metadata={"description": "the enterprise's weight in the draw "
+                                                     "(grade x risk class x recent failures)",
+                                      "example": 12})
+    grade = fields.String(load_default=None, validate=validate.OneOf(["A", "B", "C", "D"]),
+                          metadata={"example": "B"})
+    risk_class = fields.String(load_default=None,
+                               validate=validate.OneOf(["high", "medium", "low"]),
+                               metadata={"example": "high"})
+    failures = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=0),
+                              metadata={"description": "failed inspections in the look-back "
+                                                       "period", "example": 1})
+    lots = fields.List(fields.Nested(FrameLotSchema), load_default=list)
+
+
+class FrameSchema(Schema):
+    as_of = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                           metadata={"description": "the ledger size the frame was computed "
+                                                    "at", "example": 5120})
+    at = RFC3339Field(required=True, metadata={"example": "2026-11-28T09:00:00+08:00"})
+    enterprises = fields.List(fields.Nested(FrameEnterpriseSchema), required=True,
+                              validate=validate.Length(min=1))
+
+
+class ExemptSchema(Schema):
+    uscc = USCCField(required=True, metadata={"example": "91350100MA0000003R"})
+    until = RFC3339Field(load_default=None, metadata={"example": "2027-06-30T00:00:00+08:00"})
+
+
+class SpotCheckPlanSchema(Schema):
+    title = free_text("2026 年第四季度乳制品双随机抽查", 200)
+    district = fields.String(load_default=None, validate=validate.Length(max=100),
+                             metadata={"example": "福州市鼓楼区"})
+    categories = fields.List(fields.String(validate=_category), load_default=None,
+                             metadata={"example": ["07"]})
+    enterprises = fields.Integer(required=True, strict=True,
+                                 validate=validate.Range(min=1, max=10_000),
+                                 metadata={"description": "how many enterprises to draw",
+                                           "example": 3})
+    lots_per_enterprise = fields.Integer(required=True, strict=True,
+                                         validate=validate.Range(min=0, max=20),
+                                         metadata={"example": 1})
+    commitment = fields.String(required=True, validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"),
+                               metadata={"description": "sha256: and the hex SHA-256 of the "
+                                                        "32-byte seed revealed by the draw",
+                                         "example": "sha256:" + "0" * 64})
+    frame = fields.Nested(FrameSchema, required=True)
+    exempt = fields.List(fields.Nested(ExemptSchema), load_default=list, metadata={
+        "description": "enterprises left out of the frame: A-graded, within their exemption"})
+
+
+class SelectedSchema(Schema):
+    uscc = USCCField(required=True, metadata={"example": "91350100MA0000002T"})
+    lots = fields.List(fields.Nested(LotRefSchema), load_default=list)
+
+
+class SpotCheckDrawSchema(Schema):
+    plan = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                          metadata={"description": "the spot_check_plan seq", "example": 5121})
+    seed = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"),
+                         metadata={"example": "0" * 64})
+    selected = fields.List(fields.Nested(SelectedSchema), required=True)
+
+
 _SCHEMAS: dict[str, type[Schema]] = {
     names.PRODUCT_REGISTERED: ProductRegisteredSchema,
     names.MATERIAL_INTAKE: MaterialIntakeSchema,
@@ -306,6 +377,8 @@ _SCHEMAS: dict[str, type[Schema]] = {
     names.RECALL_INITIATED: RecallInitiatedSchema,
     names.RECALL_PROGRESS: RecallProgressSchema,
     names.RECALL_CLOSED: RecallClosedSchema,
+    names.SPOT_CHECK_PLAN: SpotCheckPlanSchema,
+    names.SPOT_CHECK_DRAW: SpotCheckDrawSchema,
     names.CORRECTION: CorrectionSchema,
 }
 if set(_SCHEMAS) != {record_type.name for record_type in RECORD_TYPES}:  # pragma: no cover

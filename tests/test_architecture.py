@@ -67,6 +67,10 @@ HOUSE_RULES: dict[str, tuple[str, ...]] = {
     # current_grades, districts as ledger.accounts.scope matches them); rendering is web's
     "ledger.reports": ("ledger.outbox", "ledger.trace", "ledger.recall",
                        "ledger.consumer", "schemas", "web", "ledger.demo"),
+    # risk: spot-check frames and draws, early warning, standards warnings; a reader of the
+    # projections that appends its draws through submit, which nothing in the ledger calls back
+    "ledger.risk": ("ledger.trace", "ledger.recall", "ledger.consumer", "ledger.export",
+                    "schemas", "web", "ledger.demo"),
     "schemas": (*WEB_FRAMEWORK, "web", "ledger.demo"),
     "scanners": (*WEB_FRAMEWORK, "sqlalchemy", "web", "ledger.demo"),
     "wsgi": WEB_FRAMEWORK,  # it imports web.create_app, and nothing else

@@ -28,6 +28,8 @@ __all__ = [
     "RecallReportRow",
     "RecallRow",
     "RecordRow",
+    "SpotCheckPickRow",
+    "SpotCheckPlanRow",
     "StockRow",
     "UnitRow",
 ]
@@ -351,8 +353,46 @@ class LotRecallRow(Base):
     last_recall: Mapped[int] = mapped_column(BigInteger)
 
 
+class SpotCheckPlanRow(Base):
+    """A spot-check plan (双随机抽查计划), by the seq of its ``spot_check_plan`` entry: the
+    frame and the commitment to the seed published before the draw, then the draw itself."""
+
+    __tablename__ = "spot_check_plans"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: the regulator that planned it (and alone may draw it)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    #: the district the frame was limited to, or None for the regulator's whole area
+    district: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    commitment: Mapped[str] = mapped_column(String(80))
+    planned_at: Mapped[str] = mapped_column(String(40))
+    enterprises: Mapped[int] = mapped_column(Integer)
+    lots_per_enterprise: Mapped[int] = mapped_column(Integer)
+    #: units in the frame and units left out as exempt (信用免检)
+    frame_size: Mapped[int] = mapped_column(Integer)
+    exempt: Mapped[int] = mapped_column(Integer)
+    draw_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    drawn_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    seed: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class SpotCheckPickRow(Base):
+    """An enterprise a draw chose, and a lot of it (``position`` 0 with no lot when none was
+    drawn: the enterprise is inspected on site)."""
+
+    __tablename__ = "spot_check_picks"
+    __table_args__ = (Index("ix_spot_check_picks_lot", "gtin", "lot"),)
+
+    plan: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    enterprise: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    gtin: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    lot: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
 #: every supervision projection table, in an order safe to clear and refill
 PROJECTIONS = (CounterRow, ProductRow, LotRow, StockRow, LotInputRow, RecordRow,
                AdditiveFilingRow, UnitRow, NoticeRow, LotEdgeRow, AggregationRow,
                RecallRow, RecallLotRow, RecallHolderRow, RecallHoldingRow, RecallReportRow,
-               LotRecallRow)
+               LotRecallRow, SpotCheckPlanRow, SpotCheckPickRow)

@@ -20,6 +20,8 @@ __all__ = [
     "RECEIPT",
     "SERIALIZATION",
     "SHIPMENT",
+    "SPOT_CHECK_DRAW",
+    "SPOT_CHECK_PLAN",
 ]
 
 PRODUCT_REGISTERED = "product_registered"
@@ -35,3 +37,5 @@ CORRECTION = "correction"
 RECALL_INITIATED = "recall_initiated"
 RECALL_PROGRESS = "recall_progress"
 RECALL_CLOSED = "recall_closed"
+SPOT_CHECK_PLAN = "spot_check_plan"
+SPOT_CHECK_DRAW = "spot_check_draw"

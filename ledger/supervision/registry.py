@@ -12,7 +12,16 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.supervision import corrections, lots, movements, names, products, recalls, units
+from ledger.supervision import (
+    corrections,
+    lots,
+    movements,
+    names,
+    products,
+    recalls,
+    spot_checks,
+    units,
+)
 from ledger.supervision.context import RecordContext
 from ledger.supervision.corrections import Corrector
 
@@ -55,6 +64,12 @@ _RECORDS = (
                form=False),
     RecordType(names.RECALL_PROGRESS, recalls.recall_progress, spreadsheet=False, form=False),
     RecordType(names.RECALL_CLOSED, recalls.recall_closed, spreadsheet=False, form=False),
+    # Spot-check draws are planned and drawn through ledger.risk (the console, the CLI): the
+    # frame and the draw are computed, never typed in; neither is corrected.
+    RecordType(names.SPOT_CHECK_PLAN, spot_checks.spot_check_plan, spreadsheet=False,
+               form=False),
+    RecordType(names.SPOT_CHECK_DRAW, spot_checks.spot_check_draw, spreadsheet=False,
+               form=False),
 )
 
 #: every record type, in the order a producer meets them

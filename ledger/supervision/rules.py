@@ -135,6 +135,27 @@ RULES: dict[str, tuple[str, str]] = {
     "recall.review_missing": ("结束召回须完成“四不放过”评估：缺少{item_zh}",
                               "closing a recall needs the four-part review (四不放过): "
                               "{item_en} is missing"),
+    "spot_check.not_regulator": ("抽查计划由监管部门制定，{enterprise} 不是监管部门",
+                                 "a spot-check plan is made by a regulator; {enterprise} is "
+                                 "not one"),
+    "spot_check.frame_duplicate": ("抽查名录中 {uscc} 出现两次",
+                                   "{uscc} appears twice in the spot-check frame"),
+    "spot_check.empty_frame": ("抽查名录为空，没有可抽取的企业",
+                               "the spot-check frame is empty: there is nobody to draw"),
+    "spot_check.unknown_plan": ("抽查计划 seq {plan} 不存在（须先单独公布计划及种子承诺）",
+                                "no spot-check plan at seq {plan} (the plan, with its seed "
+                                "commitment, must be on the ledger before the draw)"),
+    "spot_check.not_planner": ("抽查计划 seq {plan} 由 {planner} 制定，只能由其抽取",
+                               "spot-check plan {plan} was made by {planner}, who alone "
+                               "draws it"),
+    "spot_check.already_drawn": ("抽查计划 seq {plan} 已于 seq {draw} 抽取",
+                                 "spot-check plan {plan} was already drawn at seq {draw}"),
+    "spot_check.seed_mismatch": ("种子与抽查计划 seq {plan} 公布的承诺不符",
+                                 "the seed does not match the commitment published with plan "
+                                 "{plan}"),
+    "spot_check.draw_mismatch": ("抽取结果与按种子复算的结果不一致（计划 seq {plan}）",
+                                 "the selection is not what the seed draws from plan {plan}'s "
+                                 "frame"),
 }
 
 
