@@ -68,8 +68,8 @@ def standards_warnings(session: Session, *, on: date,
         # an inspection concerns the lot's producer (a regulator's spot check included)
         if type_ == INSPECTION and gtin and lot:
             if (gtin, lot) not in origins:
-                row = session.get(LotRow, (gtin, lot))
-                origins[(gtin, lot)] = row.origin if row is not None else signer
+                made = session.get(LotRow, (gtin, lot))
+                origins[(gtin, lot)] = made.origin if made is not None else signer
             enterprise = origins[(gtin, lot)]
         else:
             enterprise = signer
@@ -78,7 +78,7 @@ def standards_warnings(session: Session, *, on: date,
             found["inspections" if type_ == INSPECTION else "filings"].append(
                 {"seq": seq, "gtin": gtin, "lot": lot})
     names = {row.uscc: row for row in session.scalars(select(EnterpriseRow))}
-    items = []
+    items: list[dict[str, Any]] = []
     for number, enterprises in citing.items():
         warning = reference.standard_warning(number, on)
         if warning is None:
@@ -101,5 +101,5 @@ def standards_warnings(session: Session, *, on: date,
             "effective_from": warning.effective_from.isoformat()
             if warning.effective_from else None,
             "enterprises": concerned})
-    items.sort(key=lambda item: (_ORDER[item["kind"]], item["standard"]))
+    items.sort(key=lambda item: (_ORDER[str(item["kind"])], str(item["standard"])))
     return items
