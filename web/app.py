@@ -17,6 +17,7 @@ from web import (
     resolver,
     security,
     shopper,
+    spot_checks,
     tiles,
     transparency,
 )
@@ -58,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(transparency.bp)
+    app.register_blueprint(spot_checks.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(resolver.bp)
     app.register_blueprint(shopper.bp)

@@ -80,6 +80,7 @@ SIGN_IN_ENDPOINTS = ("console.login", "console.login_code", "console.login_enrol
 PUBLIC_BLUEPRINTS = {
     "public": "RATELIMIT_PUBLIC",
     "transparency": "RATELIMIT_PUBLIC",
+    "public_spot_checks": "RATELIMIT_PUBLIC",
     "resolver": "RATELIMIT_PUBLIC",
     "shopper": "RATELIMIT_PUBLIC",
     "public_api": "RATELIMIT_PUBLIC",

@@ -178,12 +178,18 @@ def build_frame(session: Session, *, at: datetime, district: str | None = None,
         weight = GRADE_FACTORS.get(grade, GRADE_FACTORS["B"]) * FACTORS[risk] * (
             2 + min(failed, FAILURE_CAP))
         categories_of = {p.gtin: p.category for p in made}
-        lots = [lot for lot in session.scalars(
-            select(LotRow).where(LotRow.origin == enterprise.uscc,
-                                 LotRow.gtin.in_(list(categories_of))))
-                if _within(lot.produced_at, start, at)
+        made_lots = list(session.scalars(select(LotRow).where(
+            LotRow.origin == enterprise.uscc, LotRow.gtin.in_(list(categories_of)))))
+        # A lot that entered the ledger by another's intake (raw milk from a ranch) has no
+        # production time: the intake's time stands for it.
+        undated = [lot.origin_seq for lot in made_lots if not lot.produced_at]
+        entered = dict(session.execute(select(RecordRow.seq, RecordRow.event_time).where(
+            RecordRow.seq.in_(undated)))) if undated else {}
+        lots = [lot for lot in made_lots
+                if _within(lot.produced_at or entered.get(lot.origin_seq), start, at)
                 and not (lot.expiry and _expired(lot.expiry, at))]
-        lots.sort(key=lambda lot: (lot.produced_at or "", lot.gtin, lot.lot), reverse=True)
+        lots.sort(key=lambda lot: (lot.produced_at or entered.get(lot.origin_seq) or "",
+                                   lot.gtin, lot.lot), reverse=True)
         units.append({
             "uscc": enterprise.uscc, "weight": weight, "grade": grade, "risk_class": risk,
             "failures": failed,

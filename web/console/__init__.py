@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         incident,
         recalls,
         reports,
+        risk,
         second_factor,
         trace,
         units,

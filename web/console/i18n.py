@@ -39,6 +39,9 @@ _ZH: dict[str, str] = {
     "nav.import": "批量导入",
     "nav.recalls": "召回",
     "nav.reports": "质量报告",
+    "nav.risk": "风险预警",
+    "nav.spot_checks": "双随机抽查",
+    "nav.standards": "标准预警",
     "recalls.title": "缺陷产品召回",
     "recalls.intro": "本企业发起、承担或被通知的召回（监管人员：全部召回），"
                      "及各企业的完成情况和期限。",
@@ -398,6 +401,9 @@ _EN: dict[str, str] = {
     "nav.import": "Import",
     "nav.recalls": "Recalls",
     "nav.reports": "Reports",
+    "nav.risk": "Early warning",
+    "nav.spot_checks": "Spot checks",
+    "nav.standards": "Standards",
     "recalls.title": "Recalls",
     "recalls.intro": "Recalls your enterprise started, carries out or was notified of "
                      "(regulators: all), with each holder's completion and the deadlines.",
