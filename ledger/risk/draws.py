@@ -141,7 +141,7 @@ def _failures(session: Session, start: datetime, end: datetime
 def build_frame(session: Session, *, at: datetime, district: str | None = None,
                 categories: Sequence[str] | None = None,
                 within: Iterable[str] | None = None, max_lots: int = MAX_LOTS) -> Frame:
-    """The frame of a draw at ``at``: every producer (of ``district``, among ``within`` when
+    """The frame of a draw at ``at``: every producer (in ``district``, among ``within`` when
     given) that registered a product (of ``categories`` when given), weighted as the module
     says, with its lots made in the look-back period and not expired; A-graded enterprises
     within their exemption are listed apart as exempt. Sorted by USCC, so equal inputs give
@@ -156,8 +156,8 @@ def build_frame(session: Session, *, at: datetime, district: str | None = None,
         if wanted is None or product.category in wanted:
             products.setdefault(product.enterprise, []).append(product)
     query = select(EnterpriseRow).order_by(EnterpriseRow.uscc)
-    if district:
-        query = query.where(EnterpriseRow.district == district)
+    if district:  # a district, or a city or province that contains districts
+        query = query.where(EnterpriseRow.district.startswith(district, autoescape=True))
     units: list[dict[str, Any]] = []
     exempt: list[dict[str, Any]] = []
     for enterprise in session.scalars(query):
