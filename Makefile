@@ -76,6 +76,7 @@ bench: install ## Run the benchmarks and print their ratios (results: docs/BENCH
 	$(PY) bench/recall.py
 	$(PY) bench/outbox.py
 	$(PY) bench/decode.py
+	$(PY) bench/risk.py
 	$(PY) bench/serials.py
 	$(PY) bench/lookup.py
 	$(PY) bench/epcis_wire.py

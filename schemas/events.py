@@ -22,7 +22,7 @@ def _base64_bytes(length: int | None) -> validate.Validator:
     def check(value: str) -> str:
         try:
             raw = base64.b64decode(value, validate=True)
-        except binascii.Error:
+        except (binascii.Error, ValueError):  # ValueError: a character outside ASCII
             raise ValidationError("expected standard base64") from None
         if length is not None and len(raw) != length:
             raise ValidationError(f"expected {length} bytes, got {len(raw)}")

@@ -25,12 +25,15 @@ in the outbox for every enterprise registered as a regulator.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ledger.errors import EntryError, NotFoundError
@@ -57,6 +60,7 @@ __all__ = [
     "count",
     "evaluate",
     "inspections",
+    "keep_scanning",
     "list_alerts",
     "rates",
     "scan",
@@ -71,6 +75,10 @@ BASELINE_MONTHS = 12
 DIMENSIONS = ("category_district", "category", "class", "district")
 #: the outbox event of a new alert
 ALERT_EVENT = "risk.alert"
+#: seconds between the worker's scans
+SCAN_INTERVAL = 600.0
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -312,6 +320,27 @@ def _notify(session: Session, raised: Sequence[RiskAlertRow], now: datetime) -> 
                         "baseline_inspections": alert.baseline_inspections,
                         "baseline_failures": alert.baseline_failures,
                         "p_value": alert.p_value})
+
+
+def keep_scanning(sessions: Callable[[], Session], clock: Callable[[], datetime], *,
+                  stop: threading.Event, interval: float = SCAN_INTERVAL) -> int:
+    """Scan the current and the previous month every ``interval`` seconds until ``stop`` is
+    set (``tracenet worker`` runs it), so alerts come without anyone pressing a button;
+    return how many were raised. A database error is logged and tried again."""
+    raised = 0
+    while not stop.is_set():
+        now = clock()
+        month = _month(now)
+        try:
+            with sessions() as session:
+                raised += len(scan(session, now=now, months=[*_months_before(month, 1),
+                                                                month]))
+                session.commit()
+        except SQLAlchemyError as exc:
+            logger.warning("risk scan: database error, trying again in %g s: %s", interval,
+                           str(exc).splitlines()[0])
+        stop.wait(interval)
+    return raised
 
 
 def list_alerts(session: Session, *, status: str | None = None,

@@ -274,3 +274,25 @@ def test_the_dashboard_draws_its_charts_in_a_browser(
             assert problems == []
         finally:
             browser.close()
+
+
+def test_the_command_line_plans_draws_checks_and_scans(
+        risk_app: tuple[Flask, dict[str, str]]) -> None:
+    app, parties = risk_app
+    planned = run_cli(app, "risk", "plan", "--regulator", parties["bureau"], "--title", "抽查",
+                      "--enterprises", "1", "--lots", "0", "--seed", "ab" * 32)
+    assert planned.exit_code == 0, planned.output
+    seq = int(re.search(r"plan (\d+) published", planned.output)[1])  # type: ignore[index]
+    drawn = run_cli(app, "risk", "draw", str(seq))
+    assert drawn.exit_code == 0, drawn.output
+    assert "ab" * 32 in drawn.output and "on site" in drawn.output
+    checked = run_cli(app, "risk", "check-draw", str(seq))
+    assert checked.exit_code == 0 and "is what seed" in checked.output
+    assert run_cli(app, "risk", "draw", str(seq)).exit_code != 0  # drawn once only
+    assert run_cli(app, "risk", "plan", "--regulator", parties["bureau"], "--title", "x",
+                   "--enterprises", "1", "--seed", "xyz").exit_code == 2
+    scanned = run_cli(app, "risk", "scan", "--month", "2026-13")
+    assert scanned.exit_code == 2
+    assert run_cli(app, "risk", "scan").exit_code == 0
+    standards = run_cli(app, "risk", "standards")
+    assert standards.exit_code == 0 and "GB 5749-2022" in standards.output

@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recall": ("recall:recall", "Start, show and close recalls (缺陷产品召回)."),
     "report": ("report:report", "Write the quality white paper or a district report (HTML "
                                 "or PDF)."),
+    "risk": ("risk:risk", "Early warning, spot-check draws (双随机抽查) and standards "
+                          "warnings."),
     "serialize": ("serialize:serialize",
                   "Give COUNT units of a lot random serials and supervision codes (one "
                   "serialization entry); prints one unit a line: serial, supervision code."),

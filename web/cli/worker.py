@@ -19,6 +19,7 @@ import click
 from ledger.log import keep_checkpoints
 from ledger.log.cosigning import Cosigner, parse_witnesses, run_cosigner
 from ledger.outbox import DEFAULT_SCHEDULE, RetrySchedule, run_worker
+from ledger.risk.warning import keep_scanning
 from web.runtime import Runtime
 from web.settings import Settings
 
@@ -85,6 +86,10 @@ def worker(poll: float, concurrency: int, timeout: float, retries: RetrySchedule
         kwargs={"stop": stop, "poll": min(poll, max(0.05, runtime.ledger.checkpoint_interval / 4))},
         name="checkpoints", daemon=True)
     checkpoints.start()
+    # early-warning alerts (ledger.risk.warning) are scanned for here, not in a web worker
+    scanning = threading.Thread(target=keep_scanning, args=(runtime.sessions, runtime.ledger.clock),
+                                kwargs={"stop": stop}, name="risk-scan", daemon=True)
+    scanning.start()
     try:
         made = run_worker(runtime.sessions, stop=stop, poll=poll, concurrency=concurrency,
                           timeout=timeout, schedule=retries)
@@ -93,5 +98,6 @@ def worker(poll: float, concurrency: int, timeout: float, retries: RetrySchedule
         if cosigning is not None:
             cosigning.join()
         checkpoints.join(timeout=10)
+        scanning.join(timeout=10)
         runtime.close()
     click.echo(f"worker {os.getpid()}: stopped after {made} delivery attempts", err=True)

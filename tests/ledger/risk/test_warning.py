@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bench.risk import false_alarms, generate, month_names
 from ledger import log
@@ -25,6 +26,7 @@ from ledger.risk.warning import (
     close,
     count,
     evaluate,
+    keep_scanning,
     list_alerts,
     rates,
     scan,
@@ -79,7 +81,7 @@ def _month_time(month: str, day: int) -> str:
 
 
 def test_alerts_are_raised_from_inspections_notified_acknowledged_and_closed(
-        session: Session, ledger: log.Ledger) -> None:
+        session: Session, sessions: sessionmaker[Session], ledger: log.Ledger) -> None:
     maker = enrol(session, ledger, 31)
     regulator = enrol(session, ledger, 39, "regulator")
     maker.ok(product(gtin=DAIRY, category="07", standard="GB 25190-2010", name="纯牛奶",
@@ -104,12 +106,18 @@ def test_alerts_are_raised_from_inspections_notified_acknowledged_and_closed(
     session.commit()
 
     now = datetime(2026, 11, 28, 12, tzinfo=UTC)
-    raised = scan(session, now=now)
-    session.commit()
+    stop = threading.Event()
+
+    def clock() -> datetime:  # the worker's loop, run once: this and last month
+        stop.set()
+        return now
+
+    assert keep_scanning(sessions, clock, stop=stop) > 0
+    raised = list_alerts(session)
+    assert scan(session, now=now) == []  # the earlier months fire nothing more
     keys = {(alert.dimension, alert.key, alert.month) for alert in raised}
     assert ("category_district", "07|福州市", months[-1]) in keys
     assert {alert.month for alert in raised} == {months[-1]}
-    assert scan(session, now=now) == []  # nothing twice
     notices = list(session.scalars(select(OutboxMessage).where(
         OutboxMessage.event_type == "risk.alert")))
     assert {n.enterprise for n in notices} == {regulator.uscc}
