@@ -82,15 +82,14 @@ def _page(session: Session, query: Select[LotRow], matched: dict[LotKey, str],
     recall = (select(LotRecallRow.open_count).where(LotRecallRow.gtin == LotRow.gtin,
                                                     LotRecallRow.lot == LotRow.lot)
               .scalar_subquery())
-    ordered = query.order_by(
+    # The count rides along as a window over the same pass: one scan for the page and total.
+    ordered = query.add_columns(func.count().over()).order_by(
         case((LotRow.inspection == "fail", 0), else_=1),
         case((func.coalesce(recall, 0) > 0, 0), else_=1),
         LotRow.produced_at.desc().nulls_last(), LotRow.gtin, LotRow.lot).limit(limit)
-    rows = list(session.scalars(ordered))
-    total = len(rows)
-    if total == limit:  # a full page: count them all (a second pass, only when it may differ)
-        total = session.scalar(select(func.count()).select_from(
-            query.with_only_columns(LotRow.gtin).subquery())) or 0
+    found = session.execute(ordered).all()
+    rows = [row for row, _total in found]
+    total = found[0][1] if found else 0
     return FoundLots(tuple(_describe(session, rows, matched)), total)
 
 
@@ -127,8 +126,8 @@ def find_lots(session: Session, text: str, *, visible: Collection[str] | None = 
 
     ``text`` is matched, case-insensitively, against lot codes (the whole code or its start),
     GTINs, product names (any part), USCCs and enterprise names (any part): a lot is found
-    when it has the code, or is of such a product, or was made (or taken in) by such an
-    enterprise. Each lot says which it was found by, the first of lot, product, enterprise.
+    when it has the code, or is of such a product, or was made (or taken in) or held by such
+    an enterprise. Each lot says which it was found by, the first of lot, product, enterprise.
     """
     # No control character is in any name or code, and PostgreSQL refuses a NUL outright.
     text = "".join(char for char in text if char.isprintable()).strip()
@@ -144,7 +143,9 @@ def find_lots(session: Session, text: str, *, visible: Collection[str] | None = 
         func.upper(EnterpriseRow.uscc) == text.upper(),
         func.lower(EnterpriseRow.name).contains(folded, autoescape=True)))
     by_product = LotRow.gtin.in_(products)
-    by_enterprise = LotRow.origin.in_(enterprises)
+    # made (or taken in) by such an enterprise, or held by it: a shop makes nothing
+    by_enterprise = or_(LotRow.origin.in_(enterprises), tuple_(LotRow.gtin, LotRow.lot).in_(
+        select(StockRow.gtin, StockRow.lot).where(StockRow.enterprise.in_(enterprises))))
     query = _visible(select(LotRow).where(or_(by_lot, by_product, by_enterprise)), visible)
     page = _page(session, query, {}, limit)
     # What each listed lot was found by, for the page to say (cheap: one page of lots).

@@ -106,6 +106,21 @@ def test_an_enterprise_by_name_or_uscc_lists_the_lots_it_made(demo: Flask,
         assert "企业" in page.split(f'data-lot="{RAW_LOT}"')[1].split("</tr>")[0]
 
 
+def test_a_shop_by_name_lists_the_lots_it_holds(demo: Flask, regulator: FlaskClient) -> None:
+    from ledger.supervision.models import StockRow
+
+    with demo.app_context():
+        session = get_session()
+        shop = session.scalars(select(EnterpriseRow).where(
+            EnterpriseRow.name.contains("三坊七巷"))).one()
+        held = {(row.gtin, row.lot) for row in session.scalars(
+            select(StockRow).where(StockRow.enterprise == shop.uscc))}
+    page = regulator.get("/console/incident", query_string={"q": "三坊七巷"}).text
+    rows = found_rows(page)
+    assert rows and set(rows) <= held
+    assert f"找到 {len(held)} 个批次" in page or len(held) > 50
+
+
 def test_a_unit_code_finds_its_lot(demo: Flask, regulator: FlaskClient) -> None:
     with demo.app_context():
         session = get_session()

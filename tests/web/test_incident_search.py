@@ -44,7 +44,9 @@ def test_what_each_kind_of_text_finds(network_app: Flask) -> None:
         assert all(lot.origin == SUPPLIER and lot.origin_name is None and lot.product is None
                    for lot in by_code.lots)
         maker = find_lots(session, network.maker.uscc.lower())
-        assert {lot.lot for lot in maker.lots} == {"P1", "P2"}
+        assert {lot.lot for lot in maker.lots} == {"P1", "P2", "RM1", "RM2"}  # made or held
+        shop = find_lots(session, network.shop.uscc)
+        assert [(lot.lot, lot.matched) for lot in shop.lots] == [("P1", "enterprise")]
         assert find_lots(session, "橙汁", limit=1).truncated
         for text in ("%", "_", "R_1", "P%", "\x00", " ", "'; DROP TABLE lots; --"):
             assert find_lots(session, text).total == 0, text
