@@ -23,6 +23,7 @@ from __future__ import annotations
 __all__ = [
     "FieldPath",
     "CheckpointError",
+    "ConflictError",
     "EPCISError",
     "EntryError",
     "ForbiddenError",
@@ -129,6 +130,12 @@ class EPCISError(LedgerError):
         if code is not None:
             self.code = code
         self.problems: tuple[EPCISError, ...] = problems or (self,)
+
+
+class ConflictError(LedgerError):
+    """What was asked to be created exists already (an enterprise, a username)."""
+
+    code = "conflict"
 
 
 class ForbiddenError(LedgerError):

@@ -8,6 +8,7 @@ from flask import Flask
 
 from web import (
     api,
+    audit,
     console,
     db,
     errors,
@@ -66,5 +67,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(shopper.photo_bp)
     console.init_app(app)
     security.init_app(app)
+    audit.init_app(app)
     limits.init_app(app)  # last: it limits the public blueprints by name
     return app

@@ -13,9 +13,11 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException
 
+from ledger.accounts.users import AccountError
 from ledger.db import missing_migrations
 from ledger.errors import (
     CheckpointError,
+    ConflictError,
     EntryError,
     ForbiddenError,
     IdentityError,
@@ -36,6 +38,8 @@ __all__ = ["ApiError", "error_response", "init_app"]
 _STATUS: dict[type[LedgerError], int] = {
     NotFoundError: 404,
     ForbiddenError: 403,
+    ConflictError: 409,
+    AccountError: 422,
     EntryError: 422,
     SignatureError: 422,
     IdentityError: 422,

@@ -17,20 +17,26 @@ take one enterprise, a set of them, or None.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.accounts.roles import ADMIN, PRODUCER, REGULATOR
+from ledger.errors import ForbiddenError, NotFoundError
 from ledger.log.storage import EnterpriseRow
 
 __all__ = [
     "Scoped",
     "Viewer",
+    "check_may_grant",
+    "check_may_manage",
+    "check_may_register",
     "district_enterprises",
     "in_district",
     "may_see",
+    "require_manager",
     "scope_label",
     "viewer_for",
     "visible_enterprises",
@@ -104,6 +110,51 @@ def may_see(session: Session, user: Scoped, enterprise: str) -> bool:
     """Whether ``user`` may see ``enterprise`` and its data."""
     visible = visible_enterprises(session, user)
     return visible is None or enterprise in visible
+
+
+def require_manager(user: Scoped) -> None:
+    """Only a bureau (regulator) or an administrator onboards enterprises and manages their
+    tokens and accounts: ForbiddenError for anyone else."""
+    if user.role not in (REGULATOR, ADMIN):
+        raise ForbiddenError("only a regulator or an administrator manages enterprises",
+                             field="role")
+
+
+def check_may_manage(session: Session, user: Scoped, enterprise: str) -> EnterpriseRow:
+    """The registered ``enterprise`` when ``user`` may issue and revoke its tokens and console
+    accounts: NotFoundError when it is not registered or lies outside the user's district (a
+    district bureau is not told what exists elsewhere), ForbiddenError for a producer."""
+    require_manager(user)
+    row = session.get(EnterpriseRow, enterprise)
+    if row is None or not may_see(session, user, enterprise):
+        raise NotFoundError(f"no enterprise {enterprise} in your scope", field="enterprise")
+    return row
+
+
+def check_may_register(user: Scoped, district: str, roles: Sequence[str]) -> None:
+    """Whether ``user`` may register an enterprise in ``district`` with ``roles``: a district
+    bureau registers producers of its own district only; the city bureau and administrators
+    any. ForbiddenError naming the field otherwise."""
+    require_manager(user)
+    if user.role == REGULATOR and user.district:
+        if not in_district(district, user.district):
+            raise ForbiddenError(f"a bureau of {user.district} registers enterprises of its "
+                                 f"own district, not of {district}", field="district")
+        if any(role != PRODUCER for role in roles):
+            raise ForbiddenError("a district bureau registers producers only", field="roles")
+
+
+def check_may_grant(user: Scoped, row: EnterpriseRow, role: str, district: str) -> None:
+    """Whether ``user`` may issue a token or account of ``role`` (scoped to ``district``) for
+    the enterprise ``row``: the role must be one the enterprise is registered in, and a
+    district bureau grants no wider a district than its own. ForbiddenError otherwise."""
+    if role not in row.roles.split(","):
+        raise ForbiddenError(f"{row.uscc} is registered as {row.roles}, not as {role}",
+                             field="role")
+    if user.role == REGULATOR and user.district and role == REGULATOR and not (
+            district and in_district(district, user.district)):
+        raise ForbiddenError(f"a bureau of {user.district} grants regulator access within "
+                             "its own district only", field="district")
 
 
 def scope_label(user: Scoped) -> str:

@@ -14,6 +14,7 @@ from web.api import (
     exports,
     ledger,
     lots,
+    onboarding,
     public,
     recalls,
     scan,
@@ -48,4 +49,5 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(serials.blp)
     api.register_blueprint(exports.blp)
     api.register_blueprint(epcis_query.blp)
+    api.register_blueprint(onboarding.blp)
     authenticate_first(app)

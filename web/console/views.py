@@ -43,7 +43,7 @@ from ledger.errors import LedgerError
 from ledger.log.entry import Statement
 from ledger.log.storage import EnterpriseRow
 from ledger.recall import list_recalls, queue_late_notices
-from ledger.supervision import queries
+from ledger.supervision.listings import lot_listing, stock_held
 from ledger.supervision.models import ProductRow, StockRow
 from ledger.supervision.names import MATERIAL_INTAKE
 from ledger.supervision.queries import Viewer
@@ -53,6 +53,7 @@ from schemas.events import EventSchema
 from schemas.spreadsheet import SPREADSHEET_TYPES, SpreadsheetError, read_rows
 from schemas.spreadsheet import template_csv as make_template_csv
 from schemas.spreadsheet import template_xlsx as make_template_xlsx
+from web import audit
 from web.console import i18n
 from web.console.forms import (
     FORM_TYPES,
@@ -64,12 +65,11 @@ from web.console.forms import (
 )
 from web.console.i18n import t
 from web.console.importing import import_rows
+from web.console.listing import PER_PAGE, Column, Filter, Listing, download, run, wants_download
 from web.db import get_ledger, get_session, get_vault
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-#: the dashboard lists at most this many lots, newest first
-LOT_LIMIT = 500
 #: the dashboard heads with at most this many open recalls, newest first
 NOTICE_LIMIT = 5
 #: the import report shows at most this many problems (the count says how many there are)
@@ -85,7 +85,8 @@ def _template_helpers() -> dict[str, Any]:
             "choice_label": i18n.choice_label,
             "format_moment": i18n.format_moment, "format_quantity": i18n.format_quantity,
             "pick": i18n.pick, "locale": i18n.current_locale(), "form_types": FORM_TYPES,
-            "user": g.get("console_user"), "enterprise_name": g.get("enterprise_name")}
+            "user": g.get("console_user"), "enterprise_name": g.get("enterprise_name"),
+            "per_page_choices": PER_PAGE}
 
 
 @bp.before_request
@@ -201,6 +202,9 @@ def sign_in_session(username: str) -> None:
     session["user"] = username
     if lang:
         session["lang"] = lang
+    user = get_session().get(UserRow, username)
+    if user is not None:
+        audit.signed_in(user)
 
 
 def safe_next(target: str | None) -> str:
@@ -211,6 +215,7 @@ def safe_next(target: str | None) -> str:
 @bp.post("/logout")
 def logout() -> BaseResponse:
     """Forget the account (keep the language)."""
+    audit.note("sign_out")
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -230,22 +235,75 @@ def switch_language(code: str) -> BaseResponse:
 # --- dashboard ------------------------------------------------------------------------------
 
 
+#: the lots listing: everyone's lots for the city bureau, a district's for its bureau, the
+#: lots an enterprise made or holds for a producer
+LOTS = Listing(
+    name="lots",
+    columns=(
+        Column("product_name", "col.product", searchable=True),
+        Column("gtin", "col.gtin", searchable=True),
+        Column("lot", "col.lot", searchable=True),
+        Column("maker", "col.origin", searchable=True,
+               text=lambda item: str(item.get("origin_text", ""))),
+        Column("maker_district", "col.maker_district", searchable=True, shown=False),
+        Column("category", "col.category", shown=False),
+        Column("produced_at", "col.produced_at"),
+        Column("expiry", "col.expiry"),
+        Column("quantity", "col.quantity", sort_by="quantity_value"),
+        Column("unit", "col.unit", sortable=False, shown=False),
+        Column("held", "col.stock_held", sortable=False,
+               text=lambda item: str(item.get("held") if item.get("stock") else "")),
+        Column("inspection", "col.inspection"),
+        Column("serialized", "units.title"),
+    ),
+    default_sort="origin_seq", default_desc=True, tiebreak="gtin",
+    filters=(
+        Filter("inspection", "col.inspection",
+               (("pass", "status.pass"), ("fail", "status.fail"), ("none", "status.none"))),
+        Filter("origin_type", "col.origin",
+               (("production", "origin.production"),
+                ("material_intake", "origin.material_intake"))),
+        Filter("district", "col.maker_district", column="maker_district", prefix=True),
+    ),
+)
+
+
+def _decorate_lots(items: list[dict[str, Any]]) -> None:
+    """Stock held and the origin in words: 自产 only for the viewer's own lots, the maker's
+    name for a lot received from another enterprise (or any lot, for a regulator)."""
+    user = current_user()
+    viewer = console_viewer()
+    held = stock_held(get_session(), [(i["gtin"], i["lot"]) for i in items], viewer)
+    for item in items:
+        item["stock"] = held[(item["gtin"], item["lot"])]
+        item["held"] = sum((Decimal(q) for q in item["stock"].values()), Decimal(0))
+        item["own"] = item["origin"] == user.enterprise
+        if item["own"]:
+            item["origin_text"] = t("origin." + item["origin_type"])
+        else:
+            maker = item["maker"] or item["origin"]
+            item["origin_text"] = t("origin.made_by" if item["origin_type"] == "production"
+                                    else "origin.taken_in_by", maker=maker)
+
+
 @bp.get("/")
 @login_required
-def dashboard() -> str:
-    """The enterprise's lots (all lots for regulators and admins) with stock and inspection."""
+def dashboard() -> Any:
+    """The lots the account may see (its enterprise's, its district's, or all), paged,
+    searchable, sortable and filterable, downloadable as CSV or XLSX."""
     user = current_user()
     sees_all = user.role in ("regulator", "admin")
-    page = queries.list_lots(get_session(), viewer=console_viewer(),
-                             limit=LOT_LIMIT, newest_first=True)
-    for lot in page.items:  # what is held here, or by everyone for regulators
-        lot["held"] = sum((Decimal(q) for q in lot["stock"].values()), Decimal(0))
+    query = lot_listing(console_viewer())
+    fmt = wants_download()
+    if fmt:
+        return download(get_session(), LOTS, query, fmt, decorate=_decorate_lots)
+    page = run(get_session(), LOTS, query)
+    _decorate_lots(page.items)
     # The open recalls the enterprise takes part in (regulators: all) head the page.
     notices = list_recalls(get_session(), viewer=console_viewer(),
                            now=get_ledger().clock(), limit=NOTICE_LIMIT, status=OPEN).items
-    return render_template("console/dashboard.html", lots=page.items, sees_all=sees_all,
-                           truncated=page.after is not None, limit=LOT_LIMIT,
-                           recall_notices=notices)
+    return render_template("console/dashboard.html", lots=page.items, listing=page,
+                           sees_all=sees_all, recall_notices=notices)
 
 
 # --- record forms ---------------------------------------------------------------------------

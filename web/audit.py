@@ -1,0 +1,80 @@
+"""The audit trail's door in the web layer: one row per request a signed-in person or an API
+token makes (ledger/accounts/audit.py), written after the response is made.
+
+The row goes through a session of its own, committed at once: the request's session may hold
+a refused, rolled-back unit of work, and what was looked at must be on record whether or not
+what was done succeeded. Views name a more precise action (``token_issued``) or add a detail
+through :func:`note`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from ledger.accounts.audit import AuditEvent, format_at, record
+from ledger.accounts.models import UserRow
+from web.db import get_runtime
+
+__all__ = ["init_app", "note", "signed_in"]
+
+_DOWNLOADS = (".csv", ".xlsx", ".pdf")
+
+
+def init_app(app: Flask) -> None:
+    """Write an audit row after every authenticated request."""
+    app.after_request(_write)
+
+
+def note(action: str | None = None, detail: str | None = None) -> None:
+    """Name this request's action (else view / change / download) or add a detail."""
+    if action is not None:
+        g.audit_action = action
+    if detail is not None:
+        g.audit_detail = detail
+
+
+def signed_in(user: UserRow) -> None:
+    """This request signed ``user`` in: audit it as theirs."""
+    g.audit_user = user
+    g.audit_action = "sign_in"
+
+
+def _action() -> str:
+    if "audit_action" in g:
+        return str(g.audit_action)
+    if request.method in ("GET", "HEAD"):
+        downloading = (request.args.get("download") or "format" in request.args
+                       or request.path.endswith(_DOWNLOADS))
+        return "download" if downloading else "view"
+    return "change"
+
+
+def _write(response: Response) -> Response:
+    user: UserRow | None = g.get("audit_user") or g.get("console_user")
+    principal = g.get("principal")
+    if user is None and principal is None:
+        return response
+    if user is not None:
+        actor, enterprise, role, district = (user.username, user.enterprise, user.role,
+                                             user.district)
+        channel = "api" if principal is not None else "console"
+    else:
+        actor = f"token:{principal.token}"
+        enterprise, role, district, channel = (principal.enterprise, principal.role,
+                                               principal.district, "api")
+    path = request.full_path.rstrip("?")
+    event = AuditEvent(at=format_at(datetime.now(UTC)), actor=actor, enterprise=enterprise,
+                       role=role, district=district, channel=channel, action=_action(),
+                       method=request.method, path=path, status=response.status_code,
+                       address=request.remote_addr or "", detail=str(g.get("audit_detail", "")))
+    try:
+        with get_runtime().sessions() as session:
+            record(session, event)
+            session.commit()
+    except SQLAlchemyError:  # the answer stands; the failure is loud in the log
+        current_app.logger.exception("audit trail: could not record %s %s by %s",
+                                     request.method, path, actor)
+    return response
