@@ -70,6 +70,13 @@ def _write(response: Response) -> Response:
                        role=role, district=district, channel=channel, action=_action(),
                        method=request.method, path=path, status=response.status_code,
                        address=request.remote_addr or "", detail=str(g.get("audit_detail", "")))
+    # The response is made: whatever the request's session still holds uncommitted (a refused
+    # unit of work) is discarded at teardown anyway. Ending it now releases its write lock
+    # (SQLite's is the whole database), which the audit row would otherwise wait on. A
+    # streamed body (a download) still reads through that session, and writes nothing.
+    held = g.get("db_session")
+    if held is not None and held.in_transaction() and not response.is_streamed:
+        held.rollback()
     try:
         with get_runtime().sessions() as session:
             record(session, event)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import g, request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.accounts.scope import viewer_for
+from ledger.accounts.roles import REGULATOR
+from ledger.accounts.scope import Scoped, viewer_for, visible_enterprises
 from ledger.accounts.tokens import find_token, token_id
+from ledger.errors import ForbiddenError
+from ledger.supervision.models import LotRow, RecallRow, StockRow
 from ledger.supervision.queries import Viewer
 from web.errors import ApiError
 
-__all__ = ["Principal", "authenticated_viewer", "current_principal", "require_principal",
-           "viewer_of"]
+__all__ = ["Principal", "authenticated_viewer", "current_principal", "require_lots_in_scope",
+           "require_principal", "require_recall_in_scope", "viewer_of"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +76,35 @@ def require_principal(session: Session) -> Principal:
     if principal is None:
         raise ApiError(401, "unauthorized", "this endpoint needs an API token", "Authorization")
     return principal
+
+
+def require_lots_in_scope(session: Session, user: Scoped,
+                          lots: Iterable[tuple[str, str]]) -> None:
+    """A district bureau acts (orders a recall, say) only on lots made or held in its
+    district: ForbiddenError naming the first lot outside it. No-op for everyone else."""
+    visible = visible_enterprises(session, user)
+    if visible is None or user.role != REGULATOR:
+        return
+    for gtin, lot in lots:
+        row = session.get(LotRow, (gtin, lot))
+        if row is None or row.origin in visible:
+            continue  # an unknown lot is the recall rules' to refuse
+        held = session.scalar(select(StockRow.enterprise).where(
+            StockRow.gtin == gtin, StockRow.lot == lot,
+            StockRow.enterprise.in_(sorted(visible))).limit(1))
+        if held is None:
+            raise ForbiddenError(f"lot {gtin}/{lot} is neither made nor held in "
+                                 f"{user.district}", field="lots")
+
+
+def require_recall_in_scope(session: Session, user: Scoped, seq: int) -> None:
+    """A district bureau closes only recalls it may see in full (its own, or of a producer of
+    its district): ForbiddenError otherwise."""
+    recall = session.get(RecallRow, seq)
+    if recall is None or user.role != REGULATOR:
+        return
+    visible = visible_enterprises(session, user)
+    if visible is None or recall.producer in visible or recall.enterprise == user.enterprise:
+        return
+    raise ForbiddenError(f"recall {seq} is of a producer outside {user.district}",
+                         field="recall")

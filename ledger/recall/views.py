@@ -20,10 +20,10 @@ import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from ledger.errors import NotFoundError
 from ledger.log.storage import EnterpriseRow
@@ -45,6 +45,7 @@ from ledger.supervision.recall_levels import LEVELS, Deadlines, deadlines, parse
 from ledger.supervision.recalls import ACTIVITIES, CLOSED, OPEN, REVIEW
 
 __all__ = ["DEFAULT_ADVICE", "FULL", "HOLDER", "PUBLIC", "access", "list_recalls",
+           "recall_listing", "recall_summaries",
            "lot_status", "public_recalls", "recall_view"]
 
 FULL, HOLDER, PUBLIC = "full", "holder", "public"
@@ -232,16 +233,20 @@ def _progress(holders: Sequence[RecallHolderRow], due: Deadlines,
     }
 
 
+def _taking_part(query: Select[Any], viewer: Viewer) -> Select[Any]:
+    if viewer is None:
+        return query
+    reached = select(RecallHolderRow.recall).where(
+        viewer_matches(RecallHolderRow.enterprise, viewer))
+    return query.where(or_(viewer_matches(RecallRow.enterprise, viewer),
+                           viewer_matches(RecallRow.producer, viewer),
+                           RecallRow.seq.in_(reached)))
+
+
 def list_recalls(session: Session, *, viewer: Viewer, now: datetime, limit: int,
                  after: tuple[Any, ...] | None = None, status: str | None = None) -> Page:
     """Recalls ``viewer`` takes part in (regulators: all), newest first, with completion."""
-    query = select(RecallRow)
-    if viewer is not None:
-        reached = select(RecallHolderRow.recall).where(
-            viewer_matches(RecallHolderRow.enterprise, viewer))
-        query = query.where(or_(viewer_matches(RecallRow.enterprise, viewer),
-                                viewer_matches(RecallRow.producer, viewer),
-                                RecallRow.seq.in_(reached)))
+    query = _taking_part(select(RecallRow), viewer)
     if status:
         query = query.where(RecallRow.status == status)
     if after:
@@ -249,6 +254,35 @@ def list_recalls(session: Session, *, viewer: Viewer, now: datetime, limit: int,
     rows = list(session.scalars(query.order_by(RecallRow.seq.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
+    return Page(_summaries(session, rows, viewer, now),
+                (rows[-1].seq,) if more and rows else None)
+
+
+def recall_listing(viewer: Viewer) -> Select[Any]:
+    """The recalls ``viewer`` takes part in as a listing's select (labelled columns: seq,
+    level, kind, status, producer, producer_name, producer_district, reason, initiated_at,
+    closed_at); :func:`recall_summaries` adds what :func:`list_recalls` shows of each."""
+    maker = aliased(EnterpriseRow)
+    query = cast("Select[Any]", select(
+        RecallRow.seq.label("seq"), RecallRow.level.label("level"),
+        RecallRow.kind.label("kind"), RecallRow.status.label("status"),
+        RecallRow.producer.label("producer"), maker.name.label("producer_name"),
+        maker.district.label("producer_district"), RecallRow.reason.label("reason"),
+        RecallRow.initiated_at.label("initiated_at"), RecallRow.closed_at.label("closed_at"),
+    ).outerjoin(maker, maker.uscc == RecallRow.producer))
+    return _taking_part(query, viewer)
+
+
+def recall_summaries(session: Session, seqs: Sequence[int], *, viewer: Viewer,
+                     now: datetime) -> dict[int, dict[str, Any]]:
+    """What :func:`list_recalls` shows of each recall ``seqs`` names, by seq."""
+    rows = list(session.scalars(select(RecallRow).where(RecallRow.seq.in_(seqs)))) if seqs \
+        else []
+    return {item["id"]: item for item in _summaries(session, rows, viewer, now)}
+
+
+def _summaries(session: Session, rows: Sequence[RecallRow], viewer: Viewer,
+               now: datetime) -> list[dict[str, Any]]:
     seqs = [row.seq for row in rows]
     lots = _scope(session, seqs)
     holders: dict[int, list[RecallHolderRow]] = {seq: [] for seq in seqs}
@@ -268,7 +302,7 @@ def list_recalls(session: Session, *, viewer: Viewer, now: datetime, limit: int,
                              "complete_by": due.complete_by.isoformat()}
         item["progress"] = _progress(mine, due, _until(row, now))
         items.append(item)
-    return Page(items, (rows[-1].seq,) if more and rows else None)
+    return items
 
 
 def public_recalls(session: Session, *, limit: int, after: tuple[Any, ...] | None = None

@@ -43,6 +43,7 @@ SEMANTIC = {
     ("GET", "/api/v1/lots/{gtin}/{lot}/labels.pdf"),
     ("GET", "/api/v1/lots/{gtin}/{lot}/labels/{serial}.png"),
     ("GET", "/epcis/events"), ("GET", "/epcis/epcs/{epc}/events"),  # nextPageToken
+    ("POST", "/api/v1/enterprises"), ("GET", "/api/v1/audit"),  # USCC check char; cursor
 }
 
 # The document, read from an app that needs no database (the requests go to contract_app).

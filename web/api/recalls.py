@@ -27,7 +27,13 @@ from schemas.recalls import (
 )
 from web.api.pagination import PageQuery, page_body
 from web.api.security import BEARER
-from web.auth import Principal, require_principal, viewer_of
+from web.auth import (
+    Principal,
+    require_lots_in_scope,
+    require_principal,
+    require_recall_in_scope,
+    viewer_of,
+)
 from web.db import get_ledger, get_session, get_vault
 from web.idempotency import commit_remembering, replay
 
@@ -64,6 +70,8 @@ def start(body: dict[str, Any]) -> Any:
     replayed = replay(session, principal.enterprise)
     if replayed is not None:
         return replayed
+    require_lots_in_scope(session, principal,
+                          [(lot["gtin"], lot["lot"]) for lot in body["lots"]])
     ledger = get_ledger()
     started = recall.start_recall(
         session, ledger, get_vault(), enterprise=principal.enterprise, kind=body["kind"],
@@ -126,6 +134,7 @@ def close(body: dict[str, Any], seq: int) -> dict[str, Any]:
     closing entry is the approval; a voluntary one by its producer or a regulator."""
     session = get_session()
     principal = require_principal(session)
+    require_recall_in_scope(session, principal, seq)
     recall.close_recall(
         session, get_ledger(), get_vault(), enterprise=principal.enterprise,
         recall=_existing(seq), review=body, report=body["report"],

@@ -113,6 +113,9 @@ ZH: dict[str, str] = {
     "access.user_removed": "已注销账号 {username}",
     "access.not_found": "没有这个令牌或账号",
     "access.forbidden": "无权管理该企业",
+    "recall.level_name.1": "一级召回",
+    "recall.level_name.2": "二级召回",
+    "recall.level_name.3": "三级召回",
 }
 
 EN: dict[str, str] = {
@@ -222,4 +225,7 @@ EN: dict[str, str] = {
     "access.user_removed": "Account {username} closed",
     "access.not_found": "No such token or account",
     "access.forbidden": "You may not manage this enterprise",
+    "recall.level_name.1": "Class I recall",
+    "recall.level_name.2": "Class II recall",
+    "recall.level_name.3": "Class III recall",
 }

@@ -25,22 +25,24 @@ from ledger.recall import (
     FULL,
     HOLDER,
     expand_scope,
-    list_recalls,
     public_recalls,
     recall_view,
 )
 from ledger.recall import close_recall as close_in_ledger
 from ledger.recall import record_progress as progress_in_ledger
 from ledger.recall import start_recall as start_in_ledger
+from ledger.recall.views import recall_listing, recall_summaries
 from ledger.supervision.models import ProductRow, RecallRow
 from ledger.supervision.queries import Viewer
 from ledger.supervision.recall_levels import LEVELS
 from ledger.supervision.recalls import ACTIVITIES, OPEN, ORDERED, REVIEW
 from schemas.messages import field_messages
 from schemas.recalls import RecallCloseSchema, RecallProgressBodySchema, RecallStartSchema
+from web.auth import require_lots_in_scope, require_recall_in_scope
 from web.console import i18n
 from web.console.forms import ledger_error_field
 from web.console.i18n import t
+from web.console.listing import Column, Filter, Listing, download, run, wants_download
 from web.console.views import bp, console_viewer, current_user, error_page, login_required
 from web.db import get_ledger, get_session, get_vault
 
@@ -85,20 +87,65 @@ def _split(text: str) -> list[str]:
 # --- the list -------------------------------------------------------------------------------
 
 
+#: the recalls listing (web/console/listing.py)
+RECALLS = Listing(
+    name="recalls",
+    columns=(
+        Column("level", "recall.level"),
+        Column("product", "col.product", sortable=False,
+               text=lambda item: "、".join(p["name"] for p in item.get("products", [])
+                                          if p.get("name"))),
+        Column("producer_name", "recall.producer", searchable=True),
+        Column("producer_district", "col.district", searchable=True, shown=False),
+        Column("initiated_at", "recall.initiated_at"),
+        Column("complete_by", "recall.complete_by", sortable=False,
+               text=lambda item: str(item.get("complete_by", ""))),
+        Column("status", "recalls.col.status"),
+        Column("progress", "recall.progress", sortable=False,
+               text=lambda item: "{complete}/{holders}".format(**item["progress"])
+               if item.get("progress") else ""),
+        Column("reason", "recall.field.reason", searchable=True, shown=False),
+        Column("seq", "col.seq", shown=False),
+    ),
+    default_sort="seq", default_desc=True,
+    filters=(
+        Filter("status", "recalls.col.status", (("open", "recall.status.open"),
+                                                ("closed", "recall.status.closed"))),
+        Filter("level", "recall.level", tuple((str(n), f"recall.level_name.{n}")
+                                              for n in sorted(LEVELS))),
+        Filter("district", "col.district", column="producer_district", prefix=True),
+    ),
+)
+
+
+def _decorate_recalls(items: list[dict[str, Any]]) -> None:
+    found = recall_summaries(get_session(), [item["seq"] for item in items],
+                             viewer=_viewer(), now=_now())
+    for item in items:
+        item.update(found.get(item["seq"], {}))
+
+
 @bp.get("/recalls")
 @login_required
-def recalls_page() -> str:
-    """Open and closed recalls the user takes part in (regulators: all), with completion and
-    deadlines; below them, the public notices of the other open recalls."""
+def recalls_page() -> Any:
+    """Open and closed recalls the user takes part in (regulators: all; a district bureau,
+    its district's), with completion and deadlines, paged, searchable and downloadable;
+    below them, the public notices of the other open recalls."""
     session = get_session()
     viewer = _viewer()
-    mine = list_recalls(session, viewer=viewer, now=_now(), limit=LIST_LIMIT).items
+    query = recall_listing(viewer)
+    fmt = wants_download()
+    if fmt:
+        return download(session, RECALLS, query, fmt, decorate=_decorate_recalls)
+    listed = run(session, RECALLS, query)
+    _decorate_recalls(listed.items)
+    mine = listed.items
     shown = {item["id"] for item in mine}
     others = [] if viewer is None else [
         item for item in public_recalls(session, limit=LIST_LIMIT).items
         if item["status"] == OPEN and item["id"] not in shown]
     return render_template("console/recalls.html", recalls=mine, others=others,
-                           levels=LEVELS)
+                           levels=LEVELS, listing=listed)
 
 
 # --- one recall -----------------------------------------------------------------------------
@@ -189,6 +236,7 @@ def close(seq: int) -> BaseResponse:
         **{name: text for name, text in review.items() if text},
         "report": form.get("report", "").strip() or None})
     session = get_session()
+    require_recall_in_scope(session, current_user(), seq)
     appended = close_in_ledger(
         session, get_ledger(), get_vault(), enterprise=current_user().enterprise, recall=seq,
         review={name: payload[name] for name in REVIEW}, report=payload["report"])
@@ -293,6 +341,8 @@ def start() -> BaseResponse:
     _require_regulator()
     body = RecallStartSchema().load(_start_body(request.form))
     session = get_session()
+    require_lots_in_scope(session, current_user(),
+                          [(lot["gtin"], lot["lot"]) for lot in body["lots"]])
     started = start_in_ledger(
         session, get_ledger(), get_vault(), enterprise=current_user().enterprise,
         kind=body["kind"], level=body["level"], reason=body["reason"], hazard=body["hazard"],
