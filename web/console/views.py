@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
@@ -268,6 +269,13 @@ LOTS = Listing(
 )
 
 
+#: the same listing for those who see others' stock: its stock column is a sum over holders
+LOTS_ALL = replace(LOTS, columns=tuple(
+    replace(c, label="col.stock_all") if c.key == "held" else c for c in LOTS.columns))
+LOTS = replace(LOTS, columns=tuple(
+    replace(c, label="col.stock") if c.key == "held" else c for c in LOTS.columns))
+
+
 def _decorate_lots(items: list[dict[str, Any]]) -> None:
     """Stock held and the origin in words: 自产 only for the viewer's own lots, the maker's
     name for a lot received from another enterprise (or any lot, for a regulator)."""
@@ -294,10 +302,11 @@ def dashboard() -> Any:
     user = current_user()
     sees_all = user.role in ("regulator", "admin")
     query = lot_listing(console_viewer())
+    listing = LOTS_ALL if sees_all else LOTS
     fmt = wants_download()
     if fmt:
-        return download(get_session(), LOTS, query, fmt, decorate=_decorate_lots)
-    page = run(get_session(), LOTS, query)
+        return download(get_session(), listing, query, fmt, decorate=_decorate_lots)
+    page = run(get_session(), listing, query)
     _decorate_lots(page.items)
     # The open recalls the enterprise takes part in (regulators: all) head the page.
     notices = list_recalls(get_session(), viewer=console_viewer(),
