@@ -82,6 +82,7 @@ bench: install ## Run the benchmarks and print their ratios (results: docs/BENCH
 	$(PY) bench/epcis_wire.py
 	$(PY) bench/fsma204.py
 	$(PY) bench/reports.py
+	$(PY) bench/audit.py
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -12,9 +12,12 @@ __all__ = ["AccessTokenSchema", "AuditQuerySchema", "EnterpriseBodySchema",
            "IssuedTokenSchema", "RegisteredSchema", "TokenBodySchema", "UserBodySchema",
            "UserSchema"]
 
+#: printable text: no control characters (PostgreSQL refuses a NUL in text)
+_PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="control characters are not allowed")
 _GS1_PREFIX = validate.Regexp(r"^[0-9]{4,12}$", error="a GS1 company prefix is 4-12 digits")
 _GLN = validate.Regexp(r"^[0-9]{13}$", error="a GLN is 13 digits")
-_DISTRICT = fields.String(load_default="", validate=validate.Length(0, 100), metadata={
+_DISTRICT = fields.String(load_default="", validate=[validate.Length(0, 100), _PRINTABLE],
+                          metadata={
     "description": "a regulator's district (empty: the whole city); others have none",
     "example": "厦门市"})
 
@@ -51,7 +54,7 @@ class TokenBodySchema(Schema):
 
     role = fields.String(load_default="producer", validate=validate.OneOf(ROLES))
     district = _DISTRICT
-    label = fields.String(load_default="", validate=validate.Length(0, 100),
+    label = fields.String(load_default="", validate=[validate.Length(0, 100), _PRINTABLE],
                           metadata={"example": "ERP 接口"})
 
 
@@ -98,8 +101,9 @@ class UserSchema(Schema):
 class AuditQuerySchema(Schema):
     """Filters of the audit trail."""
 
-    actor = fields.String(load_default=None, validate=validate.Length(1, 100))
-    enterprise = fields.String(load_default=None, validate=validate.Length(1, 40))
-    action = fields.String(load_default=None, validate=validate.Length(1, 40))
+    actor = fields.String(load_default=None, validate=[validate.Length(1, 100), _PRINTABLE])
+    enterprise = fields.String(load_default=None, validate=[validate.Length(1, 40),
+                                                            _PRINTABLE])
+    action = fields.String(load_default=None, validate=[validate.Length(1, 40), _PRINTABLE])
     since = fields.DateTime(load_default=None, metadata={"example": "2026-11-28T00:00:00Z"})
     until = fields.DateTime(load_default=None, metadata={"example": "2026-11-29T00:00:00Z"})

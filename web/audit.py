@@ -71,17 +71,24 @@ def _write(response: Response) -> Response:
                        method=request.method, path=path, status=response.status_code,
                        address=request.remote_addr or "", detail=str(g.get("audit_detail", "")))
     # The response is made: whatever the request's session still holds uncommitted (a refused
-    # unit of work) is discarded at teardown anyway. Ending it now releases its write lock
-    # (SQLite's is the whole database), which the audit row would otherwise wait on. A
-    # streamed body (a download) still reads through that session, and writes nothing.
+    # unit of work) would be discarded at teardown anyway, so it is rolled back now and the
+    # same session writes the row (cheaper than a session of its own: bench/audit.py; and a
+    # second session would wait on the first one's write lock, SQLite's being the whole
+    # database). A streamed body (a download) still reads through the request's session, so
+    # its row goes through a session of its own.
     held = g.get("db_session")
-    if held is not None and held.in_transaction() and not response.is_streamed:
-        held.rollback()
     try:
-        with get_runtime().sessions() as session:
-            record(session, event)
-            session.commit()
+        if held is not None and not response.is_streamed:
+            held.rollback()
+            record(held, event)
+            held.commit()
+        else:
+            with get_runtime().sessions() as session:
+                record(session, event)
+                session.commit()
     except SQLAlchemyError:  # the answer stands; the failure is loud in the log
+        if held is not None:
+            held.rollback()
         current_app.logger.exception("audit trail: could not record %s %s by %s",
                                      request.method, path, actor)
     return response

@@ -153,7 +153,8 @@ def add_user(session: Session, actor: Scoped, enterprise: str,
 def remove_user(session: Session, actor: Scoped, enterprise: str, username: str) -> None:
     """Close a console account of ``enterprise`` (its second factor goes with it)."""
     check_may_manage(session, actor, enterprise)
-    row = session.get(UserRow, username)
+    row = (session.get(UserRow, username)
+           if len(username) <= 60 and username.isprintable() else None)
     if row is None or row.enterprise != enterprise:
         raise NotFoundError(f"{enterprise} has no console account {username!r}",
                             field="username")

@@ -125,7 +125,9 @@ def check_may_manage(session: Session, user: Scoped, enterprise: str) -> Enterpr
     accounts: NotFoundError when it is not registered or lies outside the user's district (a
     district bureau is not told what exists elsewhere), ForbiddenError for a producer."""
     require_manager(user)
-    row = session.get(EnterpriseRow, enterprise)
+    # what no USCC looks like is not looked up (PostgreSQL refuses a NUL in a query)
+    row = (session.get(EnterpriseRow, enterprise)
+           if len(enterprise) <= 40 and enterprise.isprintable() else None)
     if row is None or not may_see(session, user, enterprise):
         raise NotFoundError(f"no enterprise {enterprise} in your scope", field="enterprise")
     return row

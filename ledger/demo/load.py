@@ -16,6 +16,7 @@ from ledger.accounts.users import AccountError, create_user
 from ledger.demo.network import (
     DEFAULT_SEED,
     DEMO_DAYS,
+    DEMO_DISTRICTS,
     DEMO_PASSWORD,
     DEMO_START,
     DEMO_USERS,
@@ -236,7 +237,8 @@ def create_demo_users(session: Session) -> list[DemoUser]:
         enterprise = network[key]
         try:
             create_user(session, username=username, password=DEMO_PASSWORD,
-                        enterprise=enterprise.uscc, role=role)
+                        enterprise=enterprise.uscc, role=role,
+                        district=DEMO_DISTRICTS.get(username, ""))
         except AccountError as exc:
             if exc.field != ("username",):
                 raise

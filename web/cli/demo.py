@@ -11,6 +11,7 @@ from ledger.accounts.totp import SECOND_FACTOR_ROLES
 from ledger.demo.load import DemoSummary, DemoUser, create_demo_users, demo_loaded, load_demo
 from ledger.demo.network import (
     DEFAULT_SEED,
+    DEMO_DISTRICTS,
     MELAMINE_FOUND,
     MELAMINE_LIMIT,
     DemoAlreadyLoaded,
@@ -78,7 +79,9 @@ def _report(summary: DemoSummary, users: list[DemoUser], seconds: float) -> None
     if created:
         click.echo(f"console users (password {created[0].password}):")
     for user in created:
-        click.echo(f"  {user.username:<10} {user.role:<9} {user.enterprise.name}")
+        district = DEMO_DISTRICTS.get(user.username)
+        scope = f" (district bureau of {district})" if district else ""
+        click.echo(f"  {user.username:<10} {user.role:<9} {user.enterprise.name}{scope}")
     for user in users:
         if not user.created:
             click.echo(f"  {user.username}: username already taken, left as it was")

@@ -217,6 +217,8 @@ def _errors(exc: Exception) -> dict[str, list[str]]:
 @login_required
 def enterprise_page(uscc: str) -> Any:
     """One enterprise; for a bureau, its API tokens and console accounts to manage."""
+    if len(uscc) > 40 or not uscc.isprintable():
+        abort(404)
     row = get_session().get(EnterpriseRow, uscc)
     user = current_user()
     if row is None or (user.role != PRODUCER and not may_see(get_session(), user, uscc)):

@@ -147,9 +147,14 @@ class ListingPage:
         return [c for c in self.listing.columns if c.shown]
 
 
+def _clean(text: str) -> str:
+    # Control characters match nothing anyone typed, and PostgreSQL refuses a NUL outright.
+    return "".join(c for c in text if c >= " " and c != "\x7f")
+
+
 def _args(listing: Listing, values: Mapping[str, str]) -> tuple[dict[str, str], str, str,
                                                                  bool, dict[str, str]]:
-    q = " ".join(values.get("q", "").split())[:200]
+    q = " ".join(_clean(values.get("q", "")).split())[:200]
     sort = values.get("sort", "")
     column = listing.column(sort)
     if column is None or not column.sortable:
@@ -159,7 +164,7 @@ def _args(listing: Listing, values: Mapping[str, str]) -> tuple[dict[str, str], 
         desc = values.get("dir", "asc") == "desc"
     chosen: dict[str, str] = {}
     for spec in listing.filters:
-        value = values.get(spec.key, "").strip()[:200]
+        value = _clean(values.get(spec.key, "")).strip()[:200]
         if not value:
             continue
         if spec.choices and value not in {v for v, _label in spec.choices}:
