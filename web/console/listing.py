@@ -30,7 +30,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, request, stream_with_context
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, false, func, or_, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from web.console.i18n import t
@@ -178,11 +179,21 @@ def _args(listing: Listing, values: Mapping[str, str]) -> tuple[dict[str, str], 
     return kept, q, sort, desc, chosen
 
 
+def _python_type(column: Any) -> type:
+    try:
+        found: type = column.type.python_type
+    except NotImplementedError:
+        return str
+    return found
+
+
 def _narrowed(listing: Listing, query: Select[Any], q: str, sort: str, desc: bool,
               chosen: Mapping[str, str]) -> Select[Any]:
     columns = query.selected_columns
     conditions: list[ColumnElement[bool]] = []
-    searchable = [columns[c.key] for c in listing.columns if c.searchable]
+    searchable = [columns[c.key] if _python_type(columns[c.key]) is str
+                  else sql_cast(columns[c.key], String)  # a number is searched as text
+                  for c in listing.columns if c.searchable]
     for term in q.split()[:_MAX_TERMS]:
         if searchable:
             needle = term.lower()
@@ -191,7 +202,12 @@ def _narrowed(listing: Listing, query: Select[Any], q: str, sort: str, desc: boo
     for spec in listing.filters:
         if spec.key in chosen:
             col = columns[spec.column or spec.key]
-            value = chosen[spec.key]
+            value: Any = chosen[spec.key]
+            if _python_type(col) is int:  # PostgreSQL compares no integer to text
+                value = int(value) if value.lstrip("-").isdigit() and len(value) < 19 else None
+                if value is None:
+                    conditions.append(false())
+                    continue
             conditions.append(col.startswith(value, autoescape=True) if spec.prefix
                               else col == value)
     if conditions:
