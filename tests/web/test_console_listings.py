@@ -276,6 +276,11 @@ def test_a_district_bureaus_token_is_scoped_in_the_api(demo: Flask) -> None:
         "kind": "ordered", "level": 3, "reason": "抽检", "hazard": "无",
         "lots": [{"gtin": raw["gtin"], "lot": raw["lot"]}]})
     assert refused.status_code == 403 and refused.json["error"]["field"] == "lots"
+    console = sign_in(demo, "xm.bureau")  # nor its unit codes in the console
+    units = console.get(f"/console/lots/{raw['gtin']}/{raw['lot']}/units")
+    assert units.status_code == 302 and units.headers["Location"].endswith("/console/")
+    assert sign_in(demo, "regulator").get(
+        f"/console/lots/{raw['gtin']}/{raw['lot']}/units").status_code == 200
     recalls = api.get("/api/v1/recalls", headers=auth).json["items"]
     assert recalls and all(r["access"] in ("holder", "full") for r in recalls)
 

@@ -19,6 +19,7 @@ from scanners.labels import label_png, label_sheet_pdf
 from schemas.codes import GTINField, LotField
 from schemas.serials import LabelSheetQuery, SerializeSchema
 from web.api.serials import sheet_layout, unit_labels
+from web.auth import require_lots_in_scope
 from web.console import i18n
 from web.console.i18n import t
 from web.console.views import bp, current_user, error_page, login_required
@@ -55,8 +56,10 @@ def _page(gtin: str, lot: str, status: int = 200, count: str = "",
 @bp.get("/lots/<gtin>/<path:lot>/units")
 @login_required
 def units_page(gtin: str, lot: str) -> Any:
-    """A lot's unit codes and labels."""
-    return _page(*_lot(gtin, lot))
+    """A lot's unit codes and labels (a district bureau: of its district's lots only)."""
+    found = _lot(gtin, lot)
+    require_lots_in_scope(get_session(), current_user(), [found])
+    return _page(*found)
 
 
 @bp.post("/lots/<gtin>/<path:lot>/units")
