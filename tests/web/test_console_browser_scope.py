@@ -89,6 +89,12 @@ def test_a_district_bureau_cannot_see_another_districts_enterprises(server: str)
             expect(phone.locator(".listing-count")).to_contain_text("共 0 条")
             response = phone.goto(f"{server}/console/enterprises/{make_uscc(303)}")
             assert response is not None and response.status == 404
+            phone.goto(f"{server}/console/enterprises")
+            phone.click("#switch-language")  # and in English
+            expect(phone.locator("h1")).to_have_text("Enterprises")
+            expect(phone.locator(".scope-note")).to_have_text("District: 厦门市")
+            expect(phone.locator(".listing-count")).to_contain_text("2 in all")
+            assert names_listed(phone) == xiamen
             phone.close()
 
             desktop = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
