@@ -18,7 +18,7 @@ from ledger.accounts.audit import AuditEvent, format_at, record
 from ledger.accounts.models import UserRow
 from web.db import get_runtime
 
-__all__ = ["init_app", "note", "signed_in"]
+__all__ = ["failed_sign_in", "init_app", "note", "signed_in"]
 
 _DOWNLOADS = (".csv", ".xlsx", ".pdf")
 
@@ -42,6 +42,13 @@ def signed_in(user: UserRow) -> None:
     g.audit_action = "sign_in"
 
 
+def failed_sign_in(username: str) -> None:
+    """This request was a failed sign-in as ``username`` (a wrong password, or no such
+    account): audit it, under the name that was tried."""
+    g.audit_attempt = username
+    g.audit_action = "sign_in_failed"
+
+
 def _action() -> str:
     if "audit_action" in g:
         return str(g.audit_action)
@@ -55,9 +62,12 @@ def _action() -> str:
 def _write(response: Response) -> Response:
     user: UserRow | None = g.get("audit_user") or g.get("console_user")
     principal = g.get("principal")
-    if user is None and principal is None:
+    attempt = g.get("audit_attempt")
+    if user is None and principal is None and attempt is None:
         return response
-    if user is not None:
+    if user is None and principal is None:
+        actor, enterprise, role, district, channel = attempt, "", "", "", "console"
+    elif user is not None:
         actor, enterprise, role, district = (user.username, user.enterprise, user.role,
                                              user.district)
         channel = "api" if principal is not None else "console"

@@ -140,6 +140,17 @@ def form(client: FlaskClient, path: str, **data: str) -> Any:
     return client.post(path, data={"csrf_token": token, **data})
 
 
+def test_a_failed_sign_in_is_audited(demo: Flask) -> None:
+    client = demo.test_client()
+    refused = client.post("/console/login", data={
+        "username": "nobody-here", "password": "wrong-password",
+        "csrf_token": csrf_token(client)})
+    assert refused.status_code == 401
+    city = sign_in(demo, "regulator")
+    html = city.get("/console/audit?action=sign_in_failed").text
+    assert "nobody-here" in html and "登录失败" in html
+
+
 def test_records_listing_filters_by_type(demo: Flask) -> None:
     client = sign_in(demo, "regulator")
     html = client.get("/console/records?type=inspection&verdict=fail").text

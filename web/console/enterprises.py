@@ -100,7 +100,8 @@ AUDIT = Listing(
     filters=(
         Filter("action", "audit.col.action", tuple(
             (a, "audit.action." + a) for a in (
-                "view", "change", "download", "sign_in", "sign_out", "enterprise_added",
+                "view", "change", "download", "sign_in", "sign_in_failed", "sign_out",
+                "enterprise_added",
                 "token_issued", "token_revoked", "user_created", "user_removed"))),
         Filter("channel", "audit.col.channel", (("console", "audit.channel.console"),
                                                 ("api", "audit.channel.api"))),

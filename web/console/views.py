@@ -191,6 +191,7 @@ def login() -> Any:
         if user is not None:
             sign_in_session(user.username)
             return redirect(_safe_next(request.args.get("next")))
+        audit.failed_sign_in(request.form.get("username", "").strip())
         flash(t("login.failed"), "error")
         return render_template("console/login.html"), 401
     return render_template("console/login.html")
