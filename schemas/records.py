@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from ledger.supervision import names
+from ledger.supervision.captured import HASH_ID
+from ledger.supervision.gs1 import check_gln, check_prefix
 from ledger.supervision.quantity import UNITS
 from ledger.supervision.reference import load_reference
 from ledger.supervision.registry import RECORD_TYPES
@@ -38,6 +47,40 @@ def _gtin(example: str = "06901234567892") -> GTINField:
     return GTINField(required=True, metadata={"example": example})
 
 
+class EpcisReferenceSchema(Schema):
+    """The EPCIS 2.0 event a record was captured from (``POST /epcis/capture``)."""
+
+    hash_id = fields.String(required=True, validate=validate.Regexp(HASH_ID.pattern),
+                            metadata={"description": "the event's CBV 2.0 event hash ID",
+                                      "example": "ni:///sha-256;"
+                                                 "b3d481c5590757ab8361a6cb0e924820feb3b61e"
+                                                 "b568e7d7703f21a96f76f51d?ver=CBV2.0"})
+    event_id = fields.String(required=True, validate=validate.Length(1, 500), metadata={
+        "description": "the client's eventID, or the hash ID when the event had none",
+        "example": "urn:uuid:6a2b0f8e-1b7e-4c1e-9d62-2f3c1d0a7e11"})
+    part = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                          metadata={"description": "which of the event's records this is",
+                                    "example": 0})
+    parts = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
+                           metadata={"description": "how many records the event became",
+                                     "example": 1})
+    event = fields.Dict(metadata={"description": "part 0 only: the event exactly as received"})
+
+    @validates_schema
+    def _event_on_first_part(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["part"] >= data["parts"]:
+            raise ValidationError(f"part {data['part']} of {data['parts']} parts", "part")
+        if (data["part"] == 0) != ("event" in data):
+            raise ValidationError("part 0, and only part 0, carries the event", "event")
+
+
+class _Capturable(Schema):
+    """A record that an EPCIS event may become: it can carry its ``epcis`` reference."""
+
+    epcis = fields.Nested(EpcisReferenceSchema, metadata={
+        "description": "set when the record was captured from an EPCIS 2.0 event"})
+
+
 class ProductRegisteredSchema(Schema):
     gtin = _gtin()
     name = fields.String(required=True, validate=validate.Length(1, 200),
@@ -50,7 +93,7 @@ class ProductRegisteredSchema(Schema):
                          metadata={"example": "250mL×24"})
 
 
-class MaterialIntakeSchema(Schema):
+class MaterialIntakeSchema(_Capturable):
     gtin = _gtin()
     lot = LotField(required=True, metadata={"example": "RM20261126A"})
     material = fields.String(required=True, validate=validate.Length(1, 200),
@@ -85,7 +128,7 @@ class LotInputSchema(Schema):
     unit = _unit()
 
 
-class ProductionSchema(Schema):
+class ProductionSchema(_Capturable):
     gtin = _gtin("06901234567908")
     lot = LotField(required=True, metadata={"example": "P20261126-01"})
     quantity = _quantity("4000")
@@ -121,7 +164,7 @@ class InspectionItemSchema(Schema):
         return data
 
 
-class InspectionSchema(Schema):
+class InspectionSchema(_Capturable):
     gtin = _gtin()
     lot = LotField(required=True, metadata={"example": "RM20261126A"})
     kind = fields.String(required=True, validate=validate.OneOf(
@@ -140,7 +183,7 @@ class InspectionSchema(Schema):
     inspected_at = RFC3339Field(required=True, metadata={"example": "2026-11-26T09:00:00+08:00"})
 
 
-class _Movement(Schema):
+class _Movement(_Capturable):
     gtin = _gtin("06901234567908")
     lot = LotField(required=True, metadata={"example": "P20261126-01"})
     quantity = _quantity("480")
@@ -158,7 +201,7 @@ class ReceiptSchema(_Movement):
     received_at = RFC3339Field(required=True, metadata={"example": "2026-11-26T18:00:00+08:00"})
 
 
-class SerializationSchema(Schema):
+class SerializationSchema(_Capturable):
     gtin = _gtin("06901234567908")
     lot = LotField(required=True, metadata={"example": "P20261126-01"})
     serials = fields.List(fields.String(validate=validate.Regexp(r"^[!-~]{1,20}$")),
@@ -174,7 +217,7 @@ class SerializationSchema(Schema):
                                  "keys six of its digits"})
 
 
-class AggregationSchema(Schema):
+class AggregationSchema(_Capturable):
     parent = fields.String(required=True, validate=validate.Length(1, 100),
                            metadata={"example": "(00)069012340000000017"})
     children = fields.List(fields.String(validate=validate.Length(1, 100)), required=True,
@@ -364,6 +407,31 @@ class SpotCheckDrawSchema(Schema):
     selected = fields.List(fields.Nested(SelectedSchema), required=True)
 
 
+class EpcisEventSchema(Schema):
+    epcis = fields.Nested(EpcisReferenceSchema, required=True)
+
+
+def _each(check: Any) -> Any:
+    def validate_key(value: str) -> str:
+        problem = check(value)
+        if problem is not None:
+            raise ValidationError(problem)
+        return value
+    return validate_key
+
+
+class Gs1KeysRegisteredSchema(Schema):
+    enterprise = USCCField(required=True, metadata={"example": "91350100MA0000001P"})
+    gs1_prefixes = fields.List(fields.String(validate=_each(check_prefix), metadata={
+        "pattern": "^[0-9]{6,12}$"}), load_default=list, validate=validate.Length(max=100),
+        metadata={"description": "GS1 company prefixes (6-12 digits)",
+                  "example": ["6901234"]})
+    glns = fields.List(fields.String(validate=_each(check_gln), metadata={
+        "pattern": "^[0-9]{13}$"}), load_default=list, validate=validate.Length(max=1000),
+        metadata={"description": "GLNs (13 digits with a GS1 check digit) of locations "
+                                 "and parties", "example": ["6901234000009"]})
+
+
 _SCHEMAS: dict[str, type[Schema]] = {
     names.PRODUCT_REGISTERED: ProductRegisteredSchema,
     names.MATERIAL_INTAKE: MaterialIntakeSchema,
@@ -380,6 +448,8 @@ _SCHEMAS: dict[str, type[Schema]] = {
     names.SPOT_CHECK_PLAN: SpotCheckPlanSchema,
     names.SPOT_CHECK_DRAW: SpotCheckDrawSchema,
     names.CORRECTION: CorrectionSchema,
+    names.EPCIS_EVENT: EpcisEventSchema,
+    names.GS1_KEYS_REGISTERED: Gs1KeysRegisteredSchema,
 }
 if set(_SCHEMAS) != {record_type.name for record_type in RECORD_TYPES}:  # pragma: no cover
     raise RuntimeError("every record type of the registry needs exactly one payload schema")

@@ -20,6 +20,7 @@ from ledger.errors import LedgerError
 from ledger.log import replay
 from ledger.log.entry import Entry, Statement
 from ledger.log.identity import IDENTITY_TYPES
+from ledger.supervision.captured import epcis_reference
 from ledger.supervision.context import RecordContext, RowCache
 from ledger.supervision.models import PROJECTIONS, NoticeRow
 from ledger.supervision.reference import ReferenceData, load_reference
@@ -56,6 +57,7 @@ class RecordAdmission:
         context = RecordContext(self.rows, entry, self.reference)
         # Rows are built over several statements; a flush half-way would write half a row.
         with self.rows.session.no_autoflush:
+            epcis_reference(context)  # a captured EPCIS event is captured once
             record_type.admit(context)
         for notice in context.notices:
             self.rows.add(NoticeRow(seq=entry.seq, code=notice.code, level=notice.level,

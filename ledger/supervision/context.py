@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ledger.errors import EntryError, FieldPath, LedgerError, render_field
 from ledger.log.entry import Entry, Statement
 from ledger.supervision.models import (
+    EpcisCapturedRow,
     LotEdgeRow,
     LotRecallRow,
     LotRow,
@@ -153,6 +154,10 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def _rows_touched(statement: Statement) -> Iterator[tuple[type[Any], tuple[Any, ...]]]:
     """The projection rows the rules for ``statement`` will read (for prefetching)."""
     payload, enterprise = statement.payload, statement.enterprise
+    reference = payload.get("epcis")
+    if (isinstance(reference, Mapping) and reference.get("part") == 0
+            and isinstance(reference.get("hash_id"), str)):
+        yield EpcisCapturedRow, (reference.get("hash_id"),)
     if statement.type == AGGREGATION:
         for code in [payload.get("parent"), *payload.get("children", [])]:
             yield UnitRow, (code,)

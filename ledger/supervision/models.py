@@ -16,6 +16,8 @@ __all__ = [
     "AdditiveFilingRow",
     "AggregationRow",
     "CounterRow",
+    "EnterpriseGs1KeyRow",
+    "EpcisCapturedRow",
     "LotEdgeRow",
     "LotInputRow",
     "LotRecallRow",
@@ -391,8 +393,36 @@ class SpotCheckPickRow(Base):
     lot: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
+class EnterpriseGs1KeyRow(Base):
+    """A GS1 company prefix or GLN an enterprise registered (``gs1_keys_registered``): what
+    says which enterprise an EPCIS event's location belongs to."""
+
+    __tablename__ = "enterprise_gs1_keys"
+
+    #: ``prefix`` (a GS1 company prefix, 6-12 digits) or ``gln`` (13 digits)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    value: Mapped[str] = mapped_column(String(13), primary_key=True)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class EpcisCapturedRow(Base):
+    """An EPCIS event captured into the ledger, by its CBV 2.0 event hash ID: the entry that
+    holds it (its first part) and whose it is. A second capture of the same hash ID is
+    refused (rule ``epcis.duplicate``)."""
+
+    __tablename__ = "epcis_captured"
+
+    hash_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: the client's eventID, or the hash ID when the event came without one
+    event_id: Mapped[str] = mapped_column(String(500), index=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+
+
 #: every supervision projection table, in an order safe to clear and refill
 PROJECTIONS = (CounterRow, ProductRow, LotRow, StockRow, LotInputRow, RecordRow,
                AdditiveFilingRow, UnitRow, NoticeRow, LotEdgeRow, AggregationRow,
                RecallRow, RecallLotRow, RecallHolderRow, RecallHoldingRow, RecallReportRow,
-               LotRecallRow, SpotCheckPlanRow, SpotCheckPickRow)
+               LotRecallRow, SpotCheckPlanRow, SpotCheckPickRow, EnterpriseGs1KeyRow,
+               EpcisCapturedRow)

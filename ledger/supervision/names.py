@@ -10,6 +10,8 @@ __all__ = [
     "ADDITIVE_FILING",
     "AGGREGATION",
     "CORRECTION",
+    "EPCIS_EVENT",
+    "GS1_KEYS_REGISTERED",
     "INSPECTION",
     "MATERIAL_INTAKE",
     "PRODUCTION",
@@ -39,3 +41,7 @@ RECALL_PROGRESS = "recall_progress"
 RECALL_CLOSED = "recall_closed"
 SPOT_CHECK_PLAN = "spot_check_plan"
 SPOT_CHECK_DRAW = "spot_check_draw"
+#: an EPCIS event that maps to no native record, stored as captured (``ledger.epcis``)
+EPCIS_EVENT = "epcis_event"
+#: the operator's record of an enterprise's GS1 company prefixes and GLNs
+GS1_KEYS_REGISTERED = "gs1_keys_registered"

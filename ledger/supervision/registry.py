@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledger.supervision import (
+    captured,
     corrections,
+    gs1,
     lots,
     movements,
     names,
@@ -69,6 +71,11 @@ _RECORDS = (
     RecordType(names.SPOT_CHECK_PLAN, spot_checks.spot_check_plan, spreadsheet=False,
                form=False),
     RecordType(names.SPOT_CHECK_DRAW, spot_checks.spot_check_draw, spreadsheet=False,
+               form=False),
+    # EPCIS capture (ledger.epcis): an event no native record can hold, kept as captured,
+    # and the operator's record of the GS1 keys that say whose an event's location is.
+    RecordType(names.EPCIS_EVENT, captured.epcis_event, spreadsheet=False, form=False),
+    RecordType(names.GS1_KEYS_REGISTERED, gs1.gs1_keys_registered, spreadsheet=False,
                form=False),
 )
 

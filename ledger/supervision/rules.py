@@ -156,6 +156,16 @@ RULES: dict[str, tuple[str, str]] = {
     "spot_check.draw_mismatch": ("抽取结果与按种子复算的结果不一致（计划 seq {plan}）",
                                  "the selection is not what the seed draws from plan {plan}'s "
                                  "frame"),
+    "epcis.duplicate": ("EPCIS 事件 {hash_id} 已采集（seq {seq}）",
+                        "EPCIS event {hash_id} was already captured (seq {seq})"),
+    "epcis.malformed": ("EPCIS 引用 {field_name} 不正确：{problem}",
+                        "the EPCIS reference's {field_name} is wrong: {problem}"),
+    "gs1.operator_only": ("GS1 厂商识别代码和 GLN 由平台运营方登记，{enterprise} 不能登记",
+                          "GS1 company prefixes and GLNs are registered by the ledger "
+                          "operator, not by {enterprise}"),
+    "gs1.unknown_enterprise": ("企业 {enterprise} 未登记", "enterprise {enterprise} is not "
+                               "registered"),
+    "gs1.taken": ("{kind} {value} 已属于 {owner}", "{kind} {value} already belongs to {owner}"),
 }
 
 

@@ -1,6 +1,8 @@
 """Commands on who may write: enterprises, their API tokens, console accounts.
 
-``tracenet enterprise add --uscc USCC --name N --district D [--role R] [--public-key K]``
+``tracenet enterprise add --uscc USCC --name N --district D [--role R] [--public-key K]
+[--gs1-prefix P ...] [--gln G ...]``, ``tracenet enterprise gs1 --uscc USCC [--gs1-prefix P ...]
+[--gln G ...]``
 ``tracenet token add --enterprise USCC [--role R]`` / ``tracenet token revoke TOKEN``
 ``tracenet user add --enterprise USCC --username U --password P --role producer``
 """
@@ -23,6 +25,7 @@ from ledger.accounts.users import create_user
 from ledger.errors import LedgerError
 from ledger.log.identity import ENTERPRISE_REGISTERED
 from ledger.log.keys import load_public_key
+from ledger.supervision.gs1_registration import gs1_keys_of, register_gs1_keys
 from schemas.events import PAYLOAD_SCHEMAS
 from web.cli.context import with_ledger
 from web.cli.terminal import fail
@@ -43,19 +46,51 @@ def enterprise() -> None:
 @click.option("--role", type=click.Choice(ROLES), default="producer",
               show_default=True)
 @click.option("--public-key", help="Base64 raw Ed25519 public key; omit for a custodial key.")
+@click.option("--gs1-prefix", "prefixes", multiple=True,
+              help="A GS1 company prefix the enterprise holds (repeatable).")
+@click.option("--gln", "glns", multiple=True,
+              help="A GLN of one of its locations or of itself as a party (repeatable).")
 @with_ledger
 def enterprise_add(runtime: Runtime, session: Session, uscc: str, name: str, district: str,
-                   role: str, public_key: str | None) -> None:
+                   role: str, public_key: str | None, prefixes: tuple[str, ...],
+                   glns: tuple[str, ...]) -> None:
     """Register an enterprise and print its API token (shown only this once)."""
     ledger = runtime.ledger
     registration = PAYLOAD_SCHEMAS[ENTERPRISE_REGISTERED]().load(
         {"uscc": uscc, "name": name, "district": district, "roles": [role]})
     key = load_public_key(_b64decode(public_key)) if public_key else None
     key_id = enrol_enterprise(session, ledger, runtime.vault, registration, key)
+    if prefixes or glns:
+        register_gs1_keys(session, ledger, runtime.vault, uscc, prefixes=prefixes, glns=glns)
     token = issue_token(session, uscc, role, log.rfc3339(ledger.clock()))
     session.commit()
     click.echo(f"registered {uscc} ({name}), key {key_id}")
+    if prefixes or glns:
+        click.echo(_gs1_line(session, uscc))
     click.echo(f"API token (shown once): {token}")
+
+
+@enterprise.command("gs1")
+@click.option("--uscc", required=True, help="USCC of a registered enterprise.")
+@click.option("--gs1-prefix", "prefixes", multiple=True,
+              help="A GS1 company prefix the enterprise holds (repeatable).")
+@click.option("--gln", "glns", multiple=True,
+              help="A GLN of one of its locations or of itself as a party (repeatable).")
+@with_ledger
+def enterprise_gs1(runtime: Runtime, session: Session, uscc: str, prefixes: tuple[str, ...],
+                   glns: tuple[str, ...]) -> None:
+    """Add GS1 company prefixes and GLNs to a registered enterprise (for EPCIS capture)."""
+    if prefixes or glns:
+        register_gs1_keys(session, runtime.ledger, runtime.vault, uscc, prefixes=prefixes,
+                          glns=glns)
+        session.commit()
+    click.echo(_gs1_line(session, uscc))
+
+
+def _gs1_line(session: Session, uscc: str) -> str:
+    keys = gs1_keys_of(session, uscc)
+    return (f"GS1 keys of {uscc}: prefixes {', '.join(keys['gs1_prefixes']) or '-'}; "
+            f"GLNs {', '.join(keys['glns']) or '-'}")
 
 
 @click.group()
