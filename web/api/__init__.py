@@ -24,6 +24,7 @@ from web.api import (
 )
 from web.api.contract import ContractApi, authenticate_first, register_events
 from web.api.security import BEARER_SCHEME
+from web.epcis import capture as epcis_capture
 
 __all__ = ["init_app"]
 
@@ -50,4 +51,5 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(exports.blp)
     api.register_blueprint(epcis_query.blp)
     api.register_blueprint(onboarding.blp)
+    api.register_blueprint(epcis_capture.blp)
     authenticate_first(app)
