@@ -44,6 +44,9 @@ SEMANTIC = {
     ("GET", "/api/v1/lots/{gtin}/{lot}/labels/{serial}.png"),
     ("GET", "/epcis/events"), ("GET", "/epcis/epcs/{epc}/events"),  # nextPageToken
     ("POST", "/api/v1/enterprises"), ("GET", "/api/v1/audit"),  # USCC check char; cursor
+    # EPCIS documents and events: checked against GS1's EPCIS 2.0 JSON Schema, which GS1's
+    # licence keeps us from copying into our own document
+    ("POST", "/epcis/capture"), ("POST", "/epcis/events"),
 }
 
 # The document, read from an app that needs no database (the requests go to contract_app).

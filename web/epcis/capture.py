@@ -343,7 +343,10 @@ _DOCUMENT_BODY = {"required": True, "content": {
     media: {"schema": {"type": "object", "required": ["type", "@context", "epcisBody"],
                        "description": "an EPCISDocument (GS1 EPCIS 2.0 JSON / JSON-LD)",
                        "properties": {"type": {"type": "string", "enum": ["EPCISDocument"]},
-                                      "@context": {}, "epcisBody": {"type": "object"}}}}
+                                      "@context": {"oneOf": [
+                                          {"type": "string"}, {"type": "object"},
+                                          {"type": "array"}]},
+                                      "epcisBody": {"type": "object"}}}}
     for media in ("application/json", "application/ld+json")}}
 _EVENT_BODY = {"required": True, "content": {
     media: {"schema": {"type": "object", "required": ["type", "eventTime",
