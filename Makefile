@@ -80,6 +80,7 @@ bench: install ## Run the benchmarks and print their ratios (results: docs/BENCH
 	$(PY) bench/serials.py
 	$(PY) bench/lookup.py
 	$(PY) bench/epcis_wire.py
+	$(PY) bench/epcis.py
 	$(PY) bench/fsma204.py
 	$(PY) bench/reports.py
 	$(PY) bench/audit.py
