@@ -448,3 +448,40 @@ def test_gs1_keys_through_the_cli(network: tuple[Flask, dict[str, str]]) -> None
             EnterpriseGs1KeyRow.enterprise == MARKET)).all()
     assert {(r.kind, r.value) for r in rows} == {
         ("prefix", "6909876"), ("gln", gln("6909876")), ("gln", gln("6909876", "00017"))}
+
+
+def test_tracenet_import_captures_an_epcis_document(network: tuple[Flask, dict[str, str]],
+                                                    tmp_path: Path) -> None:
+    app, tokens = network
+    client = app.test_client()
+    path = tmp_path / "network.jsonld"
+    path.write_text(json.dumps(document(*network_events(), master=masters())))
+    before = size(client)
+    refused = run_cli(app, "import", str(path), "--enterprise", SHOP)  # the shop's own only
+    assert refused.exit_code == 1 and "epcis.not_owner" in refused.output
+    assert size(client) == before
+    done = run_cli(app, "import", str(path), "--enterprise", "operator")
+    assert done.exit_code == 0, done.output
+    assert "captured 7 of 7 EPCIS events" in done.output
+    assert size(client) == before + 2 + 1 + 1 + 1 + 4  # products, lots, inspection, moves
+    again = run_cli(app, "import", str(path), "--enterprise", "operator", "--proceed")
+    assert again.exit_code == 1 and again.output.count("rule.epcis.duplicate") == 7
+    assert trace(client, tokens["regulator"], RAW, "R1")
+
+
+def test_gs1_keys_through_the_api(network: tuple[Flask, dict[str, str]]) -> None:
+    app, tokens = network
+    client = app.test_client()
+    body = {"type": "gs1_keys_registered", "enterprise": "operator",
+            "event_time": "2026-11-28T08:00:00+08:00",
+            "payload": {"enterprise": SHOP, "glns": [gln(PREFIX[SHOP], "00024")]}}
+    refused = client.post("/api/v1/events", json=body, headers=bearer(tokens[SHOP]))
+    assert refused.status_code == 403  # a producer writes as itself only
+    mine = client.post("/api/v1/events", json={**body, "enterprise": None},
+                       headers=bearer(tokens[SHOP]))
+    assert mine.status_code == 422 and error(mine)["code"] == "rule.gs1.operator_only"
+    done = client.post("/api/v1/events", json=body, headers=bearer(tokens["admin"]))
+    assert done.status_code == 201, done.get_json()
+    with app.app_context():
+        row = get_session().get(EnterpriseGs1KeyRow, ("gln", gln(PREFIX[SHOP], "00024")))
+        assert row is not None and row.enterprise == SHOP

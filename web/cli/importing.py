@@ -1,7 +1,10 @@
-"""``tracenet import FILE --enterprise USCC [--type TYPE]``: a sheet as one ledger batch."""
+"""``tracenet import FILE --enterprise USCC [--type TYPE]``: a sheet as one ledger batch;
+``tracenet import DOC.json[ld] --enterprise USCC|operator [--proceed]``: an EPCIS 2.0 document
+captured as ``POST /epcis/capture`` would."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
@@ -10,6 +13,9 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy.orm import Session
 
+from ledger.accounts.roles import ADMIN, PRODUCER
+from ledger.epcis.schema import SchemaUnavailable
+from ledger.log.identity import OPERATOR
 from schemas.spreadsheet import (
     SPREADSHEET_TYPES,
     SpreadsheetError,
@@ -18,9 +24,11 @@ from schemas.spreadsheet import (
     row_numbers,
     rows_to_events,
 )
+from web.auth import Principal
 from web.cli.context import with_ledger
 from web.cli.terminal import progress_bar
 from web.console.importing import append_events
+from web.epcis.capture import capture, load_document_schema
 from web.runtime import Runtime
 from web.settings import TIME_ZONE
 
@@ -33,21 +41,26 @@ _REPORT_LIMIT = 200
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--enterprise", required=True,
-              help="USCC whose custodial key signs the records.")
+              help="USCC whose custodial key signs the records; for an EPCIS document, the "
+                   "enterprise whose events it holds, or 'operator' to capture for every "
+                   "enterprise owning its locations.")
 @click.option("--type", "record_type", type=click.Choice(SPREADSHEET_TYPES),
               help="Record type of every row; default: from the file name, e.g. "
                    "shipment-2026-11.csv.")
+@click.option("--proceed", is_flag=True,
+              help="EPCIS: store every event that passes and report the others (default: "
+                   "all or nothing).")
 @with_ledger
 def import_command(runtime: Runtime, session: Session, file: Path, enterprise: str,
-                   record_type: str | None) -> None:
+                   record_type: str | None, proceed: bool) -> None:
     """Import a CSV or XLSX sheet of one record type as one atomic ledger batch.
 
     Every row is checked first; if any is invalid (or a ledger rule refuses one), nothing is
     appended and the problems are listed by sheet row and column, exit status 1.
     """
-    if file.suffix.lower() == ".json":
-        raise click.ClickException("EPCIS import arrives with the EPCIS issue; for now import "
-                                   "CSV or XLSX sheets")
+    if file.suffix.lower() in (".json", ".jsonld"):
+        _capture(runtime, session, file, enterprise, "proceed" if proceed else "rollback")
+        return
     record_type = record_type or infer_type(file.name)
     if record_type is None:
         raise click.ClickException(
@@ -68,6 +81,36 @@ def import_command(runtime: Runtime, session: Session, file: Path, enterprise: s
     session.commit()
     click.echo(f"imported {len(appended)} {record_type} records from {file.name}: "
                f"seq {appended[0].entry.seq}-{appended[-1].entry.seq}")
+
+
+def _capture(runtime: Runtime, session: Session, file: Path, enterprise: str,
+             behaviour: str) -> None:
+    """Capture an EPCIS 2.0 document (checked against GS1's JSON Schema) through the same
+    mapping and rules as ``POST /epcis/capture``."""
+    try:
+        document = json.loads(file.read_bytes())
+    except ValueError as exc:
+        raise click.ClickException(f"{file.name} is not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise click.ClickException(f"{file.name} is not an EPCIS document")
+    try:
+        load_document_schema().validate(document)
+    except SchemaUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    principal = Principal(enterprise, ADMIN if enterprise == OPERATOR else PRODUCER)
+    outcome = capture(session, runtime.ledger, runtime.vault, document, principal=principal,
+                      behaviour=behaviour)
+    if behaviour == "rollback" and not outcome.success:
+        session.rollback()
+    session.commit()
+    stored = sum(1 for seqs in outcome.seqs.values() if seqs)
+    click.echo(f"captured {stored} of {len(outcome.events)} EPCIS events from {file.name}")
+    for error in outcome.errors[:_REPORT_LIMIT]:
+        where = f"event {error['eventIndex']}" if "eventIndex" in error else "document"
+        click.echo(f"  {where}: {error['code']}: {error['message']}"
+                   + (f" ({error['field']})" if error.get("field") else ""), err=True)
+    if not outcome.success:
+        raise SystemExit(1)
 
 
 def _now() -> str:

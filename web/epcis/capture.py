@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import Response, current_app, request
+from flask import Response, current_app, has_app_context, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
@@ -48,7 +48,8 @@ from web.db import get_ledger, get_session, get_vault
 from web.epcis.jobs import CaptureJob, new_job
 from web.errors import ApiError
 
-__all__ = ["CAPTURE_LIMIT", "CaptureOutcome", "blp", "capture", "epcis_schema"]
+__all__ = ["CAPTURE_LIMIT", "CaptureOutcome", "blp", "capture", "epcis_schema",
+           "load_document_schema"]
 
 #: the most events one capture takes (advertised as GS1-EPCIS-Capture-Limit)
 CAPTURE_LIMIT = 10_000
@@ -62,19 +63,28 @@ blp = Blueprint("epcis_capture", __name__, url_prefix="/epcis",
 
 
 def epcis_schema() -> EPCISSchema:
-    """GS1's EPCIS 2.0 JSON Schema: ``TRACENET_EPCIS_SCHEMA``, else the development copy in
-    the shared folder (``$TRACENET_SHARED`` or ``../shared`` beside the checkout)."""
-    configured = current_app.config.get("EPCIS_SCHEMA") or os.environ.get(
-        "TRACENET_EPCIS_SCHEMA")
-    if not configured:
-        shared = os.environ.get("TRACENET_SHARED") or Path(current_app.root_path).parents[1] \
-            / "shared"
-        candidate = Path(shared) / _SCHEMA_FILE
-        configured = str(candidate) if candidate.is_file() else None
+    """GS1's EPCIS 2.0 JSON Schema: the app's ``EPCIS_SCHEMA``, else ``TRACENET_EPCIS_SCHEMA``,
+    else the development copy in the shared folder (``$TRACENET_SHARED``, or ``../shared``
+    beside the checkout); 503 when there is none."""
     try:
-        return load_schema(configured)
+        return load_schema(_schema_path())
     except SchemaUnavailable as exc:
         raise ApiError(503, "epcis_schema_unavailable", str(exc)) from None
+
+
+def _schema_path() -> str | None:
+    configured = (current_app.config.get("EPCIS_SCHEMA") if has_app_context() else None) \
+        or os.environ.get("TRACENET_EPCIS_SCHEMA")
+    if configured:
+        return str(configured)
+    shared = os.environ.get("TRACENET_SHARED") or Path(__file__).resolve().parents[3] / "shared"
+    candidate = Path(shared) / _SCHEMA_FILE
+    return str(candidate) if candidate.is_file() else None
+
+
+def load_document_schema() -> EPCISSchema:
+    """The schema for callers outside a request (the CLI): SchemaUnavailable when absent."""
+    return load_schema(_schema_path())
 
 
 # -- the capture ---------------------------------------------------------------------------------
