@@ -5,6 +5,7 @@ with their own schemas, and a 405 that carries ``Allow``."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,6 +171,18 @@ def test_found_by_schemathesis_stay_fixed(client: FlaskClient) -> None:
     response = client.post("/api/v1/recalls", json={"lots": "not a list"})
     assert response.status_code == 401
     assert response.get_json()["error"]["field"] == "Authorization"
+
+
+def test_a_non_ascii_base64_field_is_a_validation_error(sqlite_app: Flask,
+                                                        client: FlaskClient) -> None:
+    # base64 of a non-ASCII string raised ValueError, not binascii.Error: a 500.
+    _, token = add_enterprise(sqlite_app, 212)
+    response = client.post("/api/v1/events", headers={"Authorization": f"Bearer {token}"},
+                           json={"type": "key_registered", "event_time": "2026-11-26T08:00:00Z",
+                                 "payload": {"enterprise": "operator", "key_id": "0" * 16,
+                                             "public_key": "\x80"}})
+    assert response.status_code == 422  # the validation error of every bad payload
+    assert "base64" in json.dumps(response.get_json())
 
 
 def test_rotate_secret_is_a_json_boolean(sqlite_app: Flask, client: FlaskClient) -> None:
