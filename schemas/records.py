@@ -25,7 +25,7 @@ from ledger.supervision.reference import load_reference
 from ledger.supervision.registry import RECORD_TYPES
 from schemas.codes import GTINField, LotField, RFC3339Field, USCCField, validate_amount
 
-__all__ = ["RECORD_SCHEMAS"]
+__all__ = ["RECORD_SCHEMAS", "typed_fields"]
 
 
 def _unit(example: str = "kg") -> fields.String:
@@ -74,11 +74,23 @@ class EpcisReferenceSchema(Schema):
             raise ValidationError("part 0, and only part 0, carries the event", "event")
 
 
+#: metadata of a field that only EPCIS capture sets: no sheet column, no console form field
+CAPTURE_ONLY = "capture_only"
+
+
 class _Capturable(Schema):
     """A record that an EPCIS event may become: it can carry its ``epcis`` reference."""
 
     epcis = fields.Nested(EpcisReferenceSchema, metadata={
-        "description": "set when the record was captured from an EPCIS 2.0 event"})
+        "description": "set when the record was captured from an EPCIS 2.0 event",
+        CAPTURE_ONLY: True})
+
+
+def typed_fields(schema: Schema) -> list[tuple[str, fields.Field[Any]]]:
+    """The payload fields a person fills in (a sheet's columns, a form's fields), by their
+    wire names, in the schema's order: all but those only EPCIS capture sets."""
+    return [(field.data_key or name, field) for name, field in schema.fields.items()
+            if not field.metadata.get(CAPTURE_ONLY)]
 
 
 class ProductRegisteredSchema(Schema):

@@ -60,7 +60,7 @@ from schemas.codes import USCCField
 from schemas.events import EventSchema
 from schemas.identifiers import uscc_check_character
 from schemas.messages import field_messages
-from schemas.records import RECORD_SCHEMAS
+from schemas.records import RECORD_SCHEMAS, typed_fields
 
 __all__ = [
     "EVENT_TIME",
@@ -230,7 +230,7 @@ def columns(record_type: str) -> list[Column]:
         raise ValueError(f"no spreadsheet template for {record_type!r}; expected one of "
                          f"{', '.join(SPREADSHEET_TYPES)}")
     schema = RECORD_SCHEMAS[record_type]()
-    result = [_column(field.data_key or name, field) for name, field in schema.fields.items()]
+    result = [_column(name, field) for name, field in typed_fields(schema)]
     own_time = RECORD_TIME_FIELDS.get(record_type)
     time_example = next((c.example for c in result if c.name == own_time),
                         "2026-11-26T08:30:00+08:00")

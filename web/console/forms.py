@@ -21,7 +21,7 @@ from ledger.supervision.reference import load_reference
 from ledger.supervision.registry import FORM_TYPES
 from schemas.codes import RFC3339Field
 from schemas.messages import field_messages
-from schemas.records import RECORD_SCHEMAS
+from schemas.records import RECORD_SCHEMAS, typed_fields
 from schemas.spreadsheet import RECORD_TIME_FIELDS
 
 __all__ = ["FORM_TYPES", "FormField", "errors_by_field", "form_fields", "form_to_event",
@@ -89,7 +89,7 @@ def _form_field(name: str, f: fields.Field[Any]) -> FormField:
 def form_fields(record_type: str) -> list[FormField]:
     """The form of ``record_type``: one field per payload field, in the schema's order."""
     schema = RECORD_SCHEMAS[record_type]()
-    return [_form_field(f.data_key or name, f) for name, f in schema.fields.items()]
+    return [_form_field(name, f) for name, f in typed_fields(schema)]
 
 
 def row_count(form: Mapping[str, str], group: str) -> int:
