@@ -280,6 +280,8 @@ _ZH: dict[str, str] = {
     "type.receipt": "收货",
     "type.serialization": "单品赋码",
     "type.aggregation": "包装关联",
+    "type.epcis_event": "EPCIS 事件（原样保存）",
+    "type.gs1_keys_registered": "GS1 厂商识别代码 / GLN 登记",
     "form.signed_as": "提交后以 {enterprise} 的托管密钥签名并写入账本",
     "form.submit": "签名并提交",
     "form.required": "必填",
@@ -652,6 +654,8 @@ _EN: dict[str, str] = {
     "type.receipt": "Receipt",
     "type.serialization": "Serialization",
     "type.aggregation": "Aggregation",
+    "type.epcis_event": "EPCIS event (kept as captured)",
+    "type.gs1_keys_registered": "GS1 company prefixes / GLNs registered",
     "form.signed_as": "On submit the record is signed with the custodial key of {enterprise} "
                       "and appended to the ledger",
     "form.submit": "Sign and submit",
