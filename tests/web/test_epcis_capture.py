@@ -485,3 +485,23 @@ def test_gs1_keys_through_the_api(network: tuple[Flask, dict[str, str]]) -> None
     with app.app_context():
         row = get_session().get(EnterpriseGs1KeyRow, ("gln", gln(PREFIX[SHOP], "00024")))
         assert row is not None and row.enterprise == SHOP
+
+
+def test_an_enterprise_onboarded_with_gs1_keys_owns_its_events(
+        network: tuple[Flask, dict[str, str]]) -> None:
+    app, tokens = network
+    client = app.test_client()
+    farm = make_uscc(705)
+    body = {"uscc": farm, "name": "牧场", "district": "福州市", "roles": ["producer"],
+            "gs1_prefixes": ["6907777"], "glns": [gln("6907777", "00011")]}
+    taken = client.post("/api/v1/enterprises", json={**body, "gs1_prefixes": [PREFIX[DAIRY]]},
+                        headers=bearer(tokens["admin"]))
+    assert taken.status_code == 422 and error(taken)["code"] == "rule.gs1.taken"
+    added = client.post("/api/v1/enterprises", json=body, headers=bearer(tokens["admin"]))
+    assert added.status_code == 201, added.get_json()
+    assert added.get_json()["gs1_prefixes"] == ["6907777"]
+    milking = {**event("ObjectEvent", DAIRY, "2026-11-28T05:00:00+08:00", bizStep="storing",
+                       epcList=[]),
+               "bizLocation": {"id": "urn:epc:id:sgln:6907777.00011.0"}}
+    job = job_of(client, post(client, document(milking), tokens["admin"]), tokens["admin"])
+    assert job["success"] is True and job["results"][0]["enterprise"] == farm
