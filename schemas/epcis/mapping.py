@@ -286,6 +286,14 @@ class Mapper:
                 return str(value)
         return None
 
+    def _additives(self, event: Mapping[str, Any]) -> list[str]:
+        """The additives a production used (extension ``tracenet:additivesUsed``, a list)."""
+        for key, value in event.items():
+            if self.context.expand_key(key) == "{" + TRACENET_NS + "}additivesUsed":
+                items = value if isinstance(value, list) else [value]
+                return [str(item) for item in items if isinstance(item, str | int)]
+        return []
+
     def _extension(self, event: Mapping[str, Any], name: str) -> str | None:
         for key, value in event.items():
             if self.context.expand_key(key) == "{" + TRACENET_NS + "}" + name:
@@ -314,7 +322,7 @@ class Mapper:
                     "gtin": gtin, "lot": lot, **_total(items, base),
                     "produced_at": str(event.get("eventTime")),
                     "expiry": _date(self._ilmd(event, "itemExpirationDate")),
-                    "inputs": [], "additives_used": []}))
+                    "inputs": [], "additives_used": self._additives(event)}))
                 self._lots.add((gtin, lot))
             serials = [item.serial for item in items if item.serial is not None]
             if serials:
@@ -413,7 +421,8 @@ class Mapper:
                 "produced_at": str(event.get("eventTime")),
                 "expiry": _date(self._ilmd(event, "itemExpirationDate")),
                 # the inputs go into the first output lot: one production consumes them once
-                "inputs": sources if not records else [], "additives_used": []}))
+                "inputs": sources if not records else [],
+                "additives_used": self._additives(event) if not records else []}))
             self._lots.add((gtin, lot))
             serials = [item.serial for item in items if item.serial is not None]
             if serials:

@@ -505,3 +505,25 @@ def test_an_enterprise_onboarded_with_gs1_keys_owns_its_events(
                "bizLocation": {"id": "urn:epc:id:sgln:6907777.00011.0"}}
     job = job_of(client, post(client, document(milking), tokens["admin"]), tokens["admin"])
     assert job["success"] is True and job["results"][0]["enterprise"] == farm
+
+
+def test_additives_used_need_their_filing(tmp_path: Path) -> None:
+    app, tokens = network_app(tmp_path)
+    client = app.test_client()
+    made = {**commissioning(DAIRY, MILK, "A1", 10, None, "2026-11-26T06:00:00+08:00"),
+            "tracenet:additivesUsed": ["山梨酸钾"]}
+    job = job_of(client, post(client, document(made, master=masters()), tokens[DAIRY]),
+                 tokens[DAIRY])
+    assert [e["code"] for e in job["errors"]] == ["rule.additive.not_filed"]
+    filed = client.post("/api/v1/events", headers=bearer(tokens[DAIRY]), json={
+        "type": "product_registered", "event_time": "2026-11-26T00:00:00Z", "payload": {
+            "gtin": MILK, "name": "纯牛奶", "category": "08", "standard": "GB 7101-2022"}})
+    assert filed.status_code == 201
+    filing = client.post("/api/v1/events", headers=bearer(tokens[DAIRY]), json={
+        "type": "additive_filing", "event_time": "2026-11-26T00:00:00Z", "payload": {
+            "gtin": MILK, "additive": "山梨酸钾", "ins": "202", "function": "防腐剂",
+            "level": "0.5", "unit": "g/kg"}})
+    assert filing.status_code == 201, filing.get_json()
+    job = job_of(client, post(client, document(made), tokens[DAIRY]), tokens[DAIRY])
+    assert job["success"] is True, job["errors"]
+    app.extensions["tracenet.runtime"].close()
