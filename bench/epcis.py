@@ -1,7 +1,8 @@
 """EPCIS 2.0 benchmarks: capture throughput against the native batch append of the same events.
 
-Run ``.venv/bin/python bench/epcis.py`` (``--only capture``; ``--events N``; ``--quick`` is a
-smoke run). Every figure is measured in this run, on this machine:
+Run ``.venv/bin/python bench/epcis.py`` (``--only capture`` or ``--only query``; ``--events
+N``; ``--quick`` is a smoke run). ``query`` is ``bench/epcis_query.py`` on an index of 100 x N
+events (its docstring says what it times). Every figure is measured in this run, on this machine:
 
 **capture** -- one EPCISDocument of 10,000 events (2,500 lots, each commissioned, inspected
 ``conformant``, shipped to a customer and received by it: ObjectEvents with LGTIN quantities,
@@ -244,7 +245,16 @@ def _native_by_enterprise(client: FlaskClient, tokens: dict[str, str], native: b
     return answer
 
 
-SECTIONS: dict[str, Callable[[int, Path], None]] = {"capture": capture_section}
+def query_section(events: int, _workdir: Path) -> None:
+    """MATCH_epc and time-window queries on an index of 100 x ``events`` events (1,000,000
+    by default): bench/epcis_query.py."""
+    from bench.epcis_query import run
+
+    run(events * 100)
+
+
+SECTIONS: dict[str, Callable[[int, Path], None]] = {"capture": capture_section,
+                                                    "query": query_section}
 
 
 def main() -> None:
