@@ -54,7 +54,10 @@ def record(session: Session, event: AuditEvent) -> None:
     """Append ``event`` (over-long fields cut to their column); the caller commits."""
     values: dict[str, Any] = {name: getattr(event, name) for name in AUDIT_COLUMNS[1:]}
     for name, limit in _LIMITS.items():
-        values[name] = str(values[name] or "")[:limit]
+        # control characters (a %00 in an address) are shown escaped: PostgreSQL refuses a
+        # NUL in text, and the row must be written whatever the request was
+        text = str(values[name] or "")
+        values[name] = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:limit]
     session.add(AuditRow(**values))
 
 

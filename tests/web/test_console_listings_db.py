@@ -52,3 +52,33 @@ def test_the_audit_trail_is_append_only_in_the_database(app: Flask) -> None:
             with pytest.raises(DBAPIError, match="append-only"):
                 session.execute(text(statement))
             session.rollback()
+
+
+def test_onboarding_and_the_audit_api(app: Flask) -> None:
+    from ledger.supervision.check_digits import uscc_check_character
+
+    _bureau, city = add_enterprise(app, 3, role="regulator")
+    api = app.test_client()
+    first17 = "91350203MA3" + "6RTY03"
+    uscc = first17 + uscc_check_character(first17)
+    created = api.post("/api/v1/enterprises", headers=bearer(city), json={
+        "uscc": uscc, "name": "两库企业", "district": "厦门市思明区"})
+    assert created.status_code == 201, created.json
+    issued = api.post(f"/api/v1/enterprises/{uscc}/tokens", headers=bearer(city), json={})
+    assert issued.status_code == 201
+    assert api.get("/api/v1/lots", headers=bearer(issued.json["token"])).status_code == 200
+    assert api.delete(f"/api/v1/enterprises/{uscc}/tokens/{issued.json['id']}",
+                      headers=bearer(city)).status_code == 200
+    assert api.get(f"/api/v1/enterprises/%00{uscc}/tokens",
+                   headers=bearer(city)).status_code == 404
+    assert api.get("/api/v1/audit?actor=%00", headers=bearer(city)).status_code == 422
+    found = api.get("/api/v1/audit?limit=3", headers=bearer(city)).json["items"]
+    assert any(r["path"].startswith("/api/v1/enterprises/\\x00") for r in found)
+    page = api.get("/api/v1/audit?limit=2", headers=bearer(city)).json
+    assert len(page["items"]) == 2 and page["next_cursor"]
+    after = api.get(f"/api/v1/audit?limit=2&cursor={page['next_cursor']}",
+                    headers=bearer(city)).json
+    assert after["items"][0]["id"] < page["items"][-1]["id"]
+    exported = api.get("/api/v1/audit/export?action=token_revoked", headers=bearer(city))
+    assert exported.status_code == 200 and uscc in exported.data.decode("utf-8-sig")
+    exported.close()  # a streamed body holds the request (and its session) until closed
