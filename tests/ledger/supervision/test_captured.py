@@ -61,6 +61,9 @@ def test_an_epcis_event_is_kept_once_by_its_hash_id(session: Session, ledger: lo
     refused("epcis.duplicate", session, ledger,
             [producer.signed(EPCIS_EVENT, epcis=reference(OTHER_HASH)),
              producer.signed(EPCIS_EVENT, epcis=reference(OTHER_HASH))])
+    live = projection_snapshot(session)
+    rebuild(session)
+    assert projection_snapshot(session) == live
 
 
 def test_a_malformed_reference_is_refused(session: Session, ledger: log.Ledger,
