@@ -219,17 +219,17 @@ def test_a_district_bureau_reports_on_its_own_district_only(demo: Flask) -> None
     from web.db import get_session
 
     bureau = "11350000MB0143028U"  # the demo's provincial bureau enterprise
-    added = run_cli(demo, "user", "add", "--enterprise", bureau, "--username", "xiamen",
+    added = run_cli(demo, "user", "add", "--enterprise", bureau, "--username", "reports.xiamen",
                     "--password", DEMO_PASSWORD, "--role", "regulator")
     assert added.exit_code == 0, added.output
     with demo.app_context():
         db = get_session()
-        row = db.get(UserRow, "xiamen")
+        row = db.get(UserRow, "reports.xiamen")
         assert row is not None
         row.district = "厦门市"
         db.commit()
     client = demo.test_client()
-    _sign_in(client, "xiamen")
+    _sign_in(client, "reports.xiamen")
     own = client.get("/console/reports?kind=whitepaper&year=2026&lang=en")
     assert own.status_code == 200 and "Quality report 2026: 厦门市" in own.text
     part = client.get("/console/reports/download?kind=district&year=2026&quarter=4"
