@@ -14,7 +14,7 @@ __all__ = ["AccessTokenSchema", "AuditQuerySchema", "EnterpriseBodySchema",
 
 #: printable text: no control characters (PostgreSQL refuses a NUL in text)
 _PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="control characters are not allowed")
-_GS1_PREFIX = validate.Regexp(r"^[0-9]{4,12}$", error="a GS1 company prefix is 4-12 digits")
+_GS1_PREFIX = validate.Regexp(r"^[0-9]{6,12}$", error="a GS1 company prefix is 6-12 digits")
 _GLN = validate.Regexp(r"^[0-9]{13}$", error="a GLN is 13 digits")
 _DISTRICT = fields.String(load_default="", validate=[validate.Length(0, 100), _PRINTABLE],
                           metadata={

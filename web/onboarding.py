@@ -13,7 +13,6 @@ audit trail (:func:`web.audit.note`).
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,9 +30,10 @@ from ledger.accounts.scope import (
 )
 from ledger.accounts.tokens import issue_token, revoke_token_by_id, token_id
 from ledger.accounts.users import create_user
-from ledger.errors import ConflictError, EntryError, NotFoundError
+from ledger.errors import ConflictError, NotFoundError
 from ledger.log.identity import ENTERPRISE_REGISTERED
 from ledger.log.storage import EnterpriseRow
+from ledger.supervision.gs1_registration import gs1_keys_of, register_gs1_keys
 from schemas.events import PAYLOAD_SCHEMAS
 from schemas.onboarding import EnterpriseBodySchema, TokenBodySchema, UserBodySchema
 from web import audit
@@ -46,20 +46,13 @@ _REGISTRATION_FIELDS = ("uscc", "name", "roles", "district", "licences")
 
 def _gs1_keys(session: Session, enterprise: str, prefixes: list[str],
               glns: list[str]) -> dict[str, list[str]]:
-    """Register the enterprise's GS1 keys through the EPCIS capture's function, and read
+    """Register the enterprise's GS1 keys through the EPCIS capture's function (an operator
+    entry through ``submit``, its rules refusing a key another enterprise holds), and read
     back what the enterprise holds."""
-    try:
-        gs1 = importlib.import_module("ledger.supervision.gs1_registration")
-    except ModuleNotFoundError:  # before the EPCIS capture's part is installed
-        if prefixes or glns:
-            raise EntryError("GS1 company prefixes and GLNs cannot be registered on this "
-                             "server yet", field="gs1_prefixes") from None
-        return {"gs1_prefixes": [], "glns": []}
     if prefixes or glns:
-        gs1.register_gs1_keys(session, get_ledger(), get_vault(), enterprise,
-                              prefixes=prefixes, glns=glns)
-    found: dict[str, list[str]] = gs1.gs1_keys_of(session, enterprise)
-    return found
+        register_gs1_keys(session, get_ledger(), get_vault(), enterprise,
+                          prefixes=prefixes, glns=glns)
+    return gs1_keys_of(session, enterprise)
 
 
 def register(session: Session, actor: Scoped, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from tests.ledger.conftest import make_uscc
 from tests.web.test_api import add_enterprise, bearer
 from tests.web.test_console import sign_in
 from web.console.enterprises import AUDIT, ENTERPRISES, RECORDS
@@ -61,9 +62,20 @@ def test_onboarding_and_the_audit_api(app: Flask) -> None:
     api = app.test_client()
     first17 = "91350203MA3" + "6RTY03"
     uscc = first17 + uscc_check_character(first17)
+    from ledger.supervision.check_digits import gs1_check_digit
+
+    gln = "694129900001" + gs1_check_digit("694129900001")
     created = api.post("/api/v1/enterprises", headers=bearer(city), json={
-        "uscc": uscc, "name": "两库企业", "district": "厦门市思明区"})
+        "uscc": uscc, "name": "两库企业", "district": "厦门市思明区",
+        "gs1_prefixes": ["6941299"], "glns": [gln]})
     assert created.status_code == 201, created.json
+    assert created.json["gs1_prefixes"] == ["6941299"] and created.json["glns"] == [gln]
+    bad_gln = api.post("/api/v1/enterprises", headers=bearer(city), json={
+        "uscc": make_uscc(77), "name": "校验位错", "district": "厦门市思明区",
+        "glns": [gln[:-1] + str((int(gln[-1]) + 1) % 10)]})
+    assert bad_gln.status_code in (400, 422) and bad_gln.json["error"]["field"]
+    listed = api.get("/api/v1/enterprises?district=厦门市思明区").json["items"]
+    assert make_uscc(77) not in {item["uscc"] for item in listed}  # refused: nothing left
     issued = api.post(f"/api/v1/enterprises/{uscc}/tokens", headers=bearer(city), json={})
     assert issued.status_code == 201
     assert api.get("/api/v1/lots", headers=bearer(issued.json["token"])).status_code == 200

@@ -37,7 +37,7 @@ from web.api.contract import PageSchema
 from web.api.pagination import PageQuery, page_body
 from web.api.security import BEARER
 from web.auth import Principal, require_principal, viewer_of
-from web.db import get_session
+from web.db import get_runtime, get_session
 
 blp = Blueprint("onboarding", __name__, url_prefix="/api/v1",
                 description="Onboarding enterprises (a bureau's tokens), and the audit trail")
@@ -182,18 +182,21 @@ def audit_export(query: dict[str, Any]) -> Response:
     """The audit trail as CSV, with the same scope and filters as ``/audit``."""
     principal = require_principal(get_session())
     select = audit_query(only=_scope(principal), **_filters(query))
-    rows = audit_rows(get_session(), select, limit=query["limit"])
+    sessions = get_runtime().sessions
 
     def body() -> Iterator[bytes]:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(AUDIT_COLUMNS)
         yield out.getvalue().encode("utf-8-sig")
-        for row in rows:
-            out.seek(0)
-            out.truncate()
-            writer.writerow([_safe(str(row[name])) for name in AUDIT_COLUMNS])
-            yield out.getvalue().encode()
+        # a session of the body's own, closed when the body is, streamed or abandoned (the
+        # request's session is closed at teardown, before a streamed body is read)
+        with sessions() as own:
+            for row in audit_rows(own, select, limit=query["limit"]):
+                out.seek(0)
+                out.truncate()
+                writer.writerow([_safe(str(row[name])) for name in AUDIT_COLUMNS])
+                yield out.getvalue().encode()
 
     return Response(stream_with_context(body()), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="audit-log.csv"',

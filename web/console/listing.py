@@ -35,6 +35,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from web.console.i18n import t
+from web.db import get_runtime
 
 __all__ = ["DOWNLOAD_LIMIT", "PER_PAGE", "Column", "Filter", "Listing", "ListingPage",
            "download", "run"]
@@ -273,13 +274,18 @@ def download(session: Session, listing: Listing, query: Select[Any], fmt: str,
                    f'attachment; filename="{listing.name}-{stamp}.{fmt}"',
                    "Cache-Control": "private, no-store"}
 
+    sessions = get_runtime().sessions
+
     def rows() -> Iterator[list[str]]:
         chunk: list[dict[str, Any]] = []
-        for row in session.execute(narrowed.execution_options(yield_per=1000)):
-            chunk.append(dict(row._mapping))
-            if len(chunk) == 1000:
-                yield from _cells(chunk)
-                chunk = []
+        # A session of the download's own, closed when the body is, read or abandoned: a
+        # streamed body outlives the request's session.
+        with sessions() as own:
+            for row in own.execute(narrowed.execution_options(yield_per=1000)):
+                chunk.append(dict(row._mapping))
+                if len(chunk) == 1000:
+                    yield from _cells(chunk)
+                    chunk = []
         if chunk:
             yield from _cells(chunk)
 
