@@ -87,10 +87,10 @@ _BATCH_LIMIT = 300
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - published on purpose: `tracenet demo` prints it
 DEMO_USERS = (("dairy", "dairy", "producer"), ("ranch", "ranch_c", "producer"),
               ("market", "market_gl", "producer"), ("carseat", "carseat", "producer"),
-              ("regulator", "regulator", "regulator"), ("xiamen", "regulator", "regulator"))
-#: the district of the demo's district-bureau accounts (ledger/accounts/scope.py): ``xiamen``
+              ("regulator", "regulator", "regulator"), ("xmbureau", "regulator", "regulator"))
+#: the district of the demo's district-bureau accounts (ledger/accounts/scope.py): ``xmbureau``
 #: sees Xiamen's enterprises only; ``regulator`` (no district) is the city bureau
-DEMO_DISTRICTS = {"xiamen": "厦门市"}
+DEMO_DISTRICTS = {"xmbureau": "厦门市"}
 
 
 class DemoAlreadyLoaded(LedgerError):

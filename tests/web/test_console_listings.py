@@ -126,7 +126,7 @@ def test_a_district_bureau_sees_only_its_district(demo: Flask) -> None:
         e.name for e in NETWORK.values()}
     searched = client.get(f"/console/enterprises?q={NETWORK['market_gl'].name}").text
     assert count(searched) == 0
-    demo_bureau = sign_in(demo, "xiamen")  # the demo's own district bureau account
+    demo_bureau = sign_in(demo, "xmbureau")  # the demo's own district bureau account
     assert not _enterprise_names(demo_bureau, "/console/enterprises?per=200") & {
         e.name for e in NETWORK.values() if not e.district.startswith(XIAMEN)}
     records = client.get("/console/records?per=200").text
