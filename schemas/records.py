@@ -17,7 +17,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from ledger.supervision import names
+from ledger.supervision import credit, names
 from ledger.supervision.captured import HASH_ID
 from ledger.supervision.gs1 import check_gln, check_prefix
 from ledger.supervision.quantity import UNITS
@@ -417,6 +417,58 @@ class SpotCheckDrawSchema(Schema):
     seed = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"),
                          metadata={"example": "0" * 64})
     selected = fields.List(fields.Nested(SelectedSchema), required=True)
+def _seq_field(example: int, description: str, required: bool = True) -> fields.Integer:
+    return fields.Integer(required=required, strict=True, validate=validate.Range(min=0),
+                          metadata={"example": example, "description": description})
+
+
+def _seq_list(description: str) -> fields.List[Any]:
+    return fields.List(fields.Integer(strict=True, validate=validate.Range(min=0)),
+                       load_default=list, validate=validate.Length(max=200),
+                       metadata={"example": [812, 907], "description": description})
+
+
+_GRADE = validate.OneOf(list(credit.GRADES))
+
+
+class CreditGradeSchema(Schema):
+    enterprise = USCCField(required=True)
+    previous = fields.String(required=True, validate=_GRADE, metadata={"example": "B"})
+    grade = fields.String(required=True, validate=_GRADE, metadata={"example": "C"})
+    score = fields.String(required=True, validate=validate.Length(1, 12),
+                          metadata={"example": "54.0"})
+    as_of_seq = _seq_field(907, "the seq after which the grading decided the change")
+    cause = fields.String(required=True, validate=validate.OneOf(
+        ["grading", "panel", "exemption_ended"]), metadata={"example": "grading"})
+    evidence = _seq_list("the seqs the change rests on, each named in both explanations")
+    reason_zh = free_text("seq 812 监督抽检不合格 -26 分", 8000)
+    reason_en = free_text("seq 812 failed spot check -26 points", 8000)
+    exempt_until = RFC3339Field(load_default=None, allow_none=True, metadata={
+        "description": "grade A: the end of the spot-check exemption",
+        "example": "2029-11-28T00:00:00Z"})
+
+
+class CreditApplicationSchema(Schema):
+    grade = fields.String(required=True, validate=validate.OneOf(["A"]),
+                          metadata={"example": "A", "description": "A: 信用免检"})
+    statement = free_text("近三年监督抽检全部合格，无召回", 4000)
+
+
+class CreditReviewSchema(Schema):
+    application = _seq_field(5120, "the seq of the credit_application entry")
+    step = fields.String(required=True, validate=validate.OneOf(list(credit.STEPS)),
+                         metadata={"example": "prereview"})
+    outcome = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]),
+                            metadata={"example": "approve"})
+    note = free_text("材料齐全，同意推荐", required=False)
+
+
+class EnforcementSchema(Schema):
+    enterprise = USCCField(required=True)
+    violation = fields.String(required=True, validate=validate.OneOf(list(credit.VIOLATIONS)),
+                              metadata={"example": "shipment.not_inspected"})
+    note = free_text("现场检查发现批次未检验即出厂")
+    evidence = _seq_list("the entries the violation concerns")
 
 
 class EpcisEventSchema(Schema):
@@ -462,6 +514,10 @@ _SCHEMAS: dict[str, type[Schema]] = {
     names.CORRECTION: CorrectionSchema,
     names.EPCIS_EVENT: EpcisEventSchema,
     names.GS1_KEYS_REGISTERED: Gs1KeysRegisteredSchema,
+    names.CREDIT_GRADE: CreditGradeSchema,
+    names.CREDIT_APPLICATION: CreditApplicationSchema,
+    names.CREDIT_REVIEW: CreditReviewSchema,
+    names.ENFORCEMENT: EnforcementSchema,
 }
 if set(_SCHEMAS) != {record_type.name for record_type in RECORD_TYPES}:  # pragma: no cover
     raise RuntimeError("every record type of the registry needs exactly one payload schema")

@@ -71,6 +71,10 @@ HOUSE_RULES: dict[str, tuple[str, ...]] = {
     # projections that appends its draws through submit, which nothing in the ledger calls back
     "ledger.risk": ("ledger.trace", "ledger.recall", "ledger.consumer", "ledger.export",
                     "schemas", "web", "ledger.demo"),
+    # credit grading: reads the ledger and the projections, appends through submit; risk and
+    # reports read its grades, never the reverse
+    "ledger.credit": ("ledger.trace", "ledger.recall", "ledger.consumer", "ledger.export",
+                      "ledger.reports", "ledger.risk", "schemas", "web", "ledger.demo"),
     "schemas": (*WEB_FRAMEWORK, "web", "ledger.demo"),
     "scanners": (*WEB_FRAMEWORK, "sqlalchemy", "web", "ledger.demo"),
     "wsgi": WEB_FRAMEWORK,  # it imports web.create_app, and nothing else

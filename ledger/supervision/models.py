@@ -18,6 +18,10 @@ __all__ = [
     "CounterRow",
     "EnterpriseGs1KeyRow",
     "EpcisCapturedRow",
+    "CreditApplicationRow",
+    "CreditChangeRow",
+    "CreditGradeRow",
+    "CreditStepRow",
     "LotEdgeRow",
     "LotInputRow",
     "LotRecallRow",
@@ -391,6 +395,71 @@ class SpotCheckPickRow(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     gtin: Mapped[str | None] = mapped_column(String(14), nullable=True)
     lot: Mapped[str | None] = mapped_column(String(20), nullable=True)
+class CreditGradeRow(Base):
+    """An enterprise's current quality credit grade (企业质量信用等级), from the newest
+    ``credit_grade`` entry about it; an enterprise with no row is graded B."""
+
+    __tablename__ = "credit_grades"
+
+    enterprise: Mapped[str] = mapped_column(String(40), primary_key=True)
+    grade: Mapped[str] = mapped_column(String(1), index=True)
+    #: RFC 3339: when the grade was given (the recorded_at of its entry)
+    since: Mapped[str] = mapped_column(String(40))
+    #: RFC 3339: the end of an A grade's spot-check exemption (信用免检), else None
+    exempt_until: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: the seq of the ``credit_grade`` entry
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class CreditChangeRow(Base):
+    """One grade change (a ``credit_grade`` entry): an enterprise's credit history."""
+
+    __tablename__ = "credit_changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    previous: Mapped[str] = mapped_column(String(1))
+    grade: Mapped[str] = mapped_column(String(1))
+    score: Mapped[str] = mapped_column(String(12))
+    #: the seq after which the grading decided the change
+    as_of_seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[str] = mapped_column(String(40))
+    exempt_until: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    cause: Mapped[str] = mapped_column(String(20))
+    #: JSON list of the seqs the change rests on
+    evidence: Mapped[str] = mapped_column(Text)
+    reason_zh: Mapped[str] = mapped_column(Text)
+    reason_en: Mapped[str] = mapped_column(Text)
+
+
+class CreditApplicationRow(Base):
+    """A grading application (信用评级申请) by the seq of its ``credit_application`` entry,
+    and where it stands: applied -> prereviewed -> district_reviewed -> approved / rejected."""
+
+    __tablename__ = "credit_applications"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    enterprise: Mapped[str] = mapped_column(String(40), index=True)
+    grade: Mapped[str] = mapped_column(String(1))
+    statement: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    applied_at: Mapped[str] = mapped_column(String(40))
+    #: the seq of the latest step (the application's own seq until one is taken)
+    updated_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class CreditStepRow(Base):
+    """One step taken on a grading application (a ``credit_review`` entry)."""
+
+    __tablename__ = "credit_steps"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    application: Mapped[int] = mapped_column(BigInteger, index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(10))
+    by: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[str] = mapped_column(String(40))
 
 
 class EnterpriseGs1KeyRow(Base):
@@ -425,4 +494,5 @@ PROJECTIONS = (CounterRow, ProductRow, LotRow, StockRow, LotInputRow, RecordRow,
                AdditiveFilingRow, UnitRow, NoticeRow, LotEdgeRow, AggregationRow,
                RecallRow, RecallLotRow, RecallHolderRow, RecallHoldingRow, RecallReportRow,
                LotRecallRow, SpotCheckPlanRow, SpotCheckPickRow, EnterpriseGs1KeyRow,
-               EpcisCapturedRow)
+               EpcisCapturedRow, CreditGradeRow, CreditChangeRow, CreditApplicationRow,
+               CreditStepRow)

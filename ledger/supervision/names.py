@@ -12,6 +12,10 @@ __all__ = [
     "CORRECTION",
     "EPCIS_EVENT",
     "GS1_KEYS_REGISTERED",
+    "CREDIT_APPLICATION",
+    "CREDIT_GRADE",
+    "CREDIT_REVIEW",
+    "ENFORCEMENT",
     "INSPECTION",
     "MATERIAL_INTAKE",
     "PRODUCTION",
@@ -45,3 +49,7 @@ SPOT_CHECK_DRAW = "spot_check_draw"
 EPCIS_EVENT = "epcis_event"
 #: the operator's record of an enterprise's GS1 company prefixes and GLNs
 GS1_KEYS_REGISTERED = "gs1_keys_registered"
+CREDIT_GRADE = "credit_grade"
+CREDIT_APPLICATION = "credit_application"
+CREDIT_REVIEW = "credit_review"
+ENFORCEMENT = "enforcement"

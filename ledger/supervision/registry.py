@@ -16,6 +16,7 @@ from ledger.supervision import (
     captured,
     corrections,
     gs1,
+    credit,
     lots,
     movements,
     names,
@@ -77,6 +78,13 @@ _RECORDS = (
     RecordType(names.EPCIS_EVENT, captured.epcis_event, spreadsheet=False, form=False),
     RecordType(names.GS1_KEYS_REGISTERED, gs1.gs1_keys_registered, spreadsheet=False,
                form=False),
+    # Quality credit: grades are the grading's (ledger.credit), applications and their
+    # reviews go through the credit pages, violations are a regulator's; none is corrected.
+    RecordType(names.CREDIT_GRADE, credit.credit_grade, spreadsheet=False, form=False),
+    RecordType(names.CREDIT_APPLICATION, credit.credit_application, spreadsheet=False,
+               form=False),
+    RecordType(names.CREDIT_REVIEW, credit.credit_review, spreadsheet=False, form=False),
+    RecordType(names.ENFORCEMENT, credit.enforcement, spreadsheet=False, form=False),
 )
 
 #: every record type, in the order a producer meets them

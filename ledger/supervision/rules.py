@@ -166,6 +166,37 @@ RULES: dict[str, tuple[str, str]] = {
     "gs1.unknown_enterprise": ("企业 {enterprise} 未登记", "enterprise {enterprise} is not "
                                "registered"),
     "gs1.taken": ("{kind} {value} 已属于 {owner}", "{kind} {value} already belongs to {owner}"),
+    "credit.not_operator": ("信用等级由账本运营方的信用评价程序记录，{enterprise} 不能记录",
+                            "credit grades are recorded by the ledger operator's grading, "
+                            "not by {enterprise}"),
+    "credit.enterprise_unknown": ("企业 {enterprise} 未登记",
+                                  "enterprise {enterprise} is not registered"),
+    "credit.previous_mismatch": ("企业 {enterprise} 当前信用等级为 {current}，不是 {previous}",
+                                 "enterprise {enterprise} is graded {current}, not {previous}"),
+    "credit.unchanged": ("信用等级未变（{grade}），无需记录",
+                         "the grade stays {grade}: nothing to record"),
+    "credit.evidence_unknown": ("依据 seq {seq} 不在本条之前的账本中",
+                                "evidence seq {seq} is not an earlier ledger entry"),
+    "credit.evidence_unnamed": ("说明未提及依据 seq {seq}",
+                                "the explanation does not name evidence seq {seq}"),
+    "credit.not_applicant": ("{enterprise} 不是生产经营企业，不能申请信用评级",
+                             "{enterprise} is not a producer and cannot apply for a grade"),
+    "credit.application_open": ("企业已有进行中的信用评级申请（seq {application}）",
+                                "the enterprise already has an application in progress "
+                                "(seq {application})"),
+    "credit.application_unknown": ("信用评级申请 seq {application} 不存在",
+                                   "no credit application at seq {application}"),
+    "credit.out_of_order": ("申请 seq {application} 当前状态为{state_zh}，下一步应为"
+                            "{expected_zh}，不能进行{step_zh}",
+                            "application {application} is {state_en}: the next step is "
+                            "{expected_en}, not {step_en}"),
+    "credit.wrong_role": ("{step_zh}须由{who_zh}进行，{enterprise} 不是",
+                          "{step_en} is taken by {who_en}; {enterprise} is not one"),
+    "credit.not_regulator": ("违法违规记录由监管部门登记，{enterprise} 不是监管部门",
+                             "violations are recorded by a regulator; {enterprise} is not one"),
+    "credit.outside_district": ("{enterprise} 不在本监管部门辖区（{district}）",
+                                "{enterprise} is outside this regulator's district "
+                                "({district})"),
 }
 
 
