@@ -22,7 +22,7 @@ from ledger.log.entry import Entry, Statement
 from ledger.log.identity import IDENTITY_TYPES
 from ledger.supervision.captured import epcis_reference
 from ledger.supervision.context import RecordContext, RowCache
-from ledger.supervision.models import PROJECTIONS, NoticeRow
+from ledger.supervision.models import CREDIT_PROJECTIONS, PROJECTIONS, NoticeRow
 from ledger.supervision.reference import ReferenceData, load_reference
 from ledger.supervision.registry import BY_NAME
 from ledger.supervision.rules import Notice
@@ -74,7 +74,7 @@ class RecordAdmission:
 
 def clear_projections(session: Session) -> None:
     """Empty every supervision projection, before a rebuild replays the ledger into them."""
-    for table in reversed(PROJECTIONS):
+    for table in (*reversed(CREDIT_PROJECTIONS), *reversed(PROJECTIONS)):
         session.execute(delete(table))
 
 

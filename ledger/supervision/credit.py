@@ -106,8 +106,17 @@ def names_seq(text: str, seq: int) -> bool:
     return re.search(rf"\bseq {seq}(?!\d)", text) is not None
 
 
+def _enterprise(a: RecordContext, uscc: str) -> EnterpriseRow | None:
+    """The registered enterprise, also when registered in this batch (a replay's chunk)."""
+    row = a.session.get(EnterpriseRow, uscc)
+    if row is None:
+        row = next((new for new in a.session.new
+                    if isinstance(new, EnterpriseRow) and new.uscc == uscc), None)
+    return row
+
+
 def _roles(a: RecordContext, enterprise: str) -> tuple[list[str], EnterpriseRow | None]:
-    row = a.session.get(EnterpriseRow, enterprise)
+    row = _enterprise(a, enterprise)
     return (row.roles.split(",") if row is not None else []), row
 
 
@@ -135,7 +144,7 @@ def credit_grade(a: RecordContext) -> None:
     if a.enterprise != OPERATOR:
         raise RuleViolation("credit.not_operator", ("enterprise",), enterprise=a.enterprise)
     enterprise = a.text("enterprise")
-    if a.session.get(EnterpriseRow, enterprise) is None:
+    if _enterprise(a, enterprise) is None:
         raise RuleViolation("credit.enterprise_unknown", a.field("enterprise"),
                             enterprise=enterprise)
     grade, previous = a.text("grade"), a.text("previous")
@@ -253,7 +262,7 @@ def enforcement(a: RecordContext) -> None:
     if REGULATOR not in roles or row is None:
         raise RuleViolation("credit.not_regulator", ("enterprise",), enterprise=a.enterprise)
     enterprise = a.text("enterprise")
-    target = a.session.get(EnterpriseRow, enterprise)
+    target = _enterprise(a, enterprise)
     if target is None:
         raise RuleViolation("credit.enterprise_unknown", a.field("enterprise"),
                             enterprise=enterprise)

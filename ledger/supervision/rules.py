@@ -184,6 +184,9 @@ RULES: dict[str, tuple[str, str]] = {
     "credit.application_open": ("企业已有进行中的信用评级申请（seq {application}）",
                                 "the enterprise already has an application in progress "
                                 "(seq {application})"),
+    "credit.not_eligible": ("信用免检须评分不低于 {line} 分，当前 {score} 分",
+                            "credit exemption needs a score of at least {line}; the score is "
+                            "{score}"),
     "credit.application_unknown": ("信用评级申请 seq {application} 不存在",
                                    "no credit application at seq {application}"),
     "credit.out_of_order": ("申请 seq {application} 当前状态为{state_zh}，下一步应为"
