@@ -10,6 +10,7 @@ from web import (
     api,
     audit,
     console,
+    credit,
     db,
     errors,
     health,
@@ -61,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(transparency.bp)
     app.register_blueprint(spot_checks.bp)
+    credit.init_app(app)  # the public credit pages, and grading as entries arrive
     app.register_blueprint(tiles.bp)
     app.register_blueprint(resolver.bp)
     app.register_blueprint(shopper.bp)

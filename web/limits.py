@@ -81,6 +81,7 @@ PUBLIC_BLUEPRINTS = {
     "public": "RATELIMIT_PUBLIC",
     "transparency": "RATELIMIT_PUBLIC",
     "public_spot_checks": "RATELIMIT_PUBLIC",
+    "credit": "RATELIMIT_PUBLIC",
     "resolver": "RATELIMIT_PUBLIC",
     "shopper": "RATELIMIT_PUBLIC",
     "public_api": "RATELIMIT_PUBLIC",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["ADMIN", "PRODUCER", "REGULATOR", "ROLES", "sees_everything"]
+__all__ = ["ADMIN", "ASSOCIATION", "PRODUCER", "REGULATOR", "ROLES", "sees_everything"]
 
 PRODUCER = "producer"
 REGULATOR = "regulator"
 ADMIN = "admin"
-ROLES = (PRODUCER, REGULATOR, ADMIN)
+#: an industry association (行业协会): pre-reviews quality credit applications
+ASSOCIATION = "association"
+ROLES = (PRODUCER, REGULATOR, ADMIN, ASSOCIATION)
 
 
 def sees_everything(role: str) -> bool:

@@ -44,7 +44,7 @@ from ledger.supervision.models import CreditApplicationRow, CreditStepRow, LotRo
 from ledger.supervision.reference import ReferenceData, load_reference
 from ledger.supervision.submit import submit
 
-__all__ = ["CatchUp", "Change", "catch_up", "rebuild", "utc_text"]
+__all__ = ["CatchUp", "Change", "catch_up", "rebuild", "stored_fact", "utc_text"]
 
 #: the entry types the grading reads the payload of
 _READ = frozenset({ENTERPRISE_REGISTERED, names.INSPECTION, names.PRODUCTION, names.SHIPMENT,
@@ -156,7 +156,7 @@ class _Grading:
         if enterprise not in self.facts:
             now = utc_text(self.clock)
             self.facts[enterprise] = [
-                _fact(row) for row in self.session.scalars(select(CreditFactRow).where(
+                stored_fact(row) for row in self.session.scalars(select(CreditFactRow).where(
                     CreditFactRow.enterprise == enterprise,
                     or_(CreditFactRow.expires_at.is_(None), CreditFactRow.expires_at > now))
                     .order_by(CreditFactRow.seq))]
@@ -342,7 +342,7 @@ class _Grading:
         for row in self.session.scalars(select(CreditFactRow).where(
                 CreditFactRow.expires_at <= now, CreditFactRow.expires_at > self._swept)
                 .order_by(CreditFactRow.seq)):
-            expired.setdefault(row.enterprise, []).append(_fact(row))
+            expired.setdefault(row.enterprise, []).append(stored_fact(row))
         for score in self.session.scalars(select(CreditScoreRow).where(
                 CreditScoreRow.grade == "A", CreditScoreRow.exempt_until <= now)):
             self.scores.setdefault(score.enterprise, score)
@@ -429,7 +429,8 @@ class _Grading:
             self._due(parse_time(row.exempt_until))
 
 
-def _fact(row: CreditFactRow) -> Fact:
+def stored_fact(row: CreditFactRow) -> Fact:
+    """A stored fact as the model's :class:`Fact`."""
     zh, _, en = row.label.partition("|")
     return Fact(row.seq, row.enterprise, row.factor, row.points, parse_time(row.at),
                 parse_time(row.expires_at) if row.expires_at else None, zh, en)

@@ -60,6 +60,7 @@ __all__ = [
     "Fact",
     "Factor",
     "explain",
+    "factor_totals",
     "format_points",
     "inspection_facts",
     "late_filing_fact",
@@ -287,30 +288,60 @@ def next_grade(current: str, points: int, exempt_until: datetime | None,
     return Decision(held, "等级不变", "unchanged")
 
 
+def factor_totals(facts: Iterable[Fact]) -> dict[str, tuple[int, int]]:
+    """Each factor's (number of facts, bounded total in tenths), in :data:`FACTORS` order."""
+    found: dict[str, list[int]] = {}
+    for fact in facts:
+        found.setdefault(fact.factor, []).append(fact.points)
+    totals: dict[str, tuple[int, int]] = {}
+    for name, factor in FACTORS.items():
+        if name in found:
+            value = sum(found[name])
+            if factor.floor is not None:
+                value = max(value, factor.floor)
+            if factor.ceiling is not None:
+                value = min(value, factor.ceiling)
+            totals[name] = (len(found[name]), value)
+    return totals
+
+
 def explain(previous: str, decision: Decision, points: int, counted: Sequence[Fact],
-            triggers: Sequence[Fact], expired: Sequence[Fact], *, limit: int = 12
-            ) -> tuple[list[int], str, str]:
+            triggers: Sequence[Fact], expired: Sequence[Fact], *, limit: int = 10,
+            per_factor: int = 3) -> tuple[list[int], str, str]:
     """The evidence seqs of a change and its explanation in zh-CN and English, which name
     every one of them: the facts that moved the grade now (``triggers``), the facts that
-    stopped counting (``expired``) and the heaviest of those still counting."""
-    heaviest = sorted(counted, key=lambda f: (-abs(f.points), f.seq))[:limit]
+    stopped counting (``expired``) and the heaviest of those still counting (at most
+    ``per_factor`` of a factor, ``limit`` in all), then each factor's count and total."""
+    heaviest: list[Fact] = []
+    taken: dict[str, int] = {}
+    for fact in sorted(counted, key=lambda f: (-abs(f.points), f.seq)):
+        if len(heaviest) < limit and taken.get(fact.factor, 0) < per_factor:
+            heaviest.append(fact)
+            taken[fact.factor] = taken.get(fact.factor, 0) + 1
     zh = [f"{previous} → {decision.grade}：{decision.zh}。评分 {format_points(points)}"
           f"（基准 {format_points(BASE)}）。"]
     en = [f"{previous} → {decision.grade}: {decision.en}. Score {format_points(points)} "
           f"(base {format_points(BASE)})."]
     evidence: list[int] = []
 
-    def name(facts: Sequence[Fact], head_zh: str, head_en: str, tail_zh: str = "",
-             tail_en: str = "") -> None:
+    def name(facts: Sequence[Fact], head_zh: str, head_en: str) -> None:
         if not facts:
             return
-        zh.append(head_zh + "；".join(f"seq {f.seq} {f.zh} {_signed(f.points)}{tail_zh}"
+        zh.append(head_zh + "；".join(f"seq {f.seq} {f.zh} {_signed(f.points)}"
                                       for f in facts) + "。")
-        en.append(head_en + "; ".join(f"seq {f.seq} {f.en} {_signed(f.points)}{tail_en}"
+        en.append(head_en + "; ".join(f"seq {f.seq} {f.en} {_signed(f.points)}"
                                       for f in facts) + ".")
         evidence.extend(f.seq for f in facts)
 
     name([f for f in triggers if f not in heaviest], "本次：", " Now: ")
     name(heaviest, "计分依据：", " Counted: ")
     name(expired, "已满 365 天不再计分：", " No longer counted (over 365 days): ")
+    totals = factor_totals(counted)
+    if totals:
+        zh.append("各因素合计：" + "；".join(
+            f"{FACTORS[n].zh} {count} 条 {_signed(total)}" for n, (count, total)
+            in totals.items()) + "。")
+        en.append(" By factor: " + "; ".join(
+            f"{FACTORS[n].en} {count} {_signed(total)}" for n, (count, total)
+            in totals.items()) + ".")
     return list(dict.fromkeys(evidence)), "".join(zh), "".join(en)

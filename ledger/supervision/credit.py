@@ -29,7 +29,7 @@ import re
 
 from sqlalchemy import select
 
-from ledger.accounts.roles import REGULATOR
+from ledger.accounts.roles import ASSOCIATION, REGULATOR
 from ledger.errors import EntryError
 from ledger.log.identity import OPERATOR
 from ledger.log.storage import EnterpriseRow
@@ -64,8 +64,6 @@ __all__ = [
 GRADES = ("A", "B", "C", "D")
 #: the grade of an enterprise the grading never moved
 DEFAULT_GRADE = "B"
-#: the enterprise role of an industry association (行业协会), which pre-reviews applications
-ASSOCIATION = "association"
 
 APPLIED, PREREVIEWED, DISTRICT_REVIEWED = "applied", "prereviewed", "district_reviewed"
 APPROVED, REJECTED = "approved", "rejected"

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                    "Print the latest signed checkpoint (C2SP signed note)."),
     "consistency": ("ledger:consistency",
                     "Prove tree OLD is a prefix of tree NEW (default: current)."),
+    "credit": ("credit:credit_command", "Quality credit grades (企业质量信用)."),
     "demo": ("demo:demo", "Load the demo supply network: a Fujian dairy chain with a melamine "
                           "incident to trace, and a child-car-seat chain."),
     "enterprise": ("accounts:enterprise", "Manage enterprises."),

@@ -9,6 +9,7 @@ import click
 from sqlalchemy.orm import Session
 
 from ledger import log
+from ledger.credit.engine import rebuild as rebuild_grading
 from ledger.db import migrate
 from ledger.epcis import index as epcis_index
 from ledger.errors import ProofError, VerificationError
@@ -146,8 +147,13 @@ def rebuild(runtime: Runtime, session: Session) -> None:
         progress(replayed)
     # the EPCIS index is a reader's projection of the same entries: rebuilt from them too
     epcis_index.rebuild(session)
+    graded = rebuild_grading(session)
     session.commit()
     click.echo(f"rebuilt the projections from {replayed} entries")
+    click.echo(f"quality credit: {len(graded.changes)} grade changes decided again, as the "
+               f"ledger records them" if not graded.disagreements else
+               f"quality credit: the grading would not decide the grade entries at seq "
+               f"{', '.join(map(str, graded.disagreements))} (the ledger's grades stand)")
 
 
 @click.command()

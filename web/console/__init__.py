@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     # Importing a page module adds its routes to the views' blueprint, before it is registered.
     from web.console import (  # noqa: F401
         enterprises,
+        credit,
         exports,
         incident,
         recalls,

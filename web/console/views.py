@@ -159,7 +159,8 @@ def _now() -> str:
 def _safe_next(target: str | None) -> str:
     # Only paths inside the console (or the public recall notices, whose language switch
     # comes back here), so the sign-in page cannot be used as an open redirect.
-    if target and target.startswith(("/console", "/recalls")) and not urlsplit(target).netloc:
+    if target and target.startswith(("/console", "/recalls", "/credit")) and not urlsplit(
+            target).netloc:
         return target
     return url_for("console.dashboard")
 
