@@ -15,12 +15,12 @@ entries were batched and whenever the grading ran, reading the ledger again from
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.accounts.custodial import KeyVault
@@ -54,6 +54,15 @@ _READ = frozenset({ENTERPRISE_REGISTERED, names.INSPECTION, names.PRODUCTION, na
 _FILED = frozenset({names.INSPECTION, names.PRODUCTION, names.SHIPMENT, names.RECEIPT,
                     names.MATERIAL_INTAKE})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DEADLINE_TABLE = cast(Table, CreditDeadlineRow.__table__)
+_DEADLINES = _DEADLINE_TABLE.c
+#: deleting the deadlines a filing met (executed many rows at a time): a lot's inspection;
+#: a shipment's receipt, by its receiver from its shipper
+_MEET_LOT = delete(_DEADLINE_TABLE).where(
+    _DEADLINES.kind == bindparam("kind"), _DEADLINES.gtin == bindparam("gtin"),
+    _DEADLINES.lot == bindparam("lot"))
+_MEET_RECEIVER = _MEET_LOT.where(_DEADLINES.enterprise == bindparam("enterprise"),
+                                 _DEADLINES.party == bindparam("party"))
 _MISSING, _UNRECEIVED = "missing_filing", "unreceived_shipment"
 
 
@@ -110,7 +119,12 @@ class _Deadline:
 
 
 class _Grading:
-    """One run over the ledger from the cursor: the state it loaded and what it changes."""
+    """One run over the ledger from the cursor: the state it loaded and what it changes.
+
+    What an evaluation needs is kept per enterprise as running totals by factor
+    (``credit_scores.totals``), moved by each new fact and each fact that expires, so scoring
+    reads no facts; the facts themselves are read back only to explain a change.
+    """
 
     def __init__(self, session: Session, reference: ReferenceData) -> None:
         self.session = session
@@ -122,100 +136,95 @@ class _Grading:
         self.cursor = cursor
         self.clock = parse_time(cursor.clock)
         self.scores: dict[str, CreditScoreRow] = {}
-        self.facts: dict[str, list[Fact]] = {}
+        self.totals: dict[str, dict[str, int]] = {}
         self.new_facts: list[Fact] = []
-        self.deadlines = {row.seq: _Deadline(row.seq, row.kind, row.enterprise, row.party,
-                                             row.gtin, row.lot, parse_time(row.due_at))
-                          for row in session.scalars(select(CreditDeadlineRow))}
-        self.new_deadlines: set[int] = set()
-        self.met_deadlines: set[int] = set()
+        #: deadlines made in this run and not yet written, and those met to delete
+        self.deadlines: dict[int, _Deadline] = {}
+        self.met: list[tuple[str, str, str, str | None, str | None]] = []
         self.pending: list[Change] = []
         self.result = CatchUp()
         self.lots: dict[tuple[str, str], str | None] = {}
         self.products: dict[str, str | None] = {}
+        self.registered: dict[str, bool] = {}
+        #: enterprises known to have no score row yet
+        self.absent: set[str] = set()
         self.next_due = self._next_due()
         #: facts expiring up to this time were handled by an earlier sweep
         self._swept = utc_text(self.clock)
-        self.registered: dict[str, bool] = {}
 
     # -- state ------------------------------------------------------------------------------
 
     def score_row(self, enterprise: str) -> CreditScoreRow:
         row = self.scores.get(enterprise)
         if row is None:
-            row = self.session.get(CreditScoreRow, enterprise)
+            row = (None if enterprise in self.absent
+                   else self.session.get(CreditScoreRow, enterprise))
             if row is None:
                 row = CreditScoreRow(enterprise=enterprise, grade=DEFAULT_GRADE,
                                      score=model.BASE, exempt_until=None, grade_seq=None,
-                                     licences="")
+                                     licences="", totals="{}")
                 self.session.add(row)
             self.scores[enterprise] = row
+            self.totals[enterprise] = json.loads(row.totals)
         return row
 
-    def facts_of(self, enterprise: str) -> list[Fact]:
-        if enterprise not in self.facts:
-            now = utc_text(self.clock)
-            self.facts[enterprise] = [
-                stored_fact(row) for row in self.session.scalars(select(CreditFactRow).where(
-                    CreditFactRow.enterprise == enterprise,
-                    or_(CreditFactRow.expires_at.is_(None), CreditFactRow.expires_at > now))
-                    .order_by(CreditFactRow.seq))]
-        return self.facts[enterprise]
+    def totals_of(self, enterprise: str) -> dict[str, int]:
+        self.score_row(enterprise)
+        return self.totals[enterprise]
 
     def add_fact(self, fact: Fact | None, touched: dict[str, list[Fact]]) -> None:
         if fact is None:
             return
-        facts = self.facts_of(fact.enterprise)
-        if any(f.seq == fact.seq and f.factor == fact.factor for f in facts):
-            return  # one fact per entry, enterprise and factor
-        facts.append(fact)
+        totals = self.totals_of(fact.enterprise)
+        totals[fact.factor] = totals.get(fact.factor, 0) + fact.points
         self.new_facts.append(fact)
         touched.setdefault(fact.enterprise, []).append(fact)
         if fact.expires_at is not None:
             self._due(fact.expires_at)
 
+    def explaining(self, enterprise: str) -> list[Fact]:
+        """The facts that count for ``enterprise`` now (read back to explain a change)."""
+        self.write()
+        now = utc_text(self.clock)
+        return [stored_fact(row) for row in self.session.scalars(select(CreditFactRow).where(
+            CreditFactRow.enterprise == enterprise,
+            or_(CreditFactRow.expires_at.is_(None), CreditFactRow.expires_at > now))
+            .order_by(CreditFactRow.seq))]
+
     def add_deadline(self, deadline: _Deadline) -> None:
         self.deadlines[deadline.seq] = deadline
-        self.new_deadlines.add(deadline.seq)
         self._due(deadline.due_at)
 
     def meet(self, kind: str, gtin: str, lot: str, enterprise: str | None = None,
              party: str | None = None) -> None:
+        """A filing the deadlines of ``kind`` for the lot waited for (those of ``enterprise``
+        and ``party`` when given) arrived: they are met."""
         for seq, deadline in list(self.deadlines.items()):
             if (deadline.kind == kind and deadline.gtin == gtin and deadline.lot == lot
-                    and (enterprise is None or deadline.enterprise == enterprise)
-                    and (party is None or deadline.party == party)):
-                self._drop_deadline(seq)
-
-    def _drop_deadline(self, seq: int) -> None:
-        del self.deadlines[seq]
-        if seq in self.new_deadlines:
-            self.new_deadlines.discard(seq)
-        else:
-            self.met_deadlines.add(seq)
+                    and enterprise in (None, deadline.enterprise)
+                    and party in (None, deadline.party)):
+                del self.deadlines[seq]
+        self.met.append((kind, gtin, lot, enterprise, party))
 
     def _due(self, moment: datetime) -> None:
         if self.next_due is None or moment < self.next_due:
             self.next_due = moment
 
     def _next_due(self) -> datetime | None:
+        """The next moment something is due (written state only: call after ``write``)."""
         now = utc_text(self.clock)
-        candidates = [d.due_at for d in self.deadlines.values()]
-        for value in (
-                self.session.scalar(select(func.min(CreditFactRow.expires_at))
-                                    .where(CreditFactRow.expires_at > now)),
-                self.session.scalar(select(func.min(CreditScoreRow.exempt_until))
-                                    .where(CreditScoreRow.grade == "A"))):
-            if value is not None:
-                candidates.append(parse_time(value))
-        candidates.extend(f.expires_at for f in self.new_facts if f.expires_at is not None
-                          and f.expires_at > self.clock)
+        candidates = [parse_time(value) for value in (
+            self.session.scalar(select(func.min(CreditDeadlineRow.due_at))),
+            self.session.scalar(select(func.min(CreditFactRow.expires_at))
+                                .where(CreditFactRow.expires_at > now)),
+            self.session.scalar(select(func.min(CreditScoreRow.exempt_until))
+                                .where(CreditScoreRow.grade == "A"))) if value is not None]
         candidates.extend(parse_time(row.exempt_until) for row in self.scores.values()
                           if row.grade == "A" and row.exempt_until)
         return min(candidates, default=None)
 
     def write(self) -> None:
-        """Write the facts and deadlines decided so far (score rows are ORM objects)."""
+        """Write the facts, deadlines and totals decided so far."""
         if self.new_facts:
             self.session.execute(insert(CreditFactRow), [
                 {"seq": f.seq, "enterprise": f.enterprise, "factor": f.factor,
@@ -223,27 +232,67 @@ class _Grading:
                  "expires_at": utc_text(f.expires_at) if f.expires_at else None,
                  "label": f"{f.zh}|{f.en}"[:200]} for f in self.new_facts])
             self.new_facts.clear()
-        if self.new_deadlines:
+        if self.met:
+            connection = self.session.connection()
+            for statement in (_MEET_LOT, _MEET_RECEIVER):
+                rows = [{"kind": kind, "gtin": gtin, "lot": lot, "enterprise": enterprise,
+                         "party": party} for kind, gtin, lot, enterprise, party in self.met
+                        if (enterprise is not None) == (statement is _MEET_RECEIVER)]
+                if rows:
+                    connection.execute(statement, rows)
+        self.met.clear()
+        if self.deadlines:
             self.session.execute(insert(CreditDeadlineRow), [
                 {"seq": d.seq, "kind": d.kind, "enterprise": d.enterprise, "party": d.party,
                  "gtin": d.gtin, "lot": d.lot, "due_at": utc_text(d.due_at)}
-                for d in (self.deadlines[seq] for seq in sorted(self.new_deadlines))])
-            self.new_deadlines.clear()
-        if self.met_deadlines:
-            self.session.execute(delete(CreditDeadlineRow).where(
-                CreditDeadlineRow.seq.in_(sorted(self.met_deadlines))))
-            self.met_deadlines.clear()
+                for d in sorted(self.deadlines.values(), key=lambda d: d.seq)])
+            self.deadlines.clear()
+        for enterprise, totals in self.totals.items():
+            text = json.dumps(totals, sort_keys=True, separators=(",", ":"))
+            if self.scores[enterprise].totals != text:
+                self.scores[enterprise].totals = text
         self.cursor.clock = utc_text(self.clock)
         self.session.flush()
 
     # -- reading entries --------------------------------------------------------------------
 
+    def prefetch(self, entries: Sequence[_Read]) -> None:
+        """Load, a few queries for a whole chunk, the rows its entries will look up: the
+        lots' makers, the products' categories and the enterprises' score rows."""
+        lots = {(str(e.payload.get("gtin")), str(e.payload.get("lot"))) for e in entries
+                if e.type == names.INSPECTION} - set(self.lots)
+        gtins = {str(e.payload.get("gtin")) for e in entries
+                 if e.type == names.PRODUCTION} - set(self.products)
+        for part in _parts(sorted(lots)):
+            found = {(gtin, lot): origin for gtin, lot, origin in self.session.execute(
+                select(LotRow.gtin, LotRow.lot, LotRow.origin).where(
+                    LotRow.gtin.in_({gtin for gtin, _lot in part}),
+                    LotRow.lot.in_({lot for _gtin, lot in part})))}
+            self.lots.update({key: found.get(key) for key in part})
+        for part in _parts(sorted(gtins)):
+            found_products = {gtin: category for gtin, category in self.session.execute(
+                select(ProductRow.gtin, ProductRow.category).where(ProductRow.gtin.in_(part)))}
+            self.products.update({gtin: found_products.get(gtin) for gtin in part})
+        wanted = {e.enterprise for e in entries if e.type in _FILED}
+        for e in entries:
+            for name in ("counterparty", "enterprise", "producer", "uscc"):
+                value = e.payload.get(name)
+                if isinstance(value, str):
+                    wanted.add(value)
+        wanted |= {maker for maker in self.lots.values() if maker is not None}
+        wanted -= set(self.scores) | self.absent
+        for part in _parts(sorted(wanted)):
+            for row in self.session.scalars(select(CreditScoreRow).where(
+                    CreditScoreRow.enterprise.in_(part))):
+                self.scores[row.enterprise] = row
+                self.totals[row.enterprise] = json.loads(row.totals)
+        self.absent |= wanted - set(self.scores)
+
     def read(self, seq: int, type_: str, enterprise: str, event_time: str, recorded_at: str,
-             body: bytes | None) -> None:
+             payload: Mapping[str, Any]) -> None:
         """Read one entry: move the clock, then count what it says."""
         self.result.read += 1
         self.cursor.seq = seq
-        payload: Mapping[str, Any] = json.loads(body)["payload"] if body is not None else {}
         if type_ == names.CREDIT_GRADE:
             self.reconcile(seq, payload)
             return
@@ -283,8 +332,7 @@ class _Grading:
             self.add_deadline(_Deadline(seq, _MISSING, enterprise, enterprise, gtin, lot,
                                         at + model.DEADLINE))
             category = self.category(gtin)
-            if category is not None and not any(
-                    f.factor == "licence" for f in self.facts_of(enterprise)):
+            if category is not None and "licence" not in self.totals_of(enterprise):
                 licences = [k for k in self.score_row(enterprise).licences.split(",") if k]
                 self.add_fact(model.licence_fact(seq, at, enterprise,
                                                  self.reference.is_food(category), licences),
@@ -331,39 +379,45 @@ class _Grading:
 
     def sweep(self, touched: dict[str, list[Fact]], expired: dict[str, list[Fact]]) -> None:
         """The clock passed a due moment: deadlines missed, facts expired, exemptions ended."""
-        for seq, deadline in sorted(self.deadlines.items()):
-            if deadline.due_at <= self.clock:
-                self._drop_deadline(seq)
-                self.add_fact(model.missed_deadline_fact(
-                    seq, deadline.due_at, deadline.enterprise, deadline.kind, deadline.gtin,
-                    deadline.lot), touched)
         self.write()
         now = utc_text(self.clock)
-        for row in self.session.scalars(select(CreditFactRow).where(
+        missed = list(self.session.scalars(select(CreditDeadlineRow).where(
+            CreditDeadlineRow.due_at <= now).order_by(CreditDeadlineRow.seq)))
+        if missed:
+            self.session.execute(delete(CreditDeadlineRow).where(
+                CreditDeadlineRow.seq.in_([row.seq for row in missed])))
+        for row in missed:
+            self.add_fact(model.missed_deadline_fact(
+                row.seq, parse_time(row.due_at), row.enterprise, row.kind, row.gtin, row.lot),
+                touched)
+        for stored in self.session.scalars(select(CreditFactRow).where(
                 CreditFactRow.expires_at <= now, CreditFactRow.expires_at > self._swept)
                 .order_by(CreditFactRow.seq)):
-            expired.setdefault(row.enterprise, []).append(stored_fact(row))
+            fact = stored_fact(stored)
+            totals = self.totals_of(fact.enterprise)
+            totals[fact.factor] = totals.get(fact.factor, 0) - fact.points
+            expired.setdefault(fact.enterprise, []).append(fact)
         for score in self.session.scalars(select(CreditScoreRow).where(
                 CreditScoreRow.grade == "A", CreditScoreRow.exempt_until <= now)):
-            self.scores.setdefault(score.enterprise, score)
+            self.score_row(score.enterprise)
             expired.setdefault(score.enterprise, [])
         for score in self.scores.values():
             if score.grade == "A" and score.exempt_until and score.exempt_until <= now:
                 expired.setdefault(score.enterprise, [])
         self._swept = now
+        self.write()
         self.next_due = self._next_due()
 
     def evaluate(self, enterprise: str, seq: int, triggers: list[Fact],
                  expired: list[Fact]) -> None:
         row = self.score_row(enterprise)
-        counted = [f for f in self.facts_of(enterprise) if f.counts_at(self.clock)]
-        self.facts[enterprise] = counted
-        points = model.score(counted, self.clock)
+        points = model.score_totals(self.totals[enterprise])
         row.score = points
         exempt = parse_time(row.exempt_until) if row.exempt_until else None
         decision = model.next_grade(row.grade, points, exempt, self.clock)
         if decision.grade == row.grade or not self.is_registered(enterprise):
             return
+        counted = self.explaining(enterprise)
         evidence, zh, en = model.explain(row.grade, decision, points, counted, triggers,
                                          expired)
         cause = "grading"
@@ -436,17 +490,44 @@ def stored_fact(row: CreditFactRow) -> Fact:
                 parse_time(row.expires_at) if row.expires_at else None, zh, en)
 
 
-def _entries(session: Session, after: int, limit: int | None
-             ) -> Iterable[tuple[int, str, str, str, str, bytes | None]]:
+class _Read(NamedTuple):
+    """An entry as the grading reads it (the payload only of the types it counts)."""
+
+    seq: int
+    type: str
+    enterprise: str
+    event_time: str
+    recorded_at: str
+    payload: Mapping[str, Any]
+
+
+def _parts(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _entries(session: Session, after: int, limit: int | None,
+             chunk: int = 2000) -> Iterator[list[_Read]]:
+    """The entries past ``after`` (at most ``limit``), in chunks, payloads decoded."""
     query = (select(EntryRow.seq, EntryRow.type, EntryRow.enterprise, EntryRow.event_time,
                     EntryRow.recorded_at, EntryRow.body)
              .where(EntryRow.seq > after).order_by(EntryRow.seq))
     if limit is not None:
         query = query.limit(limit)
-    for seq, type_, enterprise, event_time, recorded_at, body in session.execute(
-            query.execution_options(yield_per=2000)):
-        yield seq, type_, enterprise, event_time, recorded_at, (
-            body if type_ in _READ else None)
+    result = session.execute(query.execution_options(yield_per=chunk))
+    for rows in result.partitions():
+        yield [_Read(seq, type_, enterprise, event_time, recorded_at,
+                     json.loads(body)["payload"] if type_ in _READ else {})
+               for seq, type_, enterprise, event_time, recorded_at, body in rows]
+
+
+def _read_all(grading: _Grading, session: Session, after: int, limit: int | None) -> None:
+    with session.no_autoflush:  # the grading writes its rows itself, in bulk
+        for chunk in _entries(session, after, limit):
+            grading.prefetch(chunk)
+            for entry in chunk:
+                grading.read(*entry)
+    grading.write()
 
 
 def catch_up(session: Session, ledger: Ledger, vault: KeyVault, *, limit: int | None = None,
@@ -458,17 +539,16 @@ def catch_up(session: Session, ledger: Ledger, vault: KeyVault, *, limit: int | 
     caller commits (or rolls back: the cursor goes back with the entries)."""
     lock_head(session)
     grading = _Grading(session, reference or load_reference())
-    for entry in _entries(session, grading.cursor.seq, limit):
-        grading.read(*entry)
-    grading.write()
+    _read_all(grading, session, grading.cursor.seq, limit)
     if grading.pending:
         statements = [ledger.operator_statement(names.CREDIT_GRADE, change.payload())
                       for change in grading.pending]
         appended = submit(session, ledger, vault, statements)
-        for item in appended:
-            grading.read(item.entry.seq, names.CREDIT_GRADE, item.entry.statement.enterprise,
-                         item.entry.statement.event_time, item.entry.recorded_at,
-                         item.entry.canonical)
+        with session.no_autoflush:
+            for item in appended:
+                grading.read(item.entry.seq, names.CREDIT_GRADE,
+                             item.entry.statement.enterprise, item.entry.statement.event_time,
+                             item.entry.recorded_at, item.entry.statement.payload)
         grading.write()
     return grading.result
 
@@ -484,9 +564,7 @@ def rebuild(session: Session, reference: ReferenceData | None = None) -> CatchUp
         session.execute(delete(table))
     session.flush()
     grading = _Grading(session, reference or load_reference())
-    for entry in _entries(session, -1, None):
-        grading.read(*entry)
-    grading.write()
+    _read_all(grading, session, -1, None)
     grading.result.missing = list(grading.pending)
     # The missing changes are not on the ledger: the scores keep the grades it records.
     for change in reversed(grading.pending):

@@ -41,7 +41,7 @@ Points are kept in tenths so sums are exact.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,6 +69,7 @@ __all__ = [
     "next_grade",
     "recall_fact",
     "score",
+    "score_totals",
     "violation_fact",
 ]
 
@@ -219,6 +220,11 @@ def score(facts: Iterable[Fact], moment: datetime) -> int:
     for fact in facts:
         if fact.counts_at(moment):
             totals[fact.factor] = totals.get(fact.factor, 0) + fact.points
+    return score_totals(totals)
+
+
+def score_totals(totals: Mapping[str, int]) -> int:
+    """The score in tenths (0..1000) from each factor's raw total of the facts counting."""
     total = BASE
     for name, value in totals.items():
         factor = FACTORS[name]

@@ -8,7 +8,7 @@ grades they arrive at are the ones the ``credit_grade`` entries recorded.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import Base
@@ -76,6 +76,8 @@ class CreditScoreRow(Base):
     grade_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     #: licence kinds the enterprise registered, comma-separated
     licences: Mapped[str] = mapped_column(String(400))
+    #: JSON: factor -> the raw total (tenths) of its facts counting now
+    totals: Mapped[str] = mapped_column(Text, default="{}")
 
 
 #: the grading's tables, in an order safe to clear

@@ -99,9 +99,12 @@ VIOLATIONS: dict[str, tuple[str, str]] = {
 }
 
 
+_SEQ = re.compile(r"\bseq (\d+)")
+
+
 def names_seq(text: str, seq: int) -> bool:
     """Whether an explanation names ``seq`` as ``seq N``."""
-    return re.search(rf"\bseq {seq}(?!\d)", text) is not None
+    return str(seq) in _SEQ.findall(text)
 
 
 def _enterprise(a: RecordContext, uscc: str) -> EnterpriseRow | None:

@@ -111,6 +111,7 @@ def upgrade() -> None:
         sa.Column("exempt_until", sa.String(length=40), nullable=True),
         sa.Column("grade_seq", sa.BigInteger(), nullable=True),
         sa.Column("licences", sa.String(length=400), nullable=False),
+        sa.Column("totals", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("enterprise"),
     )
     op.create_index(op.f("ix_credit_scores_exempt_until"), "credit_scores", ["exempt_until"])
