@@ -37,6 +37,8 @@ CATCH_UP_LIMIT = 5000
 
 _WORDS: dict[str, dict[str, str]] = {
     "zh_CN": {
+        "app.subtitle": "公开信息",
+        "app.footer": "公示出自可验证的哈希链账本：每条记录都经签名，只增不改。",
         "credit.title": "企业质量信用",
         "credit.public_title": "企业质量信用公示",
         "credit.public_intro": "质量信用等级由账本记录的事实自动评定（A 级须经申请和评审），"
@@ -96,6 +98,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "credit.nav": "质量信用",
     },
     "en": {
+        "app.subtitle": "Public notices",
+        "app.footer": "These lists come from a verifiable, append-only, hash-chained ledger of "
+                      "signed records.",
         "credit.title": "Quality credit",
         "credit.public_title": "Enterprise quality credit",
         "credit.public_intro": "Quality credit grades are given automatically from the facts on "
@@ -207,7 +212,11 @@ def _moment(value: datetime | None) -> str | None:
 def public_lists() -> dict[str, Any]:
     """What the public may see: counts by grade, the A list and the D list with reasons."""
     session = get_session()
-    standings = credit.current_grades(session)
+    # Graded are the enterprises that make and trade goods, not the bureaus and associations.
+    producers = set(session.scalars(select(EnterpriseRow.uscc).where(
+        EnterpriseRow.roles.like("%producer%"))))
+    standings = {uscc: standing for uscc, standing in credit.current_grades(session).items()
+                 if uscc in producers}
     counts = dict.fromkeys(("A", "B", "C", "D"), 0)
     for standing in standings.values():
         counts[standing.grade] += 1
