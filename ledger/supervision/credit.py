@@ -15,9 +15,11 @@ Who may do what:
 - ``credit_review``: the application's steps, in this order and by these roles:
   ``prereview`` by an industry association (an enterprise with the ``association`` role),
   ``district_review`` by the regulator of the applicant's district (a ``regulator`` whose
-  district is the applicant's), ``panel_decision`` by the city panel (a ``regulator`` with no
-  district: the city bureau). A step that rejects closes the application; an approving panel
-  decision closes it approved, and the grading then gives the grade applied for.
+  district holds the applicant's: districts nest by prefix, 福州市 holds 福州市鼓楼区),
+  ``panel_decision`` by the city panel (a ``regulator`` above the reviewing bureau: with no
+  district, or a district strictly holding the reviewer's). A step that rejects closes the
+  application; an approving panel decision closes it approved, and the grading then gives
+  the grade applied for.
 - ``enforcement``: a violation a regulator found (of one of :data:`VIOLATIONS`), against an
   enterprise in its district (any, for the city bureau).
 """
@@ -85,7 +87,8 @@ STEPS: dict[str, tuple[str, str, str, str, str, str]] = {
     "district_review": (PREREVIEWED, DISTRICT_REVIEWED, "区县局审核", "the district review",
                         "申请企业所在区县的监管部门", "the applicant's district regulator"),
     "panel_decision": (DISTRICT_REVIEWED, APPROVED, "市评审委员会决定", "the city panel's decision",
-                       "市级监管部门（评审委员会）", "the city bureau (its panel)"),
+                       "审核区县局的上级（市级）监管部门（评审委员会）",
+                       "the bureau above the reviewing district's (the city panel)"),
 }
 _NEXT_STEP = {needs: step for step, (needs, *_rest) in STEPS.items()}
 
@@ -209,7 +212,8 @@ def credit_application(a: RecordContext) -> None:
         raise RuleViolation("credit.application_open", ("enterprise",), application=pending)
     a.rows.add(CreditApplicationRow(seq=a.entry.seq, enterprise=a.enterprise, grade=grade,
                                     statement=statement, state=APPLIED,
-                                    applied_at=a.entry.recorded_at, updated_seq=a.entry.seq))
+                                    applied_at=a.entry.recorded_at, updated_seq=a.entry.seq,
+                                    district_reviewer=None))
 
 
 def credit_review(a: RecordContext) -> None:
@@ -239,16 +243,25 @@ def credit_review(a: RecordContext) -> None:
     roles, row = _roles(a, a.enterprise)
     _applicant_roles, applicant = _roles(a, application.enterprise)
     district = row.district if row is not None else ""
-    allowed = {
-        "prereview": ASSOCIATION in roles,
-        "district_review": REGULATOR in roles and bool(district) and applicant is not None
-        and district == applicant.district,
-        "panel_decision": REGULATOR in roles and not district,
-    }[step]
+    if step == "prereview":
+        allowed = ASSOCIATION in roles
+    elif step == "district_review":
+        # a bureau whose district holds the applicant's (districts nest by prefix:
+        # 福州市 holds 福州市鼓楼区)
+        allowed = (REGULATOR in roles and bool(district) and applicant is not None
+                   and applicant.district.startswith(district))
+    else:
+        # the panel sits above the bureau that reviewed: the whole city (no district), or a
+        # district strictly holding the reviewer's
+        reviewer = application.district_reviewer or ""
+        allowed = REGULATOR in roles and (not district or (
+            reviewer.startswith(district) and reviewer != district))
     if not allowed:
         raise RuleViolation("credit.wrong_role", ("enterprise",), step_zh=step_zh,
                             step_en=step_en, who_zh=who_zh, who_en=who_en,
                             enterprise=a.enterprise)
+    if step == "district_review":
+        application.district_reviewer = district
     application.state = leads_to if outcome == "approve" else REJECTED
     application.updated_seq = a.entry.seq
     note = a.payload.get("note")

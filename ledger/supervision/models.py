@@ -447,6 +447,8 @@ class CreditApplicationRow(Base):
     applied_at: Mapped[str] = mapped_column(String(40))
     #: the seq of the latest step (the application's own seq until one is taken)
     updated_seq: Mapped[int] = mapped_column(BigInteger)
+    #: the district of the bureau that took the district review (the panel sits above it)
+    district_reviewer: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class CreditStepRow(Base):

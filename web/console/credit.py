@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ledger import credit
 from ledger.accounts.roles import ASSOCIATION, REGULATOR, sees_everything
+from ledger.accounts.scope import may_see, visible_enterprises
 from ledger.credit import model
 from ledger.credit.engine import stored_fact as _fact
 from ledger.credit.engine import utc_text
@@ -42,10 +43,15 @@ FACTS_SHOWN = 5
 
 
 def _own_page_for(enterprise: str | None) -> str | None:
-    """Whose page to show: a producer's own; a regulator's or association's choice (or
-    none: their overview)."""
+    """Whose page to show: a producer's own; a regulator's or association's choice within
+    its scope (or none: their overview)."""
     user = current_user()
     if sees_everything(user.role) or user.role == ASSOCIATION:
+        # a bureau within its district; an association the applicants it reviews
+        allowed = (applications(get_session(), enterprise) if user.role == ASSOCIATION
+                   else may_see(get_session(), user, enterprise)) if enterprise else True
+        if not allowed:
+            abort(404)  # another district's enterprise: as if it did not exist
         return enterprise or None
     return user.enterprise
 
@@ -96,25 +102,32 @@ def _standing(enterprise: str) -> dict[str, Any] | None:
 
 
 def _overview() -> dict[str, Any]:
+    """What a bureau (within its district) or an association sees: the grade counts of the
+    producers, those not at B, the applications waiting, the producers to record against."""
     session = get_session()
-    standings = credit.current_grades(session)
+    user = current_user()
+    # An association pre-reviews applications city-wide, and sees the grades made public.
+    association = user.role == ASSOCIATION
+    visible = None if association else visible_enterprises(session, user)
+    producers = {uscc: (name, district) for uscc, name, district in session.execute(
+        select(EnterpriseRow.uscc, EnterpriseRow.name, EnterpriseRow.district)
+        .where(EnterpriseRow.roles.like("%producer%")).order_by(EnterpriseRow.name))
+        if visible is None or uscc in visible}
     counts = dict.fromkeys(("A", "B", "C", "D"), 0)
-    for standing in standings.values():
-        counts[standing.grade] += 1
-    graded = list(session.execute(
-        select(CreditGradeRow, EnterpriseRow.name, EnterpriseRow.district)
-        .join(EnterpriseRow, EnterpriseRow.uscc == CreditGradeRow.enterprise)
-        .where(CreditGradeRow.grade != "B").order_by(CreditGradeRow.seq.desc())
-        .limit(LIST_LIMIT)))
+    for uscc, standing in credit.current_grades(session).items():
+        if uscc in producers:
+            counts[standing.grade] += 1
+    shown = ("A", "D") if association else ("A", "C", "D")
+    graded = [row for row in session.scalars(
+        select(CreditGradeRow).where(CreditGradeRow.grade.in_(shown))
+        .order_by(CreditGradeRow.seq.desc())) if row.enterprise in producers][:LIST_LIMIT]
     return {"counts": counts,
-            "graded": [{"uscc": row.enterprise, "name": name, "district": district,
-                        "grade": row.grade, "since": row.since} for row, name, district
-                       in graded],
-            "queue": applications(session, states=OPEN_STATES),
-            "enterprises": list(session.execute(
-                select(EnterpriseRow.uscc, EnterpriseRow.name)
-                .where(EnterpriseRow.roles.like("%producer%"))
-                .order_by(EnterpriseRow.name)).all())}
+            "graded": [{"uscc": row.enterprise, "name": producers[row.enterprise][0],
+                        "district": producers[row.enterprise][1], "grade": row.grade,
+                        "since": row.since} for row in graded],
+            "queue": [a for a in applications(session, states=OPEN_STATES)
+                      if a.enterprise in producers],
+            "enterprises": [(uscc, name) for uscc, (name, _district) in producers.items()]}
 
 
 def _render(status: int = 200) -> tuple[str, int]:

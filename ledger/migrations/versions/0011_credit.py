@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("applied_at", sa.String(length=40), nullable=False),
         sa.Column("updated_seq", sa.BigInteger(), nullable=False),
+        sa.Column("district_reviewer", sa.String(length=100), nullable=True),
         sa.PrimaryKeyConstraint("seq"),
     )
     op.create_index(op.f("ix_credit_applications_enterprise"), "credit_applications",

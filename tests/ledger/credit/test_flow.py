@@ -24,7 +24,9 @@ from tests.ledger.conftest import make_uscc
 
 VAULT = KeyVault("test")
 MAKER, OTHER = make_uscc(20), make_uscc(21)
-ASSOCIATION, DISTRICT, ELSEWHERE, CITY = make_uscc(22), make_uscc(23), make_uscc(24), make_uscc(25)
+ASSOCIATION, DISTRICT, ELSEWHERE = make_uscc(22), make_uscc(23), make_uscc(24)
+CITY = make_uscc(25)
+FUZHOU = make_uscc(26)  # the city's bureau, registered with the city as its district
 SEEN: set[str] = set()
 
 
@@ -35,7 +37,8 @@ def session(sessions: sessionmaker[Session], ledger: log.Ledger) -> Iterator[Ses
         for uscc, roles, district in (
                 (MAKER, ["producer"], "福州市鼓楼区"), (OTHER, ["producer"], "福州市台江区"),
                 (ASSOCIATION, ["association"], ""), (DISTRICT, ["regulator"], "福州市鼓楼区"),
-                (ELSEWHERE, ["regulator"], "福州市台江区"), (CITY, ["regulator"], "")):
+                (ELSEWHERE, ["regulator"], "福州市台江区"), (CITY, ["regulator"], ""),
+                (FUZHOU, ["regulator"], "福州市")):
             enrol_enterprise(session, ledger, VAULT, {"uscc": uscc, "name": uscc[-6:],
                                                       "roles": roles, "district": district})
         # The maker has earned the right to apply (the grading scored it 92).
@@ -92,9 +95,11 @@ def test_a_step_by_the_wrong_role_is_refused(session: Session, ledger: log.Ledge
             session, ledger, VAULT, by, number, "district_review", "approve"))
     review(session, ledger, VAULT, DISTRICT, number, "district_review", "approve")
     session.commit()
-    for by in (DISTRICT, ASSOCIATION, MAKER):
+    for by in (DISTRICT, ELSEWHERE, ASSOCIATION, MAKER):
         refused(session, "credit.wrong_role", lambda by=by: review(
             session, ledger, VAULT, by, number, "panel_decision", "approve"))
+    # The bureau registered for the whole city (福州市, above 福州市鼓楼区) decides too.
+    review(session, ledger, VAULT, FUZHOU, number, "panel_decision", "approve")
 
 
 def test_a_step_out_of_order_is_refused(session: Session, ledger: log.Ledger) -> None:
