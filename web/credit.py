@@ -1,8 +1,10 @@
 """Quality credit on the web: the public lists (阳光行政) at ``/credit`` and ``/credit.json``,
-the words of the credit pages, and :func:`init_app`, which keeps grades current as entries
-arrive: before a request's transaction commits, if the ledger has grown past the grading's
-cursor (whichever door appended: the API, a console form, an import, a recall), the grading
-reads the new entries and appends the changes they cause, in the same transaction.
+the words of the credit pages, and :func:`keep_grades_current`.
+
+Grades follow the entries as they arrive through ``tracenet worker`` (which runs the grading
+every poll, beside the checkpoints), not through the requests that append records: those add
+exactly the entries they were asked for. A page that shows grades brings them current first
+(the grading's own entries, which the worker would append a moment later anyway).
 
 The public lists name the enterprises graded A (信用免检, with the exemption's end) and D
 (信用惩戒, listed publicly with the reasons the ledger recorded); B and C are counted, not
@@ -16,8 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, render_template
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from ledger import credit
 from ledger.credit.engine import CatchUp, catch_up
@@ -175,34 +176,22 @@ def t(key: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-def keep_grades_current() -> CatchUp:
+def keep_grades_current() -> CatchUp | None:
     """Run the grading over the entries appended since it last ran, in this request's
-    transaction (the caller commits)."""
-    return catch_up(get_session(), get_ledger(), get_vault(), limit=CATCH_UP_LIMIT)
+    transaction (the caller commits): a page about grades shows them current. None when
+    nothing is new (read without taking the writers' lock)."""
+    session = get_session()
+    behind = session.execute(select(LedgerHead.size, CreditCursorRow.seq)
+                             .join(CreditCursorRow, CreditCursorRow.id == 1, isouter=True)
+                             .where(LedgerHead.id == 1)).first()
+    if behind is None or (behind[1] is not None and behind[1] >= behind[0] - 1):
+        return None
+    return catch_up(session, get_ledger(), get_vault(), limit=CATCH_UP_LIMIT)
 
 
 def init_app(app: Flask) -> None:
-    """Register the public pages and grade, before each commit of a request's session,
-    whatever the transaction appended (a grade follows the entry that moves it)."""
-    runtime = app.extensions["tracenet.runtime"]
+    """Register the public pages."""
     app.register_blueprint(bp)
-
-    def grade_before_commit(session: Session) -> None:
-        if session.info.get("grading"):
-            return
-        behind = session.execute(select(LedgerHead.size, CreditCursorRow.seq)
-                                 .join(CreditCursorRow, CreditCursorRow.id == 1,
-                                       isouter=True)
-                                 .where(LedgerHead.id == 1)).first()
-        if behind is None or (behind[1] is not None and behind[1] >= behind[0] - 1):
-            return  # no ledger yet, or nothing new since the grading last read
-        session.info["grading"] = True
-        try:
-            catch_up(session, runtime.ledger, runtime.vault, limit=CATCH_UP_LIMIT)
-        finally:
-            session.info.pop("grading", None)
-
-    event.listen(runtime.sessions, "before_commit", grade_before_commit)
 
 
 def _moment(value: datetime | None) -> str | None:
@@ -221,10 +210,10 @@ def public_lists() -> dict[str, Any]:
     for standing in standings.values():
         counts[standing.grade] += 1
     listed = [s for s in standings.values() if s.grade in ("A", "D")]
-    names = {row.uscc: row for row in session.query(EnterpriseRow).filter(
-        EnterpriseRow.uscc.in_([s.enterprise for s in listed]))} if listed else {}
-    changes = {row.seq: row for row in session.query(CreditChangeRow).filter(
-        CreditChangeRow.seq.in_([s.seq for s in listed]))} if listed else {}
+    names = {row.uscc: row for row in session.scalars(select(EnterpriseRow).where(
+        EnterpriseRow.uscc.in_([s.enterprise for s in listed])))} if listed else {}
+    changes = {row.seq: row for row in session.scalars(select(CreditChangeRow).where(
+        CreditChangeRow.seq.in_([s.seq for s in listed])))} if listed else {}
 
     def item(standing: credit.CreditStanding) -> dict[str, Any]:
         registered = names.get(standing.enterprise)
@@ -253,13 +242,19 @@ def _template_helpers() -> dict[str, Any]:
             "form_types": ()}
 
 
+def _current_lists() -> dict[str, Any]:
+    keep_grades_current()
+    get_session().commit()
+    return public_lists()
+
+
 @bp.get("/credit")
 def credit_page() -> str:
     """The public credit lists as a page (zh-CN, English through the language switch)."""
-    return render_template("public/credit.html", lists=public_lists())
+    return render_template("public/credit.html", lists=_current_lists())
 
 
 @bp.get("/credit.json")
 def credit_json() -> Response:
     """The public credit lists as JSON."""
-    return jsonify(public_lists())
+    return jsonify(_current_lists())

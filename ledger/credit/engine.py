@@ -15,12 +15,15 @@ entries were batched and whenever the grading ran, reading the ledger again from
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ledger.accounts.custodial import KeyVault
@@ -34,6 +37,7 @@ from ledger.credit.models import (
     CreditScoreRow,
 )
 from ledger.credit.standing import parse_time
+from ledger.errors import LedgerError
 from ledger.log import Ledger
 from ledger.log.identity import ENTERPRISE_REGISTERED
 from ledger.log.sequencer import lock_head
@@ -44,7 +48,10 @@ from ledger.supervision.models import CreditApplicationRow, CreditStepRow, LotRo
 from ledger.supervision.reference import ReferenceData, load_reference
 from ledger.supervision.submit import submit
 
-__all__ = ["CatchUp", "Change", "catch_up", "rebuild", "stored_fact", "utc_text"]
+__all__ = ["CatchUp", "Change", "catch_up", "keep_grading", "rebuild", "stored_fact",
+           "utc_text"]
+
+logger = logging.getLogger(__name__)
 
 #: the entry types the grading reads the payload of
 _READ = frozenset({ENTERPRISE_REGISTERED, names.INSPECTION, names.PRODUCTION, names.SHIPMENT,
@@ -572,3 +579,30 @@ def rebuild(session: Session, reference: ReferenceData | None = None) -> CatchUp
         score.grade, score.exempt_until = change.previous, None
     session.flush()
     return grading.result
+
+
+def keep_grading(sessions: Callable[[], Session], ledger: Ledger, vault: KeyVault, *,
+                 stop: threading.Event, poll: float = 1.0, limit: int = 5000) -> int:
+    """Keep the grades current as entries arrive, until ``stop`` is set: every ``poll``
+    seconds (at once while the ledger is ahead by more than ``limit``), grade the new entries
+    and commit; return how many grade changes were appended.
+
+    Run by ``tracenet worker``, beside the checkpoints, so the requests that append records
+    add nothing of their own. A database error (another writer held the head, say) is
+    logged and tried again; a grading refused by the rules is logged too, and the entries
+    that caused it are tried again on the next round.
+    """
+    appended = 0
+    while not stop.is_set():
+        read = 0
+        try:
+            with sessions() as session:
+                result = catch_up(session, ledger, vault, limit=limit)
+                session.commit()
+                read, appended = result.read, appended + len(result.changes)
+        except (SQLAlchemyError, LedgerError) as exc:
+            logger.warning("credit grading: %s, trying again in %g s",
+                           str(exc).splitlines()[0], poll)
+        if read < limit:
+            stop.wait(poll)
+    return appended

@@ -8,7 +8,6 @@ import click
 from sqlalchemy.orm import Session
 
 from ledger.accounts.totp import SECOND_FACTOR_ROLES
-from ledger.credit.engine import catch_up
 from ledger.demo.load import DemoSummary, DemoUser, create_demo_users, demo_loaded, load_demo
 from ledger.demo.network import (
     DEFAULT_SEED,
@@ -47,8 +46,6 @@ def demo(runtime: Runtime, session: Session, seed: int) -> None:
             session.rollback()
             click.echo(_ALREADY)
             return
-    # The grading reads the demo's entries and grades the enterprises its facts move.
-    catch_up(session, runtime.ledger, runtime.vault)
     users = create_demo_users(session)
     session.commit()
     _report(summary, users, time.monotonic() - started)

@@ -16,6 +16,7 @@ from types import FrameType
 
 import click
 
+from ledger.credit.engine import keep_grading
 from ledger.log import keep_checkpoints
 from ledger.log.cosigning import Cosigner, parse_witnesses, run_cosigner
 from ledger.outbox import DEFAULT_SCHEDULE, RetrySchedule, run_worker
@@ -90,6 +91,11 @@ def worker(poll: float, concurrency: int, timeout: float, retries: RetrySchedule
     scanning = threading.Thread(target=keep_scanning, args=(runtime.sessions, runtime.ledger.clock),
                                 kwargs={"stop": stop}, name="risk-scan", daemon=True)
     scanning.start()
+    # Quality credit: grades follow the entries as they arrive (ledger.credit.engine).
+    grading = threading.Thread(
+        target=keep_grading, args=(runtime.sessions, runtime.ledger, runtime.vault),
+        kwargs={"stop": stop, "poll": poll}, name="credit-grading", daemon=True)
+    grading.start()
     try:
         made = run_worker(runtime.sessions, stop=stop, poll=poll, concurrency=concurrency,
                           timeout=timeout, schedule=retries)
@@ -99,5 +105,6 @@ def worker(poll: float, concurrency: int, timeout: float, retries: RetrySchedule
             cosigning.join()
         checkpoints.join(timeout=10)
         scanning.join(timeout=10)
+        grading.join(timeout=10)
         runtime.close()
     click.echo(f"worker {os.getpid()}: stopped after {made} delivery attempts", err=True)

@@ -158,7 +158,9 @@ def _moment(value: str | datetime | None) -> str:
 @login_required
 def credit_page() -> tuple[str, int]:
     """The user's enterprise's grade, history and reasons (regulators: any enterprise's, and
-    the applications waiting for them)."""
+    the applications waiting for them), brought current first."""
+    keep_grades_current()
+    get_session().commit()
     return _render()
 
 
@@ -189,7 +191,8 @@ def credit_review(seq: int) -> BaseResponse:
         abort(400)
     number = review(session, get_ledger(), get_vault(), user.enterprise, seq, step or "",
                     outcome, request.form.get("note", "").strip() or None)
-    session.commit()  # the grading reads the step before the commit (an approval grants A)
+    keep_grades_current()  # an approval grants A at once
+    session.commit()
     flash(t("credit.reviewed", seq=number), "success")
     return redirect(url_for("console.credit_page"))
 
@@ -204,6 +207,7 @@ def credit_enforce() -> BaseResponse:
     number = enforce(session, get_ledger(), get_vault(), user.enterprise, enterprise,
                      request.form.get("violation", ""), request.form.get("note", "").strip(),
                      [])
+    keep_grades_current()
     session.commit()
     flash(t("credit.enforced", seq=number), "success")
     return redirect(url_for("console.credit_page", enterprise=enterprise))

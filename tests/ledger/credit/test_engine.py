@@ -306,3 +306,29 @@ def test_the_grading_reads_only_new_entries(network: Network) -> None:
     network.inspect(lot, "pass")
     network.grade()
     assert network.runs[-1] == 3  # the intake, the production and the inspection
+
+
+def test_the_worker_keeps_grades_current(network: Network,
+                                         sessions: sessionmaker[Session]) -> None:
+    import threading
+    import time
+
+    from ledger.credit.engine import keep_grading
+
+    lot = network.new_lot()
+    network.inspect(lot, "fail", kind="spot_check", by=REGULATOR)
+    stop = threading.Event()
+    worker = threading.Thread(target=keep_grading, args=(sessions, network.ledger, VAULT),
+                              kwargs={"stop": stop, "poll": 0.05})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            network.session.rollback()  # see what the worker committed
+            if network.standing() == "C":
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert network.standing() == "C" and not worker.is_alive()
