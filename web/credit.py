@@ -38,8 +38,6 @@ CATCH_UP_LIMIT = 5000
 
 _WORDS: dict[str, dict[str, str]] = {
     "zh_CN": {
-        "app.subtitle": "公开信息",
-        "app.footer": "公示出自可验证的哈希链账本：每条记录都经签名，只增不改。",
         "credit.title": "企业质量信用",
         "credit.public_title": "企业质量信用公示",
         "credit.public_intro": "质量信用等级由账本记录的事实自动评定（A 级须经申请和评审），"
@@ -99,9 +97,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "credit.nav": "质量信用",
     },
     "en": {
-        "app.subtitle": "Public notices",
-        "app.footer": "These lists come from a verifiable, append-only, hash-chained ledger of "
-                      "signed records.",
         "credit.title": "Quality credit",
         "credit.public_title": "Enterprise quality credit",
         "credit.public_intro": "Quality credit grades are given automatically from the facts on "
@@ -166,6 +161,21 @@ _WORDS: dict[str, dict[str, str]] = {
         "credit.nav": "Quality credit",
     },
 }
+
+
+#: what a public page says in place of the console's title and footer
+_PUBLIC: dict[str, dict[str, str]] = {
+    "zh_CN": {"app.subtitle": "公开信息",
+              "app.footer": "公示出自可验证的哈希链账本：每条记录都经签名，只增不改。"},
+    "en": {"app.subtitle": "Public notices",
+           "app.footer": "These lists come from a verifiable, append-only, hash-chained ledger "
+                         "of signed records."},
+}
+
+
+def public_t(key: str, **params: object) -> str:
+    """A word of the public credit page."""
+    return _PUBLIC[i18n.current_locale()].get(key) or t(key, **params)
 
 
 def t(key: str, **params: object) -> str:
@@ -237,7 +247,7 @@ def public_lists() -> dict[str, Any]:
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"t": t, "pick": i18n.pick, "format_moment": i18n.format_moment,
+    return {"t": public_t, "pick": i18n.pick, "format_moment": i18n.format_moment,
             "locale": i18n.current_locale(), "user": None, "enterprise_name": None,
             "form_types": ()}
 

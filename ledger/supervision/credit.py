@@ -14,10 +14,10 @@ Who may do what:
   application at a time.
 - ``credit_review``: the application's steps, in this order and by these roles:
   ``prereview`` by an industry association (an enterprise with the ``association`` role),
-  ``district_review`` by the regulator of the applicant's district (a ``regulator`` whose
-  district holds the applicant's: districts nest by prefix, 福州市 holds 福州市鼓楼区),
-  ``panel_decision`` by the city panel (a ``regulator`` above the reviewing bureau: with no
-  district, or a district strictly holding the reviewer's). A step that rejects closes the
+  ``district_review`` by the regulator of the applicant's district (a ``regulator``
+  registered in the applicant's district), ``panel_decision`` by the city panel (a
+  ``regulator`` above the reviewing bureau: with no district, or a district strictly holding
+  the reviewer's, as districts nest by prefix: 福州市 holds 福州市鼓楼区). A step that rejects closes the
   application; an approving panel decision closes it approved, and the grading then gives
   the grade applied for.
 - ``enforcement``: a violation a regulator found (of one of :data:`VIOLATIONS`), against an
@@ -246,10 +246,9 @@ def credit_review(a: RecordContext) -> None:
     if step == "prereview":
         allowed = ASSOCIATION in roles
     elif step == "district_review":
-        # a bureau whose district holds the applicant's (districts nest by prefix:
-        # 福州市 holds 福州市鼓楼区)
+        # the bureau of the applicant's own district
         allowed = (REGULATOR in roles and bool(district) and applicant is not None
-                   and applicant.district.startswith(district))
+                   and applicant.district == district)
     else:
         # the panel sits above the bureau that reviewed: the whole city (no district), or a
         # district strictly holding the reviewer's

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from ledger.credit import current_grades
 from ledger.supervision.credit import names_seq
 from tests.conftest import run_cli
+from tests.ledger.conftest import make_uscc
 from tests.web.test_api import add_enterprise, size
 from tests.web.test_console import PASSWORD, add_user, csrf_token, pass_second_factor
 from tests.web.test_rules import DRINK, Producer
@@ -160,3 +161,50 @@ def test_the_credit_commands_and_rebuild(world: dict[str, Any], sqlite_app: Flas
     again = run_cli(sqlite_app, "credit", "rebuild")
     assert again.exit_code == 0 and "2 grade changes agree" in again.output
     assert run_cli(sqlite_app, "credit", "show").output.count(" D ") == 1
+
+
+def test_the_application_flow_through_the_console(sqlite_app: Flask,
+                                                  client: FlaskClient) -> None:
+    """The maker applies (an entry through the API), the association, the district bureau
+    and the city bureau take their steps on the console's credit page; a step by the wrong
+    bureau is refused on the page with nothing appended; the approval grades the maker A."""
+    parties = {}
+    for name, serial, role, district in (
+            ("maker", 611, "producer", "福州市鼓楼区"),
+            ("association", 612, "association", "福州市"),
+            ("district", 613, "regulator", "福州市鼓楼区"),
+            ("city", 614, "regulator", "福州市")):
+        uscc = make_uscc(serial)
+        added = run_cli(sqlite_app, "enterprise", "add", "--uscc", uscc, "--name", name,
+                        "--district", district, "--role", role)
+        assert added.exit_code == 0, added.output
+        parties[name] = (uscc, added.output.split("shown once): ")[1].strip())
+        add_user(sqlite_app, uscc, f"{name}-user", role)
+    maker = Producer(client, *parties["maker"])
+    applied = maker.ok("credit_application", grade="A", statement="近三年抽检全部合格")
+
+    def step(who: str, outcome: str = "approve") -> Any:
+        client.get("/console/lang/en")
+        signed_in = client.post("/console/login", data={
+            "username": f"{who}-user", "password": PASSWORD, "csrf_token": csrf_token(client)})
+        pass_second_factor(client, signed_in)
+        queue = client.get("/console/credit").text
+        return client.post(f"/console/credit/applications/{applied['seq']}/review", data={
+            "outcome": outcome, "note": "同意", "csrf_token": csrf_token(client, "/console/credit"),
+        }), queue
+
+    response, queue = step("association")
+    assert f"seq {applied['seq']}" in queue and response.status_code == 302
+    before = size(client)
+    refused, _queue = step("city")  # the district review is the district bureau's
+    assert refused.status_code == 422 and "the applicant&#39;s district regulator" in refused.text
+    assert size(client) == before
+    assert step("district")[0].status_code == 302
+    refused, _queue = step("district")  # the panel sits above the reviewing bureau
+    assert refused.status_code == 422
+    assert "the bureau above the reviewing district&#39;s" in refused.text
+    assert step("city")[0].status_code == 302
+    lists = client.get("/credit.json").get_json()
+    (exempt,) = lists["exempt"]
+    assert (exempt["uscc"], exempt["grade"]) == (maker.uscc, "A") and exempt["exempt_until"]
+    assert applied["seq"] in exempt["evidence"]
