@@ -17,9 +17,9 @@ Who may do what:
   ``district_review`` by the regulator of the applicant's district (a ``regulator``
   registered in the applicant's district), ``panel_decision`` by the city panel (a
   ``regulator`` above the reviewing bureau: with no district, or a district strictly holding
-  the reviewer's, as districts nest by prefix: 福州市 holds 福州市鼓楼区). A step that rejects closes the
-  application; an approving panel decision closes it approved, and the grading then gives
-  the grade applied for.
+  the reviewer's, as districts nest by prefix: 福州市 holds 福州市鼓楼区). A step that
+  rejects closes the application; an approving panel decision closes it approved, and the
+  grading then gives the grade applied for.
 - ``enforcement``: a violation a regulator found (of one of :data:`VIOLATIONS`), against an
   enterprise in its district (any, for the city bureau).
 """
