@@ -145,8 +145,8 @@ class _Grading:
         self.scores: dict[str, CreditScoreRow] = {}
         self.totals: dict[str, dict[str, int]] = {}
         self.new_facts: list[Fact] = []
-        #: deadlines made in this run and not yet written, and those met to delete
-        self.deadlines: dict[int, _Deadline] = {}
+        #: deadlines made in this run and not yet written, by (kind, GTIN, lot); those met
+        self.deadlines: dict[tuple[str, str, str], list[_Deadline]] = {}
         self.met: list[tuple[str, str, str, str | None, str | None]] = []
         self.pending: list[Change] = []
         self.result = CatchUp()
@@ -199,18 +199,18 @@ class _Grading:
             .order_by(CreditFactRow.seq))]
 
     def add_deadline(self, deadline: _Deadline) -> None:
-        self.deadlines[deadline.seq] = deadline
+        self.deadlines.setdefault((deadline.kind, deadline.gtin, deadline.lot),
+                                  []).append(deadline)
         self._due(deadline.due_at)
 
     def meet(self, kind: str, gtin: str, lot: str, enterprise: str | None = None,
              party: str | None = None) -> None:
         """A filing the deadlines of ``kind`` for the lot waited for (those of ``enterprise``
         and ``party`` when given) arrived: they are met."""
-        for seq, deadline in list(self.deadlines.items()):
-            if (deadline.kind == kind and deadline.gtin == gtin and deadline.lot == lot
-                    and enterprise in (None, deadline.enterprise)
-                    and party in (None, deadline.party)):
-                del self.deadlines[seq]
+        waiting = self.deadlines.get((kind, gtin, lot))
+        if waiting:
+            waiting[:] = [d for d in waiting if not (enterprise in (None, d.enterprise)
+                                                     and party in (None, d.party))]
         self.met.append((kind, gtin, lot, enterprise, party))
 
     def _due(self, moment: datetime) -> None:
@@ -248,12 +248,13 @@ class _Grading:
                 if rows:
                     connection.execute(statement, rows)
         self.met.clear()
-        if self.deadlines:
+        made = sorted((d for waiting in self.deadlines.values() for d in waiting),
+                      key=lambda d: d.seq)
+        if made:
             self.session.execute(insert(CreditDeadlineRow), [
                 {"seq": d.seq, "kind": d.kind, "enterprise": d.enterprise, "party": d.party,
-                 "gtin": d.gtin, "lot": d.lot, "due_at": utc_text(d.due_at)}
-                for d in sorted(self.deadlines.values(), key=lambda d: d.seq)])
-            self.deadlines.clear()
+                 "gtin": d.gtin, "lot": d.lot, "due_at": utc_text(d.due_at)} for d in made])
+        self.deadlines.clear()
         for enterprise, totals in self.totals.items():
             text = json.dumps(totals, sort_keys=True, separators=(",", ":"))
             if self.scores[enterprise].totals != text:
@@ -534,7 +535,7 @@ def _read_all(grading: _Grading, session: Session, after: int, limit: int | None
             grading.prefetch(chunk)
             for entry in chunk:
                 grading.read(*entry)
-    grading.write()
+            grading.write()  # a chunk at a time: memory stays flat however far behind
 
 
 def catch_up(session: Session, ledger: Ledger, vault: KeyVault, *, limit: int | None = None,

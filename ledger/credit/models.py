@@ -8,7 +8,7 @@ grades they arrive at are the ones the ``credit_grade`` entries recorded.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import Base
@@ -57,9 +57,11 @@ class CreditDeadlineRow(Base):
     enterprise: Mapped[str] = mapped_column(String(40))
     #: the shipper, for a shipment's receipt
     party: Mapped[str] = mapped_column(String(40))
-    gtin: Mapped[str] = mapped_column(String(14), index=True)
+    gtin: Mapped[str] = mapped_column(String(14))
     lot: Mapped[str] = mapped_column(String(20))
     due_at: Mapped[str] = mapped_column(String(40), index=True)
+
+    __table_args__ = (Index("ix_credit_deadlines_lot", "gtin", "lot"),)
 
 
 class CreditScoreRow(Base):

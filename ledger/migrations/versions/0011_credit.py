@@ -102,7 +102,7 @@ def upgrade() -> None:
         sa.Column("due_at", sa.String(length=40), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
-    op.create_index(op.f("ix_credit_deadlines_gtin"), "credit_deadlines", ["gtin"])
+    op.create_index("ix_credit_deadlines_lot", "credit_deadlines", ["gtin", "lot"])
     op.create_index(op.f("ix_credit_deadlines_due_at"), "credit_deadlines", ["due_at"])
     op.create_table(
         "credit_scores",
