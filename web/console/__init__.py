@@ -30,8 +30,8 @@ def init_app(app: Flask) -> None:
     """Wire locale selection, CSRF protection and the console blueprint into ``app``."""
     # Importing a page module adds its routes to the views' blueprint, before it is registered.
     from web.console import (  # noqa: F401
-        enterprises,
         credit,
+        enterprises,
         exports,
         incident,
         recalls,
