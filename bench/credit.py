@@ -15,11 +15,13 @@ real entries written through the submit door with client-signed statements.
    web app runs it before each commit) and the batch is committed. The figure is the time in
    ``catch_up`` divided by the time in ``submit`` plus the commit (which also writes the
    grading's rows, a little in the grading's favour; ``catch_up`` flushes most of its own).
-2. **From scratch** (figure 2, reported): the cached ~1,000,000-entry network of
+2. **From scratch** (figure 2, target < 1: grading costs less than writing): the cached
+   ~1,000,000-entry network of
    ``bench/trace.py`` (built once, about half an hour; ``--network`` names another file) is
    copied, migrated, and graded from nothing by ``ledger.credit.engine.rebuild``: every entry
-   read, every fact scored, every grade decided. Reported as entries per second and as the
-   per-entry cost over figure 1's per-entry append cost.
+   read, every fact scored, every grade decided; as entries per second and as the per-entry
+   cost over figure 1's per-entry append cost. The network has 570 enterprises (its shape is
+   ``bench/trace.py``'s); the grading's cost follows the entries, not the enterprises.
 """
 
 # Run as a script, bench/ is sys.path[0] and bench/ledger.py would shadow the ``ledger``
@@ -155,7 +157,7 @@ def from_scratch(shape: Shape, network: Path | None, directory: Path,
                f"grading has none on the ledger yet); grades as recorded "
                f"{dict(sorted(grades.items()))}")
     return report(Figure("grading from scratch, per entry / append cost per entry (figure 1)",
-                         per_entry / append_us, TARGET, False,
+                         per_entry / append_us, 1.0, False,
                          f"{per_entry:.1f} vs {append_us:.1f} µs per entry, "
                          f"{size:,} entries"))
 
