@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from ledger.supervision import (
     captured,
     corrections,
-    gs1,
     credit,
+    gs1,
     lots,
     movements,
     names,
