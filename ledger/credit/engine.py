@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +42,7 @@ from ledger.errors import LedgerError
 from ledger.log import Ledger
 from ledger.log.identity import ENTERPRISE_REGISTERED
 from ledger.log.sequencer import lock_head
-from ledger.log.storage import EnterpriseRow, EntryRow
+from ledger.log.storage import EnterpriseRow, EntryRow, LedgerHead
 from ledger.supervision import names
 from ledger.supervision.credit import DEFAULT_GRADE, STEPS, VIOLATIONS
 from ledger.supervision.models import CreditApplicationRow, CreditStepRow, LotRow, ProductRow
@@ -583,24 +584,36 @@ def rebuild(session: Session, reference: ReferenceData | None = None) -> CatchUp
 
 
 def keep_grading(sessions: Callable[[], Session], ledger: Ledger, vault: KeyVault, *,
-                 stop: threading.Event, poll: float = 1.0, limit: int = 5000) -> int:
-    """Keep the grades current as entries arrive, until ``stop`` is set: every ``poll``
-    seconds (at once while the ledger is ahead by more than ``limit``), grade the new entries
-    and commit; return how many grade changes were appended.
+                 stop: threading.Event, poll: float = 1.0, settle: float = 2.0,
+                 limit: int = 5000) -> int:
+    """Keep the grades current as entries arrive, until ``stop`` is set; return how many
+    grade changes were appended.
 
-    Run by ``tracenet worker``, beside the checkpoints, so the requests that append records
-    add nothing of their own. A database error (another writer held the head, say) is
-    logged and tried again; a grading refused by the rules is logged too, and the entries
-    that caused it are tried again on the next round.
+    Every ``poll`` seconds it looks at the ledger's size; once the ledger has been quiet for
+    ``settle`` seconds (or is ahead of the grading by ``limit`` entries or more) it grades the
+    new entries and commits. Waiting for a quiet moment keeps the grading's own entries from
+    landing between the steps of a client's burst of appends. Run by ``tracenet worker``,
+    beside the checkpoints, so the requests that append records add nothing of their own. A
+    database error (another writer held the head, say) or a grading the rules refuse is
+    logged and tried again on the next round.
     """
     appended = 0
+    seen, quiet_since = -1, time.monotonic()
     while not stop.is_set():
         read = 0
         try:
             with sessions() as session:
-                result = catch_up(session, ledger, vault, limit=limit)
-                session.commit()
-                read, appended = result.read, appended + len(result.changes)
+                head = session.scalar(select(LedgerHead.size).where(LedgerHead.id == 1)) or 0
+                cursor = session.scalar(select(CreditCursorRow.seq).where(
+                    CreditCursorRow.id == 1))
+                behind = head - 1 - (cursor if cursor is not None else -1)
+                if head != seen:
+                    seen, quiet_since = head, time.monotonic()
+                if behind > 0 and (behind >= limit
+                                   or time.monotonic() - quiet_since >= settle):
+                    result = catch_up(session, ledger, vault, limit=limit)
+                    session.commit()
+                    read, appended = result.read, appended + len(result.changes)
         except (SQLAlchemyError, LedgerError) as exc:
             logger.warning("credit grading: %s, trying again in %g s",
                            str(exc).splitlines()[0], poll)

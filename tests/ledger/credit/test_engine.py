@@ -319,7 +319,7 @@ def test_the_worker_keeps_grades_current(network: Network,
     network.inspect(lot, "fail", kind="spot_check", by=REGULATOR)
     stop = threading.Event()
     worker = threading.Thread(target=keep_grading, args=(sessions, network.ledger, VAULT),
-                              kwargs={"stop": stop, "poll": 0.05})
+                              kwargs={"stop": stop, "poll": 0.05, "settle": 0.2})
     worker.start()
     try:
         deadline = time.monotonic() + 30
