@@ -3,8 +3,9 @@ the words of the credit pages, and :func:`keep_grades_current`.
 
 Grades follow the entries as they arrive through ``tracenet worker`` (which runs the grading
 once the ledger has been quiet a moment, beside the checkpoints), not through the requests
-that append records: those add exactly the entries they were asked for. A page that shows grades brings them current first
-(the grading's own entries, which the worker would append a moment later anyway).
+that append records: those add exactly the entries they were asked for. A page that shows
+grades brings them current first (the grading's own entries, which the worker would append a
+moment later anyway).
 
 The public lists name the enterprises graded A (信用免检, with the exemption's end) and D
 (信用惩戒, listed publicly with the reasons the ledger recorded); B and C are counted, not
