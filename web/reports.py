@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -429,11 +430,23 @@ def render_html(report: Report, locale: str = "zh_CN", *, stylesheet_url: str | 
 
 def render_pdf(report: Report, locale: str = "zh_CN") -> bytes:
     """The report as a PDF (A4): WeasyPrint's rendering of :func:`render_html`."""
+    html = render_html(report, locale)
+    document: bytes = _weasyprint().HTML(string=html, base_url=str(_HERE)).write_pdf()
+    return document
+
+
+def _weasyprint() -> ModuleType:
+    """WeasyPrint, imported on first use (it takes a second), without its side effect: its
+    import sets Pillow's ``LOAD_TRUNCATED_IMAGES`` for the whole process, after which a
+    worker that had rendered a report would read a truncated photo sent to ``/api/v1/scan``
+    as a picture with no code in it. Our reports embed only our own charts."""
+    from PIL import ImageFile
+
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     import weasyprint
 
-    html = render_html(report, locale)
-    document: bytes = weasyprint.HTML(string=html, base_url=str(_HERE)).write_pdf()
-    return document
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+    return weasyprint
 
 
 def render(report: Report, fmt: str, locale: str = "zh_CN") -> bytes:

@@ -18,12 +18,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageFile
 from sqlalchemy import select
 
 from ledger.supervision.models import LotRow
 from tests.conftest import SHARED, demo_app_in
 from tests.scanners import corpus
+from web import reports as web_reports
 
 SCAN = "/api/v1/scan"
 
@@ -176,6 +177,15 @@ def test_a_truncated_png(client: FlaskClient) -> None:
     data = corpus.sample("QRCode", "rotate 0-360°", 4).data
     assert "truncated or corrupt" in error(post(client, data[: len(data) * 2 // 3],
                                                 filename="t.png"), 422, "image.unreadable")
+
+
+def test_a_truncated_png_is_refused_after_a_report_was_rendered(client: FlaskClient) -> None:
+    # WeasyPrint's import tells Pillow, process-wide, to load truncated images; the worker
+    # that printed a white paper must still refuse a truncated photo.
+    web_reports._weasyprint()
+    assert not ImageFile.LOAD_TRUNCATED_IMAGES
+    data = corpus.sample("QRCode", "rotate 0-360°", 4).data
+    error(post(client, data[: len(data) * 2 // 3], filename="t.png"), 422, "image.unreadable")
 
 
 def test_a_pdf(client: FlaskClient) -> None:
