@@ -16,6 +16,7 @@ environment.
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -443,8 +444,7 @@ def _weasyprint() -> ModuleType:
     from PIL import ImageFile
 
     truncated = ImageFile.LOAD_TRUNCATED_IMAGES
-    import weasyprint
-
+    weasyprint = importlib.import_module("weasyprint")
     ImageFile.LOAD_TRUNCATED_IMAGES = truncated
     return weasyprint
 
