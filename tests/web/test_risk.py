@@ -212,6 +212,12 @@ def test_alerts_are_scanned_acknowledged_and_closed_with_a_note(
     closed = city.get("/console/risk/alerts?status=closed").text
     assert f'data-alert="{ids[0]}" data-status="closed"' in closed
     assert "牧场更换原料，已整改" in closed
+    found = city.get("/console/risk/alerts?q=鼓楼&dimension=category_district").text
+    assert len(re.findall(r'data-alert="(\d+)"', found)) == 1  # dairy in Gulou alone
+    assert "类别×区县" in found and "福州市鼓楼区" in found
+    csv = city.get("/console/risk/alerts?download=csv&status=closed")
+    assert csv.status_code == 200 and "text/csv" in csv.headers["Content-Type"]
+    assert "牧场更换原料，已整改" in csv.get_data(as_text=True)
     english = _signed_in(app, "city", "en").get("/console/risk").text
     assert "Quality early warning" in english and "vendor/echarts/dist/echarts.min.js" in english
 

@@ -23,7 +23,7 @@ from babel.numbers import format_decimal
 from flask_babel import format_date, format_datetime, get_locale
 
 from schemas.spreadsheet import FIELD_LABELS
-from web.console import i18n_scope
+from web.console import i18n_risk, i18n_scope
 
 __all__ = ["DEFAULT_LOCALE", "LOCALES", "MESSAGES", "choice_label", "current_locale",
            "field_error",
@@ -783,6 +783,8 @@ _EN: dict[str, str] = {
 MESSAGES: dict[str, dict[str, str]] = {"zh_CN": _ZH, "en": _EN}
 _ZH.update(i18n_scope.ZH)
 _EN.update(i18n_scope.EN)
+_ZH.update(i18n_risk.ZH)
+_EN.update(i18n_risk.EN)
 
 #: units as a reader of each language writes them after a number
 _UNIT_NAMES: dict[str, dict[str, str]] = {

@@ -9,11 +9,12 @@ district (``ledger.accounts.scope``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from ledger.accounts.models import UserRow
@@ -27,6 +28,7 @@ from ledger.risk.standards import standards_warnings
 from ledger.risk.warning import (
     ALPHA,
     BASELINE_MONTHS,
+    DIMENSIONS,
     MIN_BASELINE,
     MIN_FAILURES,
     acknowledge,
@@ -38,6 +40,7 @@ from ledger.risk.warning import (
 from ledger.supervision.recall_levels import CHINA
 from ledger.supervision.reference import load_reference
 from web.console import i18n
+from web.console.listing import Column, Filter, Listing, download, run, wants_download
 from web.console.views import bp, current_user, error_page, login_required
 from web.db import get_ledger, get_session, get_vault
 
@@ -257,19 +260,80 @@ def _scoped_alerts(user: UserRow, status: str | None) -> list[RiskAlertRow]:
     return [a for a in alerts if a.district and in_district(a.district, user.district)]
 
 
-def _cell_label(alert: RiskAlertRow) -> str:
+#: the alerts listing (web/console/listing.py): searchable by cell, district and notes
+ALERTS = Listing(
+    name="alerts",
+    columns=(
+        Column("month", "alert.col.month"),
+        Column("dimension", "alert.col.dimension",
+               text=lambda item: i18n.t(f"alert.dimension.{item['dimension']}")),
+        Column("key", "alert.col.cell", searchable=True,
+               text=lambda item: _cell_label(item)),
+        Column("district", "col.district", searchable=True, shown=False),
+        Column("failures", "alert.col.failures"),
+        Column("inspections", "alert.col.inspections"),
+        Column("baseline_failures", "alert.col.baseline", sortable=False,
+               text=lambda item: f"{item['baseline_failures']}/"
+                                 f"{item['baseline_inspections']}"),
+        Column("p_value", "alert.col.p_value", text=lambda item: f"{item['p_value']:.2e}"),
+        Column("status", "alert.col.status",
+               text=lambda item: i18n.t(f"alert.status.{item['status']}")),
+        Column("notes", "alert.col.notes", searchable=True, shown=False),
+        Column("id", "col.seq", shown=False),
+    ),
+    default_sort="month", default_desc=True, tiebreak="id",
+    filters=(
+        Filter("status", "alert.col.status",
+               tuple((value, f"alert.status.{value}") for value in ALERT_STATUSES)),
+        Filter("dimension", "alert.col.dimension",
+               tuple((value, f"alert.dimension.{value}") for value in DIMENSIONS)),
+        Filter("district", "col.district", prefix=True),
+    ),
+)
+
+
+def _alert_query(user: UserRow) -> Select[Any]:
+    a = RiskAlertRow
+    notes = func.coalesce(a.acknowledge_note, "") + " " + func.coalesce(a.close_note, "")
+    query = cast("Select[Any]", select(
+                   a.id.label("id"), a.dimension.label("dimension"), a.key.label("key"),
+                   a.month.label("month"), a.category.label("category"),
+                   a.class_code.label("class_code"), a.district.label("district"),
+                   a.inspections.label("inspections"), a.failures.label("failures"),
+                   a.baseline_inspections.label("baseline_inspections"),
+                   a.baseline_failures.label("baseline_failures"),
+                   a.p_value.label("p_value"), a.status.label("status"),
+                   a.raised_at.label("raised_at"), a.acknowledged_by.label("acknowledged_by"),
+                   a.acknowledged_at.label("acknowledged_at"),
+                   a.acknowledge_note.label("acknowledge_note"),
+                   a.closed_by.label("closed_by"), a.closed_at.label("closed_at"),
+                   a.close_note.label("close_note"), notes.label("notes")))
+    if user.district:
+        query = query.where(a.district.startswith(user.district, autoescape=True))
+    return query
+
+
+def _cell_label(alert: RiskAlertRow | Mapping[str, Any]) -> str:
+    """The cell an alert is about, in the user's language: category, class, district."""
+    def value(name: str) -> str | None:
+        found = alert.get(name) if isinstance(alert, Mapping) else getattr(alert, name)
+        return str(found) if found else None
+
     reference = load_reference()
     parts = []
-    if alert.category:
-        category = reference.categories.get(alert.category)
-        parts.append(f"{alert.category} " + (i18n.pick(category.name_zh, category.name_en)
-                                              if category else ""))
-    if alert.class_code:
-        found = next((c for c in reference.categories.values()
-                      if c.class_code == alert.class_code), None)
-        parts.append(i18n.pick(found.class_zh, found.class_en) if found else alert.class_code)
-    if alert.district:
-        parts.append(alert.district)
+    code = value("category")
+    if code:
+        category = reference.categories.get(code)
+        parts.append(f"{code} " + (i18n.pick(category.name_zh, category.name_en)
+                                   if category else ""))
+    class_code = value("class_code")
+    if class_code:
+        known = next((c for c in reference.categories.values()
+                      if c.class_code == class_code), None)
+        parts.append(i18n.pick(known.class_zh, known.class_en) if known else class_code)
+    district = value("district")
+    if district:
+        parts.append(district)
     return " · ".join(part.strip() for part in parts)
 
 
@@ -316,15 +380,18 @@ def risk_scan() -> BaseResponse:
 
 @bp.get("/risk/alerts")
 @login_required
-def alerts_page() -> str:
-    """Every alert of the account's scope, newest month first, by status."""
+def alerts_page() -> Any:
+    """Every alert of the account's scope, newest month first: paged, searchable, sortable,
+    filterable by status, dimension and district, and downloadable as CSV or XLSX."""
     user = _regulator()
-    status = request.args.get("status", "")
-    if status and status not in ALERT_STATUSES:
-        status = ""
-    return render_template("console/risk_alerts.html", rt=rt, status=status,
-                           statuses=ALERT_STATUSES, alerts=_scoped_alerts(user, status),
-                           cell_label=_cell_label)
+    session = get_session()
+    query = _alert_query(user)
+    fmt = wants_download()
+    if fmt:
+        return download(session, ALERTS, query, fmt)
+    listed = run(session, ALERTS, query)
+    return render_template("console/risk_alerts.html", rt=rt, listing=listed,
+                           alerts=listed.items, cell_label=_cell_label)
 
 
 def _own_alert(user: UserRow, alert: int) -> None:
