@@ -407,7 +407,9 @@ def test_who_may_capture_what(network: tuple[Flask, dict[str, str]]) -> None:
     answer = client.get(f"/api/v1/events/{job['results'][0]['seqs'][0]}",
                         headers=bearer(tokens[SHOP])).get_json()
     assert answer["type"] == "epcis_event" and answer["enterprise"] == SHOP
-    assert answer["payload"]["epcis"]["event"] == shop_event
+    # kept as sent, with its document's @context (what its prefixes mean)
+    assert answer["payload"]["epcis"]["event"] == {
+        **shop_event, "@context": document(shop_event)["@context"]}
 
 
 def test_headers_and_one_event(network: tuple[Flask, dict[str, str]]) -> None:

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ledger.epcis.hashing import document_events
+from ledger.epcis.hashing import document_events, event_hash_id
 from ledger.epcis.index import epc_keys, instant
 from ledger.epcis.query import HASH_FIELD, epcis_document
 from ledger.epcis.schema import load_schema
@@ -74,6 +74,9 @@ def test_each_captured_event_comes_back_by_id_epc_and_time(
     for sent, event_id, hash_id in stored[path.name]:
         # the examples reuse client eventIDs across documents: the hash ID names each event
         served = _get(client, "/epcis/events/" + quote(hash_id, safe=""), token)
+        # whoever recomputes the hash ID from the served event gets the one it is stored under
+        assert event_hash_id(served, context=served["@context"],
+                             ignore_fields=[HASH_FIELD]) == hash_id
         served.pop("@context")
         assert {k: v for k, v in served.items() if k not in ADDED} == {
             k: v for k, v in sent.items() if k not in ADDED}  # recordTime is the ledger's

@@ -150,6 +150,10 @@ def capture(session: Session, ledger: log.Ledger, vault: KeyVault,
             owners.append(problem)
     fallback = _document_owner(document, mapper, owners)
     for index, (event, hash_id) in enumerate(zip(events, hash_ids, strict=True)):
+        if not single and "@context" in document and "@context" not in event:
+            # Kept with the event, so that the event served later still says what its
+            # extension prefixes mean and hashes back to the ID it was stored under.
+            event = {**event, "@context": document["@context"]}
         event_id = event.get("eventID")
         mapped = MappedEvent(index, event, hash_id,
                              event_id if isinstance(event_id, str) and event_id else hash_id)
