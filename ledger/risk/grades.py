@@ -7,12 +7,12 @@ an enterprise never graded counts as 'B'. This module is the one place the draw 
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
+
+from ledger.credit import current_grades
 
 __all__ = ["GRADE_FACTORS", "Standing", "standings"]
 
@@ -39,13 +39,6 @@ def _aware(value: datetime, like: datetime) -> datetime:
 
 
 def standings(session: Session) -> dict[str, Standing]:
-    """Every graded enterprise's standing; an enterprise missing from it is a 'B'."""
-    try:
-        credit: Any = importlib.import_module("ledger.credit")
-    except ModuleNotFoundError:  # grading not installed: everyone is a B
-        return {}
-    current = getattr(credit, "current_grades", None)
-    if current is None:
-        return {}
+    """Every registered enterprise's standing (an enterprise never graded is a 'B')."""
     return {enterprise: Standing(standing.grade, standing.exempt_until)
-            for enterprise, standing in current(session).items()}
+            for enterprise, standing in current_grades(session).items()}
