@@ -50,7 +50,6 @@ ours, stated here and in the report, so that the index is reproducible from the 
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
@@ -63,6 +62,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.accounts.scope import district_enterprises
+from ledger.credit import current_grades
 from ledger.errors import LedgerError
 from ledger.log.storage import CheckpointRow, EnterpriseRow, EntryRow
 from ledger.supervision.models import (
@@ -464,18 +464,9 @@ def grade_distribution(session: Session, scope: Scope) -> GradeDistribution:
 
 
 def _current_grades(session: Session) -> tuple[dict[str, str], bool]:
-    """Enterprise -> grade letter from ``ledger.credit.current_grades``, and whether that
-    package was there to ask (until it is, every enterprise counts as B, as never graded)."""
-    try:
-        credit = importlib.import_module("ledger.credit")
-    except ImportError:
-        return {}, False
-    current = getattr(credit, "current_grades", None)
-    if current is None:
-        return {}, False
-    standings: Mapping[str, Any] = current(session)
-    return {uscc: str(getattr(standing, "grade", "B")) for uscc, standing in
-            standings.items()}, True
+    """Enterprise -> grade letter from :func:`ledger.credit.current_grades` (B for one never
+    graded), and that the grades came from it."""
+    return {uscc: standing.grade for uscc, standing in current_grades(session).items()}, True
 
 
 def _roles(text: str) -> list[str]:
