@@ -323,7 +323,7 @@ class GradeDistribution:
     """How many producing enterprises in scope stand at each credit grade."""
 
     counts: Mapping[str, int]
-    #: whether the grades came from ``ledger.credit`` (False: not available, all counted B)
+    #: that the grades came from ``ledger.credit`` (the report notes it when they did not)
     graded: bool
 
     @property
