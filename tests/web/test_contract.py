@@ -27,7 +27,8 @@ from web.api.contract import ERROR_STATUSES
 #: Operations whose parameters are checked beyond what OpenAPI 3.0 can state, so that a
 #: schema-valid request may rightly be refused 400/422: check digits (GTIN, USCC), cursors
 #: only the API issues, parameters that exclude each other or must be ordered, codes and
-#: photos that must hold a readable code, webhook URLs without credentials or fragment.
+#: photos that must hold a readable code, webhook URLs without credentials or fragment, a
+#: spot-check plan whose scope holds no enterprise to draw.
 #: Every other check still runs on them.
 SEMANTIC = {
     ("GET", "/api/v1/enterprises"), ("GET", "/api/v1/products"), ("GET", "/api/v1/events"),
@@ -48,6 +49,7 @@ SEMANTIC = {
     # EPCIS documents and events: checked against GS1's EPCIS 2.0 JSON Schema, which GS1's
     # licence keeps us from copying into our own document
     ("POST", "/epcis/capture"), ("POST", "/epcis/events"),
+    ("POST", "/api/v1/spot-checks"),  # the rules refuse a plan with nobody to draw (422)
 }
 
 # The document, read from an app that needs no database (the requests go to contract_app).

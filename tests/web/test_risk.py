@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from ledger.accounts.models import UserRow
 from ledger.supervision.check_digits import gs1_check_digit
 from ledger.supervision.recall_levels import CHINA
-from tests.conftest import make_app, run_cli
+from tests.conftest import issue_token, make_app, run_cli
 from tests.ledger.conftest import make_uscc
 from tests.web.conftest import served
 from tests.web.test_api import bearer
@@ -302,3 +302,58 @@ def test_the_command_line_plans_draws_checks_and_scans(
     assert run_cli(app, "risk", "scan").exit_code == 0
     standards = run_cli(app, "risk", "standards")
     assert standards.exit_code == 0 and "GB 5749-2022" in standards.output
+
+
+def test_the_api_lists_acknowledges_and_closes_alerts_and_draws_plans(
+        risk_app: tuple[Flask, dict[str, str]]) -> None:
+    app, parties = risk_app
+    client = app.test_client()
+    bureau = bearer(issue_token(app, parties["bureau"], "regulator"))
+    maker = bearer(issue_token(app, parties["maker"]))
+    for path in ("/api/v1/risk/alerts", "/api/v1/risk/rates", "/api/v1/spot-checks"):
+        assert client.get(path, headers=maker).status_code == 403, path
+        assert client.get(path).status_code == 401, path
+    run_cli(app, "risk", "scan")
+    listed = client.get("/api/v1/risk/alerts", headers=bureau)
+    assert listed.status_code == 200
+    open_ = [a for a in listed.get_json()["items"] if a["status"] == "open"]
+    assert open_, listed.get_json()
+    target = open_[0]["id"]
+    path = f"/api/v1/risk/alerts/{target}"
+    assert client.post(f"{path}/acknowledge", headers=bureau, json={"note": " "}
+                       ).status_code == 422
+    acked = client.post(f"{path}/acknowledge", headers=bureau, json={"note": "核查中"})
+    assert acked.status_code == 200 and acked.get_json()["status"] == "acknowledged"
+    again = client.post(f"{path}/acknowledge", headers=bureau, json={"note": "again"})
+    assert again.status_code == 422 and again.get_json()["error"]["field"] == "status"
+    closed = client.post(f"{path}/close", headers=bureau, json={"note": "已整改"})
+    assert closed.get_json()["close_note"] == "已整改"
+    assert client.post("/api/v1/risk/alerts/999999/close", headers=bureau,
+                       json={"note": "x"}).status_code == 404
+    assert client.get("/api/v1/risk/alerts?status=nonsense", headers=bureau).status_code in (
+        400, 422)
+    rates = client.get("/api/v1/risk/rates", headers=bureau).get_json()
+    assert rates["rule"]["alpha"] == 0.001 and rates["category"][0]["key"] == "07"
+
+    published = client.post("/api/v1/spot-checks", headers=bureau, json={
+        "title": "接口抽查", "enterprises": 2, "lots_per_enterprise": 1})
+    assert published.status_code == 201, published.get_json()
+    plan = published.get_json()
+    assert plan["seed"] is None and plan["frame_size"] == 2
+    drawn = client.post(f"/api/v1/spot-checks/{plan['seq']}/draw", headers=bureau)
+    assert drawn.status_code == 200
+    assert hashlib.sha256(bytes.fromhex(drawn.get_json()["seed"])).hexdigest() == \
+        plan["commitment"].removeprefix("sha256:")
+    assert len(drawn.get_json()["selected"]) == 2
+    twice = client.post(f"/api/v1/spot-checks/{plan['seq']}/draw", headers=bureau)
+    assert twice.status_code == 422
+    assert twice.get_json()["error"]["code"] == "rule.spot_check.already_drawn"
+    assert client.post("/api/v1/spot-checks", headers=maker, json={
+        "title": "x", "enterprises": 1}).status_code == 403
+    assert client.post("/api/v1/spot-checks", headers=bureau, json={
+        "title": "x", "enterprises": 0}).status_code == 422
+
+    mine = client.get("/api/v1/standards/warnings", headers=maker).get_json()["items"]
+    assert mine == []
+    every = client.get("/api/v1/standards/warnings", headers=bureau).get_json()["items"]
+    assert [item["replaced_by"] for item in every] == ["GB 5749-2022"]

@@ -17,6 +17,7 @@ from web.api import (
     onboarding,
     public,
     recalls,
+    risk,
     scan,
     serials,
     trace,
@@ -43,6 +44,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(lots.blp)
     api.register_blueprint(webhooks.blp)
     api.register_blueprint(recalls.blp)
+    api.register_blueprint(risk.blp)
     api.register_blueprint(trace.blp)
     api.register_blueprint(codes.blp)
     api.register_blueprint(public.blp)
