@@ -179,12 +179,8 @@ def public_t(key: str, **params: object) -> str:
     return _PUBLIC[i18n.current_locale()].get(key) or t(key, **params)
 
 
-def t(key: str, **params: object) -> str:
-    """A word of the credit pages in the current locale, else the console's."""
-    text = _WORDS[i18n.current_locale()].get(key)
-    if text is None:
-        return i18n.t(key, **params)
-    return text.format(**params) if params else text
+#: a word of the credit pages in the current locale, else the console's
+t = i18n.page_words(_WORDS)
 
 
 def keep_grades_current() -> CatchUp | None:
@@ -248,9 +244,7 @@ def public_lists() -> dict[str, Any]:
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"t": public_t, "pick": i18n.pick, "format_moment": i18n.format_moment,
-            "locale": i18n.current_locale(), "user": None, "enterprise_name": None,
-            "form_types": ()}
+    return i18n.public_page_helpers(public_t)
 
 
 def _current_lists() -> dict[str, Any]:

@@ -117,19 +117,13 @@ for line in signatures.splitlines():
         print("checkpoint verified:", body.splitlines()[1], "entries")'''
 
 
-def t(key: str, **params: object) -> str:
-    """A word of this page in the current locale, else the console's."""
-    text = _WORDS[i18n.current_locale()].get(key)
-    if text is None:
-        return i18n.t(key, **params)
-    return text.format(**params) if params else text
+#: a word of this page in the current locale, else the console's
+t = i18n.page_words(_WORDS)
 
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"t": t, "pick": i18n.pick, "format_moment": i18n.format_moment,
-            "locale": i18n.current_locale(), "user": None, "enterprise_name": None,
-            "form_types": ()}
+    return i18n.public_page_helpers(t)
 
 
 def _facts() -> dict[str, Any]:

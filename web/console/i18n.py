@@ -16,8 +16,10 @@ spreadsheet column for the same payload field always carry the same name.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from babel.numbers import format_decimal
 from flask_babel import format_date, format_datetime, get_locale
@@ -824,6 +826,25 @@ def t(key: str, **params: object) -> str:
     """
     text = MESSAGES[current_locale()].get(key, key)
     return text.format(**params) if params else text
+
+
+def page_words(words: Mapping[str, Mapping[str, str]]) -> Callable[..., str]:
+    """``t`` for pages that have words of their own: ``words[locale][key]`` with ``{name}``
+    filled in, else the console's string :func:`t`."""
+    def page_t(key: str, **params: object) -> str:
+        text = words[current_locale()].get(key)
+        if text is None:
+            return t(key, **params)
+        return text.format(**params) if params else text
+    return page_t
+
+
+def public_page_helpers(words: Callable[..., str]) -> dict[str, Any]:
+    """What the console's base template reads, for a public page (``words`` its ``t``):
+    nobody is signed in there."""
+    return {"t": words, "pick": pick, "format_moment": format_moment,
+            "locale": current_locale(), "user": None, "enterprise_name": None,
+            "form_types": ()}
 
 
 def pick(zh: str | None, en: str | None) -> str:

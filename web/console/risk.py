@@ -225,12 +225,8 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
-def rt(key: str, **params: object) -> str:
-    """A word of the risk pages in the current locale, else the console's."""
-    text = WORDS[i18n.current_locale()].get(key)
-    if text is None:
-        return i18n.t(key, **params)
-    return text.format(**params) if params else text
+#: a word of the risk pages in the current locale, else the console's
+rt = i18n.page_words(WORDS)
 
 
 def _regulator() -> UserRow:
