@@ -42,6 +42,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from datetime import timedelta
 
 import click
 from sqlalchemy import func, select
@@ -50,8 +51,11 @@ from sqlalchemy.orm import Session
 from bench.ledger import Figure, cpu_model, heading, load_average, report
 from bench.network import (
     CACHE,
+    START,
     VAULT,
     Shape,
+    _gtin,
+    _uscc,
     cached_network,
     network_ledger,
     plan_network,
@@ -63,6 +67,8 @@ from ledger.credit.engine import catch_up, rebuild
 from ledger.credit.models import CreditFactRow
 from ledger.db import create_ledger_engine, migrate
 from ledger.log.entry import Statement
+from ledger.log.storage import EnterpriseRow
+from ledger.supervision.names import INSPECTION, PRODUCT_REGISTERED, PRODUCTION
 from ledger.supervision.submit import submit
 
 INCREMENTAL = Shape(farms=40, processors=10, distributors=8, retailers=80, days=40, seed=2,
@@ -129,9 +135,50 @@ def incremental(shape: Shape, directory: Path) -> tuple[Figure, float]:
                          f"{grade_us:.1f} vs {append_us:.1f} µs per entry")), append_us
 
 
+#: the first serial (USCC) and GS1 company number of the enterprises --enterprises adds (the
+#: network's own stay far below both)
+_EXTRA_SERIAL = 5_000_000
+_EXTRA_COMPANY = 900_000
+
+
+def add_enterprises(session: Session, ledger: log.Ledger, total: int) -> int:
+    """Enrol enterprises (custodial keys) until ``total`` are registered, each registering a
+    product and recording a lot and its self-inspection, so that each one has facts to grade;
+    return how many were added. Commits every hundred."""
+    have = session.scalar(select(func.count()).select_from(EnterpriseRow)) or 0
+    added = 0
+    for serial in range(_EXTRA_SERIAL, _EXTRA_SERIAL + max(0, total - have)):
+        uscc, gtin = _uscc(serial), _gtin(_EXTRA_COMPANY + serial - _EXTRA_SERIAL, 1)
+        enrol_enterprise(session, ledger, VAULT, {
+            "uscc": uscc, "name": f"合成企业{serial}", "roles": ["producer"],
+            "district": "福建省"})
+        made = (START + timedelta(days=serial % 300, hours=8)).isoformat(timespec="seconds")
+        lot = f"X{serial}"
+        submit(session, ledger, VAULT, [
+            Statement(PRODUCT_REGISTERED, uscc, "", made, {
+                "gtin": gtin, "name": "合成产品", "category": "08",
+                "standard": "GB 25190-2010", "spec": "synthetic"}),
+            Statement(PRODUCTION, uscc, "", made, {
+                "gtin": gtin, "lot": lot, "quantity": "100", "unit": "kg", "produced_at": made,
+                "inputs": [], "additives_used": []}),
+            Statement(INSPECTION, uscc, "", made, {
+                "gtin": gtin, "lot": lot, "kind": "self", "lab": "企业化验室",
+                "lab_uscc": uscc, "verdict": "pass", "report_no": f"QC-{lot}",
+                "inspected_at": made,
+                "items": [{"name": "蛋白质", "value": "3.1", "limit": "≥2.8",
+                           "unit": "g/100g", "pass": True}]})])
+        added += 1
+        if added % 100 == 0:
+            session.commit()
+    session.commit()
+    return added
+
+
 def from_scratch(shape: Shape, network: Path | None, directory: Path,
-                 append_us: float) -> Figure:
-    """Figure 2: grade a whole (copied) network from nothing."""
+                 append_us: float, enterprises: int = 0) -> Figure:
+    """Figure 2: grade a whole (copied) network from nothing; with ``enterprises``, first
+    enrol enterprises (each with a product, a lot and its inspection) until that many are
+    registered."""
     source = network or cached_network(shape, CACHE)
     heading(f"2. Grading from scratch ({source.name})")
     copy = directory / "from-scratch.db"
@@ -140,6 +187,12 @@ def from_scratch(shape: Shape, network: Path | None, directory: Path,
     engine = create_ledger_engine(f"sqlite:///{copy}")
     migrate(engine)
     click.echo(f"  copied and migrated in {time.perf_counter() - started:.1f} s")
+    if enterprises:
+        started = time.perf_counter()
+        with Session(engine) as session:
+            added = add_enterprises(session, network_ledger(shape), enterprises)
+        click.echo(f"  enrolled {added:,} more enterprises (3 records each) in "
+                   f"{time.perf_counter() - started:.1f} s")
     with Session(engine) as session:
         size = log.ledger_size(session)
         started = time.perf_counter()
@@ -167,7 +220,10 @@ def from_scratch(shape: Shape, network: Path | None, directory: Path,
 @click.option("--network", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A network database to grade from scratch (default: bench/trace.py's).")
 @click.option("--skip-from-scratch", is_flag=True, help="Only figure 1.")
-def main(quick: bool, network: Path | None, skip_from_scratch: bool) -> None:
+@click.option("--enterprises", type=click.IntRange(0), default=0,
+              help="Before grading from scratch, enrol enterprises until this many are "
+                   "registered (each with a product, a lot and its inspection).")
+def main(quick: bool, network: Path | None, skip_from_scratch: bool, enterprises: int) -> None:
     """Quality credit: incremental grading cost vs append cost, and grading from scratch."""
     click.echo(f"machine: {cpu_model()}, {platform.python_version()}, load {load_average()}")
     with tempfile.TemporaryDirectory(prefix="tracenet-credit-bench-") as tmp:
@@ -175,7 +231,7 @@ def main(quick: bool, network: Path | None, skip_from_scratch: bool) -> None:
         figures = [figure]
         if not skip_from_scratch:
             figures.append(from_scratch(FROM_SCRATCH_QUICK if quick else FROM_SCRATCH,
-                                        network, Path(tmp), append_us))
+                                        network, Path(tmp), append_us, enterprises))
     heading("Summary")
     for item in figures:
         click.echo(item.line())
