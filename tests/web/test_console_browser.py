@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,24 @@ SCREENSHOT = Path("/tmp/console.png")
 PRODUCER = make_uscc(1)
 USERNAME, PASSWORD = "zhang.san", "browser-pass-1"
 GTIN, LOT = "06901234567892", "P20261126-01"
+
+
+def sign_in(page: Any, url: str, username: str, password: str) -> None:
+    """Sign in to the console in the browser; a regulator's first sign-in enrols its TOTP."""
+    page.goto(f"{url}/console/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit].primary")
+    if "/console/login/enrol" in page.url:
+        import pyotp
+
+        page.fill("#code", pyotp.TOTP(page.inner_text("#totp-secret").strip()).now())
+        page.click("button[type=submit].primary")
+
+
+def no_sideways_scroll(page: Any) -> None:
+    """The page itself never scrolls sideways (wide tables scroll inside their own box)."""
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
 
 
 def tracenet(env: dict[str, str], *args: str) -> str:

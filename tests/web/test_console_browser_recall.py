@@ -18,7 +18,12 @@ from tests.conftest import make_app, run_cli
 from tests.ledger.conftest import make_uscc
 from tests.web.conftest import served
 from tests.web.test_console import PASSWORD, add_user
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.test_console_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    no_sideways_scroll,
+    sign_in,
+)
 from tests.web.test_rules import Producer
 from web.settings import NAMES
 
@@ -104,23 +109,6 @@ def server(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def sign_in(page: Any, url: str, username: str) -> None:
-    page.goto(f"{url}/console/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    if "/console/login/enrol" in page.url:  # a regulator's first sign-in enrols its TOTP
-        import pyotp
-
-        page.fill("#code", pyotp.TOTP(page.inner_text("#totp-secret").strip()).now())
-        page.click("button[type=submit].primary")
-
-
-def no_sideways_scroll(page: Any) -> None:
-    """The page itself never scrolls sideways (wide tables scroll inside their own box)."""
-    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
-
-
 def test_a_regulator_traces_the_failed_lot_orders_a_recall_and_a_holder_is_notified(
         server: str) -> None:
     if not os.access(CHROMIUM, os.X_OK):
@@ -134,7 +122,7 @@ def test_a_regulator_traces_the_failed_lot_orders_a_recall_and_a_holder_is_notif
         try:
             # The regulator, on a desktop: trace the raw-milk lot from the nav.
             page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-            sign_in(page, server, "regulator")
+            sign_in(page, server, "regulator", PASSWORD)
             expect(page.locator("h1").first).to_have_text("批次总览")
             page.click("#nav-trace")
             page.fill("#gtin", RAW_MILK)
@@ -175,7 +163,7 @@ def test_a_regulator_traces_the_failed_lot_orders_a_recall_and_a_holder_is_notif
 
             # The supermarket, on a phone: the notice heads its dashboard.
             phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
-            sign_in(phone, server, "market")
+            sign_in(phone, server, "market", PASSWORD)
             banner = phone.locator(".recall-banner")
             expect(banner).to_have_count(1)
             expect(banner).to_contain_text("一级召回")

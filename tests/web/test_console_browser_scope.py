@@ -17,8 +17,12 @@ from tests.conftest import make_app, run_cli
 from tests.ledger.conftest import make_uscc
 from tests.web.conftest import served
 from tests.web.test_console import PASSWORD
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.web.test_console_browser_recall import sign_in
+from tests.web.test_console_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    no_sideways_scroll,
+    sign_in,
+)
 from web.db import get_session
 from web.settings import NAMES
 
@@ -73,14 +77,14 @@ def test_a_district_bureau_cannot_see_another_districts_enterprises(server: str)
                                              headless=True)
         try:
             phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
-            sign_in(phone, server, "xiamen")
+            sign_in(phone, server, "xiamen", PASSWORD)
             phone.click("#nav-enterprises")
             expect(phone.locator("h1")).to_have_text("企业名录")
             expect(phone.locator(".scope-note")).to_have_text("辖区：厦门市")
             expect(phone.locator("table.enterprises tbody tr")).to_have_count(2)
             assert names_listed(phone) == xiamen
             expect(phone.locator(".listing-count")).to_contain_text("共 2 条")
-            assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+            no_sideways_scroll(phone)
             phone.screenshot(path=str(SHOTS / "scope-enterprises-phone.png"), full_page=True)
             # searching for a Fuzhou enterprise finds nothing; its page is not found
             phone.fill("input[name=q]", "福州")
@@ -98,7 +102,7 @@ def test_a_district_bureau_cannot_see_another_districts_enterprises(server: str)
             phone.close()
 
             desktop = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-            sign_in(desktop, server, "city")
+            sign_in(desktop, server, "city", PASSWORD)
             desktop.click("#nav-enterprises")
             expect(desktop.locator("table.enterprises tbody tr")).to_have_count(4)
             assert names_listed(desktop) == {name for name, _d in ENTERPRISES.values()}

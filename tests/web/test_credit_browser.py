@@ -16,7 +16,7 @@ import requests
 
 from tests.ledger.conftest import make_uscc
 from tests.web.conftest import served
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, tracenet
+from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, sign_in, tracenet
 from tests.web.test_rules import DRINK, SUPPLIER, SYRUP
 
 pytestmark = pytest.mark.slow
@@ -93,10 +93,7 @@ def test_an_enterprise_sees_its_grade_and_the_reasons(server: tuple[str, int]) -
                                    ("desktop", {"width": 1366, "height": 900})):
                 context = browser.new_context(viewport=viewport, locale="zh-CN")
                 page = context.new_page()
-                page.goto(f"{url}/console/")
-                page.fill("#username", USERNAME)
-                page.fill("#password", PASSWORD)
-                page.click("button[type=submit].primary")
+                sign_in(page, url, USERNAME, PASSWORD)
                 page.click("#nav-credit")
                 standing = page.locator("#credit-standing")
                 expect(standing.locator("h1")).to_have_text("本企业质量信用")

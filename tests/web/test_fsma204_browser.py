@@ -15,7 +15,7 @@ import pytest
 from ledger.demo.network import DEMO_PASSWORD
 from ledger.export.fsma204 import COLUMNS
 from tests.web.conftest import served
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, tracenet
+from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, sign_in, tracenet
 
 pytestmark = pytest.mark.slow
 
@@ -47,10 +47,7 @@ def test_export_button_on_phone_and_desktop(server: str) -> None:
                 context = browser.new_context(viewport=viewport, locale="zh-CN",
                                               accept_downloads=True)
                 page = context.new_page()
-                page.goto(f"{server}/console/")
-                page.fill("#username", "dairy")
-                page.fill("#password", DEMO_PASSWORD)
-                page.click("button[type=submit].primary")
+                sign_in(page, server, "dairy", DEMO_PASSWORD)
                 form = page.locator("section.export-fsma204")
                 expect(form.locator("button")).to_have_text("导出 FSMA 204 表格")
                 form.locator("input[name=from]").fill("2026-09-01")

@@ -25,7 +25,12 @@ from ledger.trace.search import find_lots, lots_by_keys, unit_lots
 from tests.conftest import demo_app_in, run_cli
 from tests.web.conftest import served
 from tests.web.test_console import csrf_token, pass_second_factor
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.test_console_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    no_sideways_scroll,
+    sign_in,
+)
 from web.console.incident import graph_data, search
 from web.db import get_session
 from web.settings import NAMES
@@ -321,22 +326,6 @@ def server(demo: Flask, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         yield url
 
 
-def _sign_in(page: Any, url: str) -> None:
-    import pyotp
-
-    page.goto(f"{url}/console/login")
-    page.fill("#username", "inspector")
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit].primary")
-    if "/console/login/enrol" in page.url:
-        page.fill("#code", pyotp.TOTP(page.inner_text("#totp-secret").strip()).now())
-        page.click("button[type=submit].primary")
-
-
-def _no_sideways_scroll(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
-
-
 def _graph(page: Any) -> dict[str, Any]:
     """What Cytoscape drew: node and edge counts, visible nodes, and whether the canvas has
     anything painted on it."""
@@ -375,7 +364,7 @@ def test_a_regulator_finds_the_failed_raw_milk_lot_sees_its_graph_and_orders_a_r
             page.on("console", lambda m: violations.append(m.text)
                     if "Content Security Policy" in m.text else None)
             page.on("pageerror", lambda e: violations.append(str(e)))
-            _sign_in(page, server)
+            sign_in(page, server, "inspector", DEMO_PASSWORD)
             page.click("#nav-incident")
             expect(page.locator("h1").first).to_have_text("事故处置")
             expect(page.locator("#open-recalls li[data-recall]")).to_have_count(1)
@@ -415,7 +404,7 @@ def test_a_regulator_finds_the_failed_raw_milk_lot_sees_its_graph_and_orders_a_r
             expect(page.locator("#holdings-downstream tr.selected")).to_have_count(1)
             page.screenshot(path=str(SHOTS / "incident-lot-desktop.png"), full_page=False)
             page.screenshot(path=str(SHOTS / "incident-lot-desktop-full.png"), full_page=True)
-            _no_sideways_scroll(page)
+            no_sideways_scroll(page)
 
             # The recall, ordered from the graph: the raw-milk lot's node, then its button.
             page.click("#incident-graph ~ .legend")  # out of the graph: nothing selected
@@ -458,7 +447,7 @@ def test_a_regulator_finds_the_failed_raw_milk_lot_sees_its_graph_and_orders_a_r
             expect(phone.locator("#incident-graph.drawn")).to_have_count(1)
             small = _graph(phone)
             assert small["painted"] and small["nodes"] == drawn["nodes"], small
-            _no_sideways_scroll(phone)
+            no_sideways_scroll(phone)
             phone.screenshot(path=str(SHOTS / "incident-lot-phone.png"), full_page=False)
             phone.screenshot(path=str(SHOTS / "incident-lot-phone-full.png"), full_page=True)
             phone.click("#switch-language")

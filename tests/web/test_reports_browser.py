@@ -8,13 +8,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ledger.demo.network import DEMO_PASSWORD
 from tests.web.conftest import served
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, tracenet
+from tests.web.test_console_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    no_sideways_scroll,
+    sign_in,
+    tracenet,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,22 +40,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def no_sideways_scroll(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
-
-
-def sign_in(page: Any, url: str, username: str) -> None:
-    page.goto(f"{url}/console/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit].primary")
-    if "/console/login/enrol" in page.url:  # the regulator's first sign-in enrols its TOTP
-        import pyotp
-
-        page.fill("#code", pyotp.TOTP(page.inner_text("#totp-secret").strip()).now())
-        page.click("button[type=submit].primary")
-
-
 def test_transparency_and_the_reports_pages_on_phone_and_desktop(server: str) -> None:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} is missing (make system installs the Debian chromium package)")
@@ -67,7 +56,7 @@ def test_transparency_and_the_reports_pages_on_phone_and_desktop(server: str) ->
             violations: list[str] = []
             page.on("console", lambda message: violations.append(message.text)
                     if "Content Security Policy" in message.text else None)
-            sign_in(page, server, "regulator")
+            sign_in(page, server, "regulator", DEMO_PASSWORD)
             for name, viewport in VIEWPORTS:
                 page.set_viewport_size(viewport)
                 page.goto(f"{server}/transparency")

@@ -242,7 +242,7 @@ def test_the_dashboard_draws_its_charts_in_a_browser(
         pytest.skip(f"{CHROMIUM} is missing (make system installs the Debian chromium package)")
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.web.test_console_browser_recall import no_sideways_scroll, sign_in
+    from tests.web.test_console_browser import no_sideways_scroll, sign_in
 
     app, parties = risk_app
     add_user(app, parties["bureau"], "watcher", "regulator")  # enrols its factor in the browser
@@ -263,7 +263,7 @@ def test_the_dashboard_draws_its_charts_in_a_browser(
             # Chromium asks for /favicon.ico by itself; nothing else may fail
             page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
                     if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-            sign_in(page, url, "watcher")
+            sign_in(page, url, "watcher", PASSWORD)
             page.goto(f"{url}/console/risk")
             expect(page.locator("#risk-dashboard")).to_have_attribute("data-ready", "true")
             for chart in ("months", "category", "class", "district"):
