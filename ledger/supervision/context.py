@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, insert, inspect, or_, select
@@ -86,7 +87,7 @@ class RowCache:
         units would spend 15 s on; these rows become objects only if a later ``get`` of this
         batch asks for one of them.
         """
-        columns = [column.key for column in inspect(model).primary_key]
+        columns = _primary_key(model)
         self._unwritten.setdefault(model, []).extend(rows)
         for row in rows:
             self._rows[(model, tuple(row[column] for column in columns))] = _UNWRITTEN
@@ -144,6 +145,21 @@ class RowCache:
     def clear(self) -> None:
         """Forget the cached rows (after a flush), so a long replay keeps memory flat."""
         self._rows.clear()
+
+
+@cache
+def _primary_key(model: type[Any]) -> tuple[str, ...]:
+    """The names of ``model``'s primary-key columns, in key order."""
+    return tuple(column.key for column in inspect(model).primary_key)
+
+
+def _columns(model: type[Any]) -> dict[str, None]:
+    """Every column of ``model``'s table, each None: a row written by ``RowCache.add_new``
+    must name all of them, since one executemany takes its columns from the first row."""
+    return dict.fromkeys(column.key for column in inspect(model).columns)
+
+
+_RECORD_COLUMNS = _columns(RecordRow)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -309,16 +325,22 @@ class RecordContext:
                  amount: Decimal, unit: str, position: int = 0) -> None:
         """Add an edge of the lot graph (what trace walks) from ``source`` to ``target``, each
         a lot at a holder: ``(enterprise, gtin, lot)``. Its kind is the record's type."""
-        self.rows.add(LotEdgeRow(
-            seq=self.entry.seq, position=position, kind=self.record_type,
-            from_holder=source[0], from_gtin=source[1], from_lot=source[2],
-            to_holder=target[0], to_gtin=target[1], to_lot=target[2],
-            quantity=format_quantity(amount), unit=unit, superseded_by=None))
+        self.rows.add_new(LotEdgeRow, [{
+            "seq": self.entry.seq, "position": position, "kind": self.record_type,
+            "from_holder": source[0], "from_gtin": source[1], "from_lot": source[2],
+            "to_holder": target[0], "to_gtin": target[1], "to_lot": target[2],
+            "quantity": format_quantity(amount), "unit": unit, "superseded_by": None}])
 
-    def record(self, **columns: Any) -> RecordRow:
-        """Add the record row this entry makes (what listings, trace and grading read)."""
-        row = RecordRow(seq=self.entry.seq, type=self.record_type,
-                        enterprise=self.enterprise, event_time=self.entry.statement.event_time,
-                        superseded_by=None, **columns)
-        self.rows.add(row)
-        return row
+    def record(self, **columns: Any) -> None:
+        """Add the record row this entry makes (what listings, trace and grading read).
+
+        It is written with the batch's other new rows (``RowCache.add_new``), not as an ORM
+        object, which cost more than the rest of a shipment's rules; a rule that must change
+        it later asks ``rows.get(RecordRow, seq)`` for it, as for any other record.
+        """
+        unknown = columns.keys() - _RECORD_COLUMNS.keys()
+        if unknown:
+            raise TypeError(f"RecordRow has no column {', '.join(sorted(unknown))}")
+        row = {**_RECORD_COLUMNS, **columns, "seq": self.entry.seq, "type": self.record_type,
+               "enterprise": self.enterprise, "event_time": self.entry.statement.event_time}
+        self.rows.add_new(RecordRow, [row])
