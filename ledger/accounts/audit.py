@@ -50,15 +50,18 @@ class AuditEvent:
     detail: str = ""
 
 
-def record(session: Session, event: AuditEvent) -> None:
-    """Append ``event`` (over-long fields cut to their column); the caller commits."""
+def record(session: Session, event: AuditEvent) -> AuditRow:
+    """Append ``event`` (over-long fields cut to their column) and return its row; the
+    caller commits."""
     values: dict[str, Any] = {name: getattr(event, name) for name in AUDIT_COLUMNS[1:]}
     for name, limit in _LIMITS.items():
         # control characters (a %00 in an address) are shown escaped: PostgreSQL refuses a
         # NUL in text, and the row must be written whatever the request was
         text = str(values[name] or "")
         values[name] = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:limit]
-    session.add(AuditRow(**values))
+    row = AuditRow(**values)
+    session.add(row)
+    return row
 
 
 def audit_query(*, only: Set[str] | None = None, actor: str | None = None,

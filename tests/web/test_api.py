@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from ledger import log
+from ledger.accounts.models import AuditRow
 from ledger.log import merkle
 from ledger.log.checkpoint import open_checkpoint, parse_verifier_key
 from ledger.log.entry import Statement
@@ -244,6 +246,25 @@ def test_a_rejected_request_is_not_remembered(sqlite_app: Flask, client: FlaskCl
     assert bad.status_code == 422
     assert client.post("/api/v1/events", json=new_key_event(uscc),
                        headers=headers).status_code == 201
+
+
+def test_each_append_is_audited_once_whether_it_lands_or_not(sqlite_app: Flask,
+                                                             client: FlaskClient) -> None:
+    """A landed append's row is committed with it (web.audit.with_work); a refused one's is
+    written after the response, as for any other request."""
+    uscc, token = add_enterprise(sqlite_app, 10)
+    headers = {**bearer(token), "Idempotency-Key": "audited-1"}
+    assert client.post("/api/v1/events", json=new_key_event(uscc),
+                       headers=headers).status_code == 201
+    assert client.post("/api/v1/events", json={"type": "key_revoked", "event_time": UTC_TIME,
+                                               "payload": {"key_id": "0" * 16, "reason": "x"}},
+                       headers=bearer(token)).status_code == 422
+    with sqlite_app.app_context():
+        rows = get_session().execute(
+            select(AuditRow.method, AuditRow.path, AuditRow.status, AuditRow.action)
+            .where(AuditRow.enterprise == uscc).order_by(AuditRow.id)).all()
+    assert [tuple(row) for row in rows] == [("POST", "/api/v1/events", 201, "change"),
+                                            ("POST", "/api/v1/events", 422, "change")]
 
 
 def test_revoked_token_is_refused(sqlite_app: Flask, client: FlaskClient) -> None:

@@ -21,6 +21,7 @@ from ledger.supervision.models import RecordRow
 from ledger.supervision.names import CORRECTION
 from ledger.supervision.submit import submit
 from schemas.events import PAYLOAD_SCHEMAS, EntrySchema, EventSchema, load_payload
+from web import audit
 from web.api.contract import PageSchema
 from web.api.pagination import PageQuery, page_body
 from web.api.security import BEARER
@@ -90,6 +91,7 @@ def post_events(query: dict[str, Any]) -> Any:
     # A late record of goods a recall now covers (or a recall itself) notifies its holders.
     recall.queue_late_notices(session, get_ledger().clock(), [a.entry.seq for a in appended])
     result = [{**a.entry.as_json(), "notices": [vars(n) for n in a.notices]} for a in appended]
+    audit.with_work(session, 201)  # one commit, one wait for the write lock
     # The timestamps are signed after the commit, outside the head lock; being deterministic
     # (Ed25519), a replayed response re-signs the very same ones from the stored entries.
     answer = commit_remembering(session, principal.enterprise, 201, result, get_ledger().clock)
