@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, insert, inspect, or_, select
@@ -147,10 +146,15 @@ class RowCache:
         self._rows.clear()
 
 
-@cache
+_PRIMARY_KEYS: dict[type[Any], tuple[str, ...]] = {}
+
+
 def _primary_key(model: type[Any]) -> tuple[str, ...]:
-    """The names of ``model``'s primary-key columns, in key order."""
-    return tuple(column.key for column in inspect(model).primary_key)
+    """The names of ``model``'s primary-key columns, in key order (looked up once)."""
+    names = _PRIMARY_KEYS.get(model)
+    if names is None:
+        names = _PRIMARY_KEYS[model] = tuple(column.key for column in inspect(model).primary_key)
+    return names
 
 
 def _columns(model: type[Any]) -> dict[str, None]:
