@@ -9,6 +9,7 @@ instead of repeating ``fields.String(validate=...)``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -48,6 +49,7 @@ def _ascii_digits(value: str) -> bool:
 GTIN_LENGTHS = (8, 12, 13, 14)
 
 
+@lru_cache(maxsize=4096)  # a batch names the same products over and over
 def validate_gtin(value: str) -> str:
     """Check a GTIN-8/12/13/14: ASCII digits only, a GS1 length and a valid check digit."""
     if not _ascii_digits(value):

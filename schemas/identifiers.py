@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import datetime
 
 from marshmallow import ValidationError
@@ -11,6 +12,7 @@ from ledger.supervision.check_digits import USCC_ALPHABET, uscc_check_character
 
 __all__ = ["USCC_ALPHABET", "uscc_check_character", "validate_rfc3339", "validate_uscc"]
 
+@lru_cache(maxsize=4096)  # a batch names the same enterprises over and over
 def validate_uscc(value: str) -> str:
     """Check a 统一社会信用代码: 18 characters of the GB 32100 alphabet with a valid check."""
     if len(value) != 18:
@@ -30,6 +32,7 @@ def validate_uscc(value: str) -> str:
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
+@lru_cache(maxsize=4096)  # a batch's events mostly share a few times
 def validate_rfc3339(value: str) -> str:
     """Check an RFC 3339 date-time that carries its UTC offset (``Z`` or ``±hh:mm``)."""
     if not _RFC3339.match(value):

@@ -25,7 +25,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -166,19 +165,19 @@ def _guard_body() -> Response | None:
         # word, so a view would see it cut short; refuse it as one whose length said so.
         raise RequestEntityTooLarge()
     if request.is_json and request.method in ("POST", "PUT", "PATCH"):
-        _refuse_deep_json(request.get_data(cache=True))
+        _refuse_deep_json()
     return None
 
 
-def _refuse_deep_json(data: bytes) -> None:
+def _refuse_deep_json() -> None:
     too_deep = ApiError(400, "json_too_deep",
                         f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels", "body")
     try:
-        value = json.loads(data)
+        # Parsed through the request (and kept there) so the view's get_json does not parse
+        # the body again; None when it is not JSON at all: the view says so, as it always has.
+        value = request.get_json(silent=True, cache=True)
     except RecursionError:  # the C parser's own bound (far deeper than ours) was reached
         raise too_deep from None
-    except ValueError:  # not JSON at all: the view says so, as it always has
-        return
     if json_depth_exceeds(value):
         raise too_deep
 
