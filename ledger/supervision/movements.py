@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ledger.supervision.context import RecordContext
 from ledger.supervision.models import ProductRow, RecordRow
@@ -48,20 +48,27 @@ def shipment(a: RecordContext) -> None:
     pull_in(a, recalls, a.text("counterparty"), gtin, lot, amount, unit)
 
 
+# Built once: building the query cost a receipt more than running it.
+_OPEN_SHIPMENTS = select(RecordRow).where(
+    RecordRow.type == SHIPMENT, RecordRow.enterprise == bindparam("shipper"),
+    RecordRow.counterparty == bindparam("receiver"), RecordRow.gtin == bindparam("gtin"),
+    RecordRow.lot == bindparam("lot"), RecordRow.fully_received.is_(False),
+    RecordRow.superseded_by.is_(None)).order_by(RecordRow.seq)
+_OPEN_SHIPMENTS_OF_DOCUMENT = _OPEN_SHIPMENTS.where(
+    RecordRow.document_no == bindparam("document_no"))
+
+
 def receipt(a: RecordContext) -> None:
     """Receive goods that the counterparty shipped to this enterprise and that are open."""
     gtin, lot = a.text("gtin"), a.text("lot")
     amount, unit = a.quantity()
     shipper = a.text("counterparty")
-    query = select(RecordRow).where(
-        RecordRow.type == SHIPMENT, RecordRow.enterprise == shipper,
-        RecordRow.counterparty == a.enterprise, RecordRow.gtin == gtin, RecordRow.lot == lot,
-        RecordRow.fully_received.is_(False), RecordRow.superseded_by.is_(None)
-    ).order_by(RecordRow.seq)
-    if a.payload.get("document_no"):
-        query = query.where(RecordRow.document_no == a.payload["document_no"])
+    document_no = a.payload.get("document_no")
     a.rows.flush()  # earlier shipments of this batch must be visible to the query
-    open_shipments = list(a.session.scalars(query))
+    open_shipments = list(a.session.scalars(
+        _OPEN_SHIPMENTS_OF_DOCUMENT if document_no else _OPEN_SHIPMENTS,
+        {"shipper": shipper, "receiver": a.enterprise, "gtin": gtin, "lot": lot,
+         "document_no": document_no}))
     if not open_shipments:
         raise RuleViolation("receipt.no_shipment", a.field("counterparty"), gtin=gtin, lot=lot,
                             counterparty=shipper)
