@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -24,7 +24,8 @@ from ledger.errors import EntryError
 from ledger.log.canonical import canonical_bytes
 from ledger.log.merkle import leaf_hash
 
-__all__ = ["ENTRY_VERSION", "GENESIS_PREV", "Entry", "SignedStatement", "Statement"]
+__all__ = ["ENTRY_VERSION", "GENESIS_PREV", "Entry", "EntryFields", "SignedStatement",
+           "Statement", "entry_fields"]
 
 ENTRY_VERSION = 1
 # Domain separation: a statement signature can never be replayed as a signature over another
@@ -32,6 +33,17 @@ ENTRY_VERSION = 1
 _SIGNING_CONTEXT = b"tracenet statement v1\n"
 GENESIS_PREV = bytes(32)
 _PLAIN_TIME = re.compile(r"[0-9A-Za-z:.+-]*")
+
+
+# The bytes Entry.create splices (JCS sorts the entry's members, so the statement's first three
+# come first and the four the ledger adds sit between the payload and the statement's tail). A
+# JSON string without a backslash or control character is its own UTF-8 bytes.
+_SPLICED_HEAD = re.compile(rb'\{"enterprise":"([^"\\\x00-\x1f]*)","event_time":"[^"\\\x00-\x1f]*",'
+                           rb'"key_id":"([^"\\\x00-\x1f]*)","payload":')
+_SPLICED_TAIL = re.compile(rb',"prev":"([0-9a-f]{64})","recorded_at":"([0-9A-Za-z:.+-]*)",'
+                           rb'"seq":(0|[1-9][0-9]{0,17}),"signature":"([A-Za-z0-9+/]{86}==)"'
+                           rb'(,"type":"([0-9a-z_]+)","v":1})')
+_PREV_MEMBER = b',"prev":"'
 
 
 @lru_cache(maxsize=256)  # a few dozen types, appended millions of times
@@ -147,3 +159,45 @@ class Entry:
         body["leaf_hash"] = self.leaf_hash.hex()
         return body
 
+
+
+class EntryFields(NamedTuple):
+    """What checking a stored entry needs of it: its place, its link, who signed what."""
+
+    seq: int
+    prev: bytes
+    recorded_at: str
+    enterprise: str
+    key_id: str
+    type: str
+    signature: bytes
+    #: the exact bytes the signature must cover (:meth:`Statement.signing_bytes`)
+    signing_bytes: bytes
+
+
+def entry_fields(canonical: bytes) -> EntryFields:
+    """Read stored entry bytes for verification; EntryError when they do not parse.
+
+    Bytes in the form :meth:`Entry.create` writes are read without parsing the payload: the
+    statement's bytes are the entry's with the four members the ledger spliced in cut out
+    again, which is exactly what the signer signed, so its signature covers them byte for
+    byte (a property test holds this equal to :meth:`Entry.from_canonical`). Any other form —
+    which the ledger never writes, though a JSON-equal one still verifies — is parsed whole.
+    """
+    head = _SPLICED_HEAD.match(canonical)
+    cut = canonical.rfind(_PREV_MEMBER) if head is not None else -1
+    tail = _SPLICED_TAIL.fullmatch(canonical, cut) if head is not None and cut > head.end() \
+        else None
+    if head is not None and tail is not None:
+        try:
+            return EntryFields(
+                int(tail[3]), binascii.unhexlify(tail[1]), tail[2].decode(), head[1].decode(),
+                head[2].decode(), tail[6].decode(), binascii.a2b_base64(tail[4]),
+                _SIGNING_CONTEXT + canonical[:cut] + tail[5])
+        except UnicodeDecodeError:
+            pass  # not UTF-8: the whole parse says why
+    entry = Entry.from_canonical(canonical)
+    statement = entry.statement
+    return EntryFields(entry.seq, entry.prev, entry.recorded_at, statement.enterprise,
+                       statement.key_id, statement.type, entry.signature,
+                       statement.signing_bytes())

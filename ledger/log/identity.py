@@ -82,6 +82,16 @@ class KeyRing:
                 self._keys[key_id] = found
         return self._keys.get(key_id)
 
+    def copy(self) -> KeyRing:
+        """A ring in this one's state that admits entries without changing this one."""
+        ring = KeyRing(self._directory)
+        ring._keys, ring._enterprises = dict(self._keys), set(self._enterprises)
+        return ring
+
+    def records(self) -> list[KeyRecord]:
+        """Every key admitted so far (not those only the directory knows), revoked or not."""
+        return list(self._keys.values())
+
     def enterprise_known(self, enterprise: str) -> bool:
         """Whether the enterprise has been registered by an entry admitted so far."""
         if enterprise in self._enterprises:

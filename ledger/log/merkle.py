@@ -395,6 +395,26 @@ class CompactRange:
         self._size += 1
         return completed
 
+    def append_subtree(self, level: int, root: bytes) -> list[tuple[NodeKey, bytes]]:
+        """Add a complete subtree of ``2**level`` leaves by its root (the size must be a
+        multiple of it); return every node it completes, its own ``(level, index)`` first."""
+        _check_hash("subtree root", root)
+        if self._size % (1 << level):
+            raise ProofError(f"a subtree of level {level} cannot start at size {self._size}")
+        index, h, up = self._size >> level, root, 0
+        completed: list[tuple[NodeKey, bytes]] = [((level, index), h)]
+        while index >> up & 1:  # the same binary carry as append, from ``level`` up
+            h = node_hash(self._hashes.pop(), h)
+            up += 1
+            completed.append(((level + up, index >> up), h))
+        self._hashes.append(h)
+        self._size += 1 << level
+        return completed
+
+    def frontier(self) -> list[bytes]:
+        """The hashes of :func:`frontier_keys(size) <frontier_keys>`, largest subtree first."""
+        return list(self._hashes)
+
     def root(self) -> bytes:
         """Return MTH of the leaves so far (``EMPTY_ROOT`` when empty)."""
         return fold_range(self._hashes)

@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -44,7 +45,7 @@ from ledger.errors import (
     SignatureError,
     VerificationError,
 )
-from ledger.log import merkle
+from ledger.log import merkle, sweep
 from ledger.log.checkpoint import Checkpoint, open_checkpoint
 from ledger.log.entry import GENESIS_PREV, Entry
 from ledger.log.identity import IDENTITY_TYPES, KeyRing
@@ -264,6 +265,218 @@ def _scan(session: Session, rows: Iterable[tuple[int, bytes, bytes]], chain: Cha
     return problems, roots
 
 
+def _rows(session: Session, low: int, high: int | None = None
+          ) -> Iterable[tuple[int, bytes, bytes]]:
+    """The stored entries from seq ``low`` (up to ``high``), in seq order, a chunk at a time."""
+    query = select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body).where(EntryRow.seq >= low)
+    if high is not None:
+        query = query.where(EntryRow.seq < high)
+    return session.execute(query.order_by(EntryRow.seq)).yield_per(_CHUNK)
+
+
+def _check_from(session: Session, chain: Chain, *, head_size: int,
+                operator_key: Ed25519PublicKey, wanted_roots: set[int], jobs: int,
+                progress: Callable[[int], None] | None
+                ) -> tuple[list[Problem], dict[int, bytes]]:
+    """Check every stored entry from ``chain.tree.size`` on; the problems and wanted roots.
+
+    Whole aligned chunks take the fast path (:mod:`ledger.log.sweep`); the entries before the
+    first chunk boundary and after the last go through :func:`_scan`, which also takes over
+    from a chunk the fast path turns down, to name the first bad seq.
+    """
+    start = chain.tree.size
+    low = -(-start // sweep.CHUNK) * sweep.CHUNK
+    high = head_size
+
+    def told(offset: int) -> Callable[[int], None] | None:
+        return None if progress is None else (lambda done: progress(done + offset))
+
+    problems: list[Problem] = []
+    roots: dict[int, bytes] = {}
+    if low < high:
+        if start < low:  # up to the first chunk boundary
+            problems, roots = _scan(session, _rows(session, start, low), chain,
+                                    head_size=head_size, operator_key=operator_key,
+                                    wanted_roots=wanted_roots, jobs=1, progress=told(0))
+            if chain.tree.size < low or any(p.last is None for p in problems):
+                return problems, roots  # a bad entry: the first is named already
+        found, found_roots = _sweep(session, chain, high, operator_key=operator_key,
+                                    wanted_roots=wanted_roots, jobs=jobs,
+                                    progress=told(low - start))
+        problems += found
+        roots.update(found_roots)
+    found, found_roots = _scan(session, _rows(session, chain.tree.size), chain,
+                               head_size=head_size, operator_key=operator_key,
+                               wanted_roots=wanted_roots, jobs=jobs,
+                               progress=told(chain.tree.size - start))
+    return problems + found, roots | found_roots
+
+
+_LEVEL_HASHES = select(MerkleNode.hash).where(
+    MerkleNode.node_id.between(bindparam("low"), bindparam("high"))).order_by(MerkleNode.node_id)
+
+
+def _sweep(session: Session, chain: Chain, high: int, *, operator_key: Ed25519PublicKey,
+           wanted_roots: set[int], jobs: int, progress: Callable[[int], None] | None
+           ) -> tuple[list[Problem], dict[int, bytes]]:
+    """Check the chunks from ``chain.tree.size`` (a chunk boundary) up to ``high`` on the fast
+    path, advancing ``chain`` past each one that checks out, up to the first that does not.
+
+    Returns the tree-node problems found and the wanted roots. The identity entries are first
+    replayed into a copy of the key ring, the way the sequential check would admit them; if one
+    of them fails, nothing goes by the fast path.
+    """
+    low = chain.tree.size
+    replayed = _replay_identity(session, chain, low, high, operator_key)
+    if replayed is None:
+        return [], {}
+    identity, keys = replayed
+    seqs = frozenset(entry.seq for entry in identity)
+    # the roots wanted inside chunks, and the short last chunk's own size (for its frontier)
+    sizes = sorted({size for size in wanted_roots if low < size <= high} | {high})
+    problems: list[Problem] = []
+    roots: dict[int, bytes] = {}
+    above: list[tuple[merkle.NodeKey, bytes]] = []
+    connection = session.connection()
+
+    def stitch(start: int, summary: sweep.ChunkSummary | None) -> bool:
+        end = min(start + sweep.CHUNK, high)
+        if (summary is None or summary.count != end - start or summary.first_prev != chain.prev
+                or summary.first_recorded_at < chain.prev_recorded_at):
+            return False
+        for level, hashes in enumerate(summary.levels, 1):
+            first = start >> level
+            stored = connection.execute(_LEVEL_HASHES, {
+                "low": node_id(level, first),
+                "high": node_id(level, first + len(hashes) - 1)}).scalars().all() \
+                if hashes else []
+            if stored != hashes:
+                problems.extend(_compare_nodes(session, [
+                    ((level, first + index), digest) for index, digest in enumerate(hashes)]))
+        frontier = chain.tree.frontier()
+        for size, covering in summary.partial.items():
+            roots[size] = merkle.fold_range(frontier + covering)
+        if end - start == sweep.CHUNK:
+            completed = chain.tree.append_subtree(sweep.CHUNK_LEVEL, summary.levels[-1][0])
+            above.extend(node for node in completed if node[0][0] > sweep.CHUNK_LEVEL)
+        else:  # the log's last chunk, cut short: it completes no node above itself
+            chain.tree = merkle.CompactRange(end, frontier + summary.partial[end])
+        chain.prev, chain.prev_recorded_at = summary.last_leaf, summary.last_recorded_at
+        if chain.tree.size in wanted_roots:
+            roots[chain.tree.size] = chain.tree.root()
+        return True
+
+    # Core, not the ORM's loading: rows are read here and shipped to the workers, and the main
+    # process's time per entry is the fast path's serial part.
+    rows = connection.execute(
+        select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
+        .where(EntryRow.seq >= low, EntryRow.seq < high).order_by(EntryRow.seq)
+        .execution_options(yield_per=sweep.CHUNK))
+    with _ChunkChecks(jobs if high - low > sweep.CHUNK else 1, keys) as checks, \
+            closing(rows):  # a server-side cursor on PostgreSQL, maybe left early
+        for index, part in enumerate(rows.partitions(sweep.CHUNK)):
+            start = low + index * sweep.CHUNK
+            inside = range(start, start + sweep.CHUNK)
+            checks.add(start, [(seq, leaf, body) for seq, leaf, body in part],
+                       frozenset(seq for seq in seqs if seq in inside),
+                       [size for size in sizes if size in inside])
+            if not all(stitch(*answer) for answer in checks.ready()):
+                break
+            if progress is not None:
+                progress(chain.tree.size - low)
+        else:
+            all(stitch(*answer) for answer in checks.rest())
+    problems += _compare_nodes(session, above)
+    for entry in identity:  # bring the ring to where the fast path stopped
+        if entry.seq >= chain.tree.size:
+            break
+        # Its signature was checked as it was replayed before: only the ring's state is wanted.
+        chain.ring.admit(entry, verified_with=_deferrable_key(chain.ring, entry))
+    if progress is not None:
+        progress(chain.tree.size - low)
+    return problems, roots
+
+
+def _replay_identity(session: Session, chain: Chain, low: int, high: int,
+                     operator_key: Ed25519PublicKey
+                     ) -> tuple[list[Entry], sweep.KeyTable] | None:
+    """The identity entries in ``[low, high)`` and the key table after them, admitted into a
+    copy of the chain's ring in seq order (signatures checked); None if any of them fails.
+
+    They are found by the ``type`` column, which no hash covers: a chunk holding an identity
+    entry not found here (or the reverse) fails, and the sequential check judges it.
+    """
+    seqs = list(session.scalars(select(EntryRow.seq).where(
+        EntryRow.type.in_(sorted(IDENTITY_TYPES)), EntryRow.seq >= low, EntryRow.seq < high)
+        .order_by(EntryRow.seq)))
+    bodies: dict[int, bytes] = {}
+    for start in range(0, len(seqs), _READ_BATCH):
+        bodies.update(session.execute(select(EntryRow.seq, EntryRow.body).where(
+            EntryRow.seq.in_(seqs[start:start + _READ_BATCH]))).all())
+    ring = chain.ring.copy()
+    entries = []
+    for seq in seqs:
+        try:
+            entry = Entry.from_canonical(bodies[seq])
+            if (entry.seq != seq or entry.statement.type not in IDENTITY_TYPES
+                    or (seq == 0 and entry.statement.key_id != key_id_for(operator_key))):
+                return None
+            ring.admit(entry)
+        except (EntryError, IdentityError, SignatureError):
+            return None
+        entries.append(entry)
+    return entries, {record.key_id: (record.enterprise, public_key_bytes(record.public_key),
+                                     record.registered_seq, record.revoked_seq)
+                     for record in ring.records()}
+
+
+_Answer = tuple[int, "sweep.ChunkSummary | None"]
+
+
+class _ChunkChecks:
+    """Chunks checked in ``jobs`` worker processes (inline for one), answered in order."""
+
+    def __init__(self, jobs: int, keys: sweep.KeyTable) -> None:
+        self._keys = keys
+        self._pool = (ProcessPoolExecutor(max_workers=jobs, mp_context=_CONTEXT,
+                                          initializer=sweep.use_keys, initargs=(keys,))
+                      if jobs > 1 else None)
+        self._limit = 2 * jobs
+        self._in_flight: deque[tuple[int, Future[sweep.ChunkSummary | None]]] = deque()
+
+    def __enter__(self) -> _ChunkChecks:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, start: int, rows: Sequence[sweep.Row], identity: frozenset[int],
+            sizes: Sequence[int]) -> None:
+        """Check the chunk of ``rows`` from ``start``."""
+        if self._pool is None:
+            answer: Future[sweep.ChunkSummary | None] = Future()
+            answer.set_result(sweep.check_chunk(start, rows, identity, sizes, self._keys))
+        else:
+            answer = self._pool.submit(sweep.check_chunk_with_worker_keys, start, rows,
+                                       identity, sizes)
+        self._in_flight.append((start, answer))
+
+    def ready(self) -> Iterator[_Answer]:
+        """The answers due: while more than two per worker are in flight, the oldest."""
+        while len(self._in_flight) > self._limit or (
+                self._in_flight and self._in_flight[0][1].done()):
+            start, answer = self._in_flight.popleft()
+            yield start, answer.result()
+
+    def rest(self) -> Iterator[_Answer]:
+        """Every answer still to come, in order."""
+        while self._in_flight:
+            start, answer = self._in_flight.popleft()
+            yield start, answer.result()
+
+
 def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
            saved_checkpoints: Sequence[str] = (),
            progress: Callable[[int], None] | None = None, jobs: int = 1) -> VerifyReport:
@@ -280,11 +493,9 @@ def verify(session: Session, *, origin: str, operator_key: Ed25519PublicKey,
     checkpoints, problems = _open_checkpoints(notes, origin, operator_key)
 
     chain = Chain(merkle.CompactRange(), GENESIS_PREV, "", KeyRing())
-    rows = session.execute(select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
-                           .order_by(EntryRow.seq)).yield_per(_CHUNK)
-    found, roots = _scan(session, rows, chain, head_size=head_size, operator_key=operator_key,
-                         wanted_roots={c.size for c in checkpoints}, jobs=jobs,
-                         progress=progress)
+    found, roots = _check_from(session, chain, head_size=head_size, operator_key=operator_key,
+                               wanted_roots={c.size for c in checkpoints}, jobs=jobs,
+                               progress=progress)
     problems += found
     tree = chain.tree
     complete = not problems
@@ -351,12 +562,9 @@ def verify_since(session: Session, *, origin: str, operator_key: Ed25519PublicKe
     notes += [(note, "saved") for note in saved_checkpoints]
     opened, problems = _open_checkpoints(notes, origin, operator_key)
     checkpoints = [c for c in opened if c.size > since]
-    rows = session.execute(select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
-                           .where(EntryRow.seq >= since)
-                           .order_by(EntryRow.seq)).yield_per(_CHUNK)
-    found, roots = _scan(session, rows, chain, head_size=head_size, operator_key=operator_key,
-                         wanted_roots={c.size for c in checkpoints}, jobs=jobs,
-                         progress=progress)
+    found, roots = _check_from(session, chain, head_size=head_size, operator_key=operator_key,
+                               wanted_roots={c.size for c in checkpoints}, jobs=jobs,
+                               progress=progress)
     problems += found
     tree = chain.tree
     complete = not problems

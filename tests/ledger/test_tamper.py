@@ -2,7 +2,8 @@
 
 Each test builds a 20-entry ledger in batches, checkpointing every batch (a cadence interval of
 0, so signed checkpoints pin sizes 3, 5, 10, 15 and 20), plays an attacker with write access
-to the database, then runs the real CLI command.
+to the database, then runs the real CLI command. Verification's fast path runs on chunks of 4
+entries here (see ``small_chunks``); tests/ledger/test_sweep.py checks it at its real size.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ from tests.ledger.conftest import Producer, append, enrol
 from web.db import get_engine, get_ledger, get_session
 
 APPEND_ONLY = ("entries", "merkle_nodes", "checkpoints")
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 4 entries, so the fast path checks the 20 entries as five chunks, stitching
+    their boundaries (and checkpoints inside them), before the sequential check names what it
+    turned down: each test holds the two paths to one verdict."""
+    monkeypatch.setattr("ledger.log.sweep.CHUNK_LEVEL", 2)
+    monkeypatch.setattr("ledger.log.sweep.CHUNK", 4)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """`tracenet verify --jobs` (signatures in a process pool) and `--since` (only what is new).
 
-The ledger is the 20-entry one of test_tamper; the pool's batch size is cut to 4 entries so
-that 20 entries make several batches in flight across real worker processes.
+The ledger is the 20-entry one of test_tamper; the pool's batch size and the fast path's chunks
+are cut to 4 entries so that 20 entries make several of them in flight across real worker
+processes.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from web.db import get_ledger, get_session
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("ledger.log.verify._CHUNK", 4)
+    monkeypatch.setattr("ledger.log.sweep.CHUNK_LEVEL", 2)  # the fast path's chunks too
+    monkeypatch.setattr("ledger.log.sweep.CHUNK", 4)
 
 
 def verify_line(app: Flask, *args: str) -> str:
