@@ -7,10 +7,14 @@ the stored one; every signed checkpoint (stored, or saved elsewhere and handed i
 and match the recomputed root at its size. The first bad seq is named.
 
 Ed25519 checks are the largest part of the work, and each is independent of the others once the
-key ring has said *which* key must have signed: so the ring's sequential pass hands each
-entry's (key, bytes) to :class:`SignatureChecks`, which checks them in batches in a process
-pool of ``jobs`` workers (inline for one job) and answers batches in seq order, so the first
-bad signature is the first in seq order whatever the number of workers.
+key ring has said *which* key must have signed. Whole aligned chunks of entries therefore go by
+a fast path (:mod:`ledger.log.sweep`): the identity entries are replayed into the key ring
+first, then each chunk is checked whole — hashes, links, times, authority, signatures and its
+subtree — in a process pool of ``jobs`` workers (inline for one job), and the main process only
+stitches the chunks and compares the stored nodes. A chunk the fast path turns down, and the
+entries before the first chunk boundary (``verify_since``), go through the sequential check,
+which hands each entry's (key, bytes) to :class:`SignatureChecks` (the same pool scheme,
+answered in seq order) and names the first bad seq, whatever the number of workers.
 
 :func:`verify_since` is how a monitor follows a log it has verified before (as Certificate
 Transparency monitors do): it proves the saved checkpoint consistent with the current tree from
