@@ -36,11 +36,11 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ledger.db import Base, hold_writer_lock
+from ledger.db import hold_writer_lock
 from ledger.errors import LedgerError, SignatureError
 from ledger.log import merkle
 from ledger.log.checkpoint import (
@@ -86,8 +86,8 @@ Clock = Callable[[], datetime]
 logger = logging.getLogger(__name__)
 
 # Core inserts on the tables themselves, compiled once.
-_INSERT_ENTRIES = insert(Base.metadata.tables[EntryRow.__tablename__])
-_INSERT_NODES = insert(Base.metadata.tables[MerkleNode.__tablename__])
+_ENTRY_COLUMNS = ("seq", "leaf_hash", "type", "enterprise", "key_id", "event_time",
+                  "recorded_at", "body")
 
 
 def _utc_now() -> datetime:
@@ -210,7 +210,7 @@ def append(session: Session, ledger: Ledger, batch: Sequence[SignedStatement],
     admission.prefetch([signed.statement for signed in batch])
     recorded_at = max(rfc3339(ledger.clock()), head.last_recorded_at)
     entries: list[Entry] = []
-    nodes: list[dict[str, Any]] = []
+    nodes: list[tuple[int, bytes]] = []
     prev = head.last_leaf_hash
     for item, signed in enumerate(batch):
         entry = Entry.create(seq=head.size + item, signed=signed, recorded_at=recorded_at,
@@ -224,16 +224,15 @@ def append(session: Session, ledger: Ledger, batch: Sequence[SignedStatement],
             exc.item = item
             raise
         entries.append(entry)
-        nodes.extend({"node_id": node_id(*key), "hash": digest}
+        nodes.extend((node_id(*key), digest)
                      for key, digest in frontier.append(entry.leaf_hash) if key[0] > 0)
         prev = entry.leaf_hash
     admission.flush()
-    # Core inserts on the tables (one executemany each): the ORM's bulk path adds nothing
-    # for rows no object will ever stand for.
     connection = session.connection()
-    connection.execute(_INSERT_ENTRIES, [_entry_row(entry) for entry in entries])
+    _insert(connection, EntryRow.__tablename__, _ENTRY_COLUMNS,
+            [_entry_row(entry) for entry in entries])
     if nodes:
-        connection.execute(_INSERT_NODES, nodes)
+        _insert(connection, MerkleNode.__tablename__, ("node_id", "hash"), nodes)
     values: dict[str, Any] = {"size": frontier.size, "last_leaf_hash": prev,
                               "last_recorded_at": recorded_at}
     # Asked at the end of the batch, so a checkpoint that fell due while it was admitted is
@@ -459,9 +458,22 @@ def _read_frontier(session: Session, size: int) -> list[bytes]:
     return [nodes[key] for key in keys]
 
 
-def _entry_row(entry: Entry) -> dict[str, Any]:
+def _entry_row(entry: Entry) -> tuple[Any, ...]:
+    """The entry's values in the order of :data:`_ENTRY_COLUMNS`."""
     statement = entry.statement
-    return {"seq": entry.seq, "leaf_hash": entry.leaf_hash, "type": statement.type,
-            "enterprise": statement.enterprise, "key_id": statement.key_id,
-            "event_time": statement.event_time, "recorded_at": entry.recorded_at,
-            "body": entry.canonical}
+    return (entry.seq, entry.leaf_hash, statement.type, statement.enterprise, statement.key_id,
+            statement.event_time, entry.recorded_at, entry.canonical)
+
+
+def _insert(connection: Connection, table: str, columns: Sequence[str],
+            rows: list[tuple[Any, ...]]) -> None:
+    """One executemany of plain tuples, through the driver.
+
+    The log's rows are all new and no object stands for them; a Core ``insert`` would build
+    and process a parameter dict per row, which cost more than the insert itself (about
+    10 µs an entry against 7.6 for the whole raw insert, bench/ledger.py).
+    """
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - our own names
+           f"VALUES ({', '.join([mark] * len(columns))})")
+    connection.exec_driver_sql(sql, rows)
