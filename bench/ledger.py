@@ -35,7 +35,8 @@ whether it is met, and exits 0 either way.
    the cache fills; a second pass over the same arguments (warm cache, pymerkle's best case)
    is printed beside it. Its proofs are timed without computing a root (ours return the root
    too), which favours pymerkle. Timed loops run with the collector's existing objects frozen
-   (``gc.freeze``), so earlier benchmarks' garbage does not land in the p99. A sample of
+   (``gc.freeze``, as every timed loop here: ``harness_frozen``), so earlier benchmarks'
+   garbage does not land in the p99. A sample of
    proofs is checked with ``ledger.merkle.verify_*`` and against pymerkle's independently
    computed roots, outside the timed part. Then both sides again over the same arguments, each
    with its cache filled by the first pass (pymerkle's subroot cache, our in-process cache of
@@ -114,7 +115,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -457,7 +458,7 @@ def bench_append(workdir: Path, count: int, batch: int, rng: random.Random
 
     appended: list[Entry] = []
     elapsed = 0.0
-    with Session(engine) as session, RulesTimer() as rules:
+    with Session(engine) as session, RulesTimer() as rules, harness_frozen():
         with progress(list(chunks(signed, batch)), -(-count // batch), "append") as bar:
             for part in bar:
                 start = time.perf_counter()
@@ -655,7 +656,7 @@ def bench_verify_jobs(outcome: AppendOutcome) -> tuple[list[Figure], float]:
         for jobs in sorted({1, cores}):
             best = float("inf")
             for _ in range(2):  # the better of two: the run least disturbed by others
-                with Session(engine) as session:
+                with Session(engine) as session, harness_frozen():
                     start = time.perf_counter()
                     report_ = verify(session, origin=ORIGIN, operator_key=operator_key,
                                      jobs=jobs)
@@ -840,27 +841,37 @@ def build_pymerkle(path: Path, size: int) -> tuple[Any, float]:
     return tree, time.perf_counter() - start
 
 
+@contextmanager
+def harness_frozen() -> Iterator[None]:
+    """Hold what the harness keeps alive (pre-signed statements, earlier benchmarks' results,
+    pymerkle's cache) out of the garbage collector's reach while a timed loop runs.
+
+    Its full passes would otherwise walk all of it, a cost of the harness landing in the timed
+    code: only that code's own garbage should count. A server does the same with what loading
+    the app made (gunicorn.conf.py freezes it in each worker).
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def time_calls(label: str, calls: Sequence[Callable[[], object]], budget_s: float | None = None
                ) -> list[float]:
     """Seconds of each call, in order; stops early once ``budget_s`` is spent."""
     times: list[float] = []
     spent = 0.0
-    # Objects left by the earlier benchmarks (and pymerkle's cache) would make the collector's
-    # full passes slow and land in our p99; freeze them so only the calls' own garbage counts.
-    gc.collect()
-    gc.freeze()
-    try:
-        with progress(calls, len(calls), label) as bar:
-            for call in bar:
-                start = time.perf_counter()
-                call()
-                took = time.perf_counter() - start
-                times.append(took)
-                spent += took
-                if budget_s is not None and spent > budget_s and len(times) >= 20:
-                    break
-    finally:
-        gc.unfreeze()
+    with harness_frozen(), progress(calls, len(calls), label) as bar:
+        for call in bar:
+            start = time.perf_counter()
+            call()
+            took = time.perf_counter() - start
+            times.append(took)
+            spent += took
+            if budget_s is not None and spent > budget_s and len(times) >= 20:
+                break
     return times
 
 
@@ -1016,8 +1027,7 @@ def bench_append_floor(workdir: Path, outcome: AppendOutcome, count: int, batch:
     # size, into a fresh ledger: what the floor's raw insert and verify stand for.
     engine, ledger, client_key, key_id = setup_ledger(workdir / "log-alone.db", 10)
     log_alone = sign_statements(client_key, key_id, count, rng)
-    gc.collect()
-    with Session(engine) as session:
+    with Session(engine) as session, harness_frozen():
         start = time.perf_counter()
         for part in chunks(log_alone, batch):
             append(session, ledger, part, NO_ADMISSION)
@@ -1111,7 +1121,7 @@ def bench_append_http(workdir: Path, count: int, batch: int, interval: float) ->
     # The library rate, on the very statements the server will take (the API's normal form).
     engine, ledger, client_key, key_id = setup_ledger(workdir / "library-rate.db", count)
     signed = valid_shipments(client_key, key_id, count, "LIB")
-    with Session(engine) as session:
+    with Session(engine) as session, harness_frozen():
         start = time.perf_counter()
         for part in chunks(signed, batch):
             submit(session, ledger, VAULT, part)

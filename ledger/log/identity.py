@@ -15,6 +15,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -56,6 +57,11 @@ class KeyRecord:
     public_key: Ed25519PublicKey
     registered_seq: int
     revoked_seq: int | None = None
+
+    @cached_property
+    def raw_public_key(self) -> bytes:
+        """The key's 32 raw bytes, what signature checks take (asked once per entry)."""
+        return public_key_bytes(self.public_key)
 
 
 class KeyDirectory(Protocol):
@@ -118,7 +124,7 @@ class KeyRing:
         if signer.enterprise != statement.enterprise:
             raise IdentityError(f"key {signer.key_id} belongs to {signer.enterprise}, "
                                 f"not {statement.enterprise}", field="key_id")
-        signer_key = public_key_bytes(signer.public_key)
+        signer_key = signer.raw_public_key
         if verified_with != signer_key and not verify_signature(
                 signer_key, entry.signature, statement.signing_bytes()):
             raise SignatureError("signature does not verify", field="signature")

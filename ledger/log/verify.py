@@ -53,7 +53,7 @@ from ledger.log import merkle, sweep
 from ledger.log.checkpoint import Checkpoint, open_checkpoint
 from ledger.log.entry import GENESIS_PREV, Entry
 from ledger.log.identity import IDENTITY_TYPES, KeyRing
-from ledger.log.keys import key_id_for, public_key_bytes, verify_signature
+from ledger.log.keys import key_id_for, verify_signature
 from ledger.log.storage import (
     CheckpointRow,
     EntryRow,
@@ -429,7 +429,7 @@ def _replay_identity(session: Session, chain: Chain, low: int, high: int,
         except (EntryError, IdentityError, SignatureError):
             return None
         entries.append(entry)
-    return entries, {record.key_id: (record.enterprise, public_key_bytes(record.public_key),
+    return entries, {record.key_id: (record.enterprise, record.raw_public_key,
                                      record.registered_seq, record.revoked_seq)
                      for record in ring.records()}
 
@@ -816,7 +816,7 @@ def _deferrable_key(ring: KeyRing, entry: Entry) -> bytes | None:
     if (signer is None or signer.enterprise != entry.statement.enterprise
             or (signer.revoked_seq is not None and signer.revoked_seq < entry.seq)):
         return None
-    return public_key_bytes(signer.public_key)
+    return signer.raw_public_key
 
 
 _STORED_NODES = select(MerkleNode.node_id, MerkleNode.hash).where(
