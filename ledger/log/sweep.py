@@ -1,13 +1,14 @@
-"""Verification's fast path: whole aligned chunks of entries, each checked in one go.
+"""Verification's fast path: whole chunks of entries, each checked in one go.
 
 A chunk is the :data:`CHUNK` entries under one complete subtree, ``[k * CHUNK, (k + 1) *
-CHUNK)``, so a worker process can check it with nothing from the chunks before it but a key
-table (every key's owner, raw public key, and the seqs that registered and revoked it, from the
-identity entries the main process replayed first): it re-hashes each entry, checks its seq, its
-link to the entry before it inside the chunk, the order of their times, its signer's authority
-at its seq and its signature, and computes the chunk's subtree. The main process stitches the
-answers: each chunk's first link and time against the chunk before it, the stored nodes
-against the computed ones, the nodes above the chunks.
+CHUNK)`` (or the part of one after a saved size, or before the log's end), so a worker process
+can check it with nothing from the chunks before it but a key table (every key's owner, raw
+public key, and the seqs that registered and revoked it, from the identity entries the main
+process replayed first): it re-hashes each entry, checks its seq, its link to the entry before
+it inside the chunk, the order of their times, its signer's authority at its seq and its
+signature, and computes the chunk's subtree. The main process stitches the answers: each
+chunk's first link and time against the chunk before it, the stored nodes against the computed
+ones, the nodes above the chunks.
 
 Entries are read with :func:`ledger.log.entry.entry_fields`, which takes the signed bytes
 straight out of the entry's bytes, so an entry is parsed once and signature checks are nearly
@@ -59,6 +60,9 @@ class ChunkSummary:
     #: for each tree size asked for inside the chunk: the hashes of the complete subtrees that
     #: cover the chunk's leaves below it, largest first (the frontier's part in this chunk)
     partial: dict[int, list[bytes]]
+    #: the leaf hashes of a chunk that starts off a boundary (the first after a saved size),
+    #: which the main process adds to its tree one by one; empty otherwise
+    leaves: list[bytes]
 
 
 _worker_keys: KeyTable = {}
@@ -80,14 +84,16 @@ def check_chunk(start: int, rows: Sequence[Row], identity: frozenset[int],
                 sizes: Sequence[int], keys: KeyTable) -> ChunkSummary | None:
     """Check the chunk of entries from ``start``; its summary, or None if anything is wrong.
 
-    The last chunk of a log may be cut short: ``rows`` then ends at the log's end.
+    The last chunk of a log may be cut short: ``rows`` then ends at the log's end. The first
+    may start off a boundary (verifying from a saved size): its summary then carries its leaf
+    hashes instead of its subtrees.
 
     ``identity`` holds the seqs in the chunk of identity entries, whose authority and
     signatures the main process checked as it replayed them into the key ring; every other
     entry must be signed by a key of ``keys`` that its enterprise held at its seq. ``sizes``
     are tree sizes inside the chunk whose roots are wanted (checkpoints).
     """
-    if not 0 < len(rows) <= CHUNK or start % CHUNK:
+    if not 0 < len(rows) <= CHUNK - start % CHUNK:  # within one chunk's span
         return None
     leaves: list[bytes] = []
     first_prev, first_recorded_at, recorded_at = b"", "", ""
@@ -117,6 +123,9 @@ def check_chunk(start: int, rows: Sequence[Row], identity: frozenset[int],
                 return None
         leaves.append(leaf)
         recorded_at = fields.recorded_at
+    if start % CHUNK:  # off a boundary: the main process adds the leaves to its tree
+        return ChunkSummary(len(rows), first_prev, first_recorded_at, leaves[-1], recorded_at,
+                            [], {}, leaves)
     levels: list[list[bytes]] = []
     below = leaves
     for _ in range(CHUNK_LEVEL):  # the complete subtrees only, in a chunk cut short
@@ -125,7 +134,7 @@ def check_chunk(start: int, rows: Sequence[Row], identity: frozenset[int],
     partial = {size: _covering(leaves, levels, size - start) for size in sizes
                if start < size <= start + len(rows) and size - start < CHUNK}
     return ChunkSummary(len(rows), first_prev, first_recorded_at, leaves[-1], recorded_at,
-                        levels, partial)
+                        levels, partial, [])
 
 
 def _covering(leaves: list[bytes], levels: list[list[bytes]], count: int) -> list[bytes]:

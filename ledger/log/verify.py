@@ -27,9 +27,11 @@ comparing the entries with the saved tree's leaf hashes, when they were saved be
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -284,35 +286,21 @@ def _check_from(session: Session, chain: Chain, *, head_size: int,
                 ) -> tuple[list[Problem], dict[int, bytes]]:
     """Check every stored entry from ``chain.tree.size`` on; the problems and wanted roots.
 
-    Whole aligned chunks take the fast path (:mod:`ledger.log.sweep`); the entries before the
-    first chunk boundary and after the last go through :func:`_scan`, which also takes over
-    from a chunk the fast path turns down, to name the first bad seq.
+    The entries up to the head go by the fast path (:mod:`ledger.log.sweep`); :func:`_scan`
+    takes over from a chunk the fast path turns down, to name the first bad seq, and reads on
+    past the head's size, where no entry may be.
     """
     start = chain.tree.size
-    low = -(-start // sweep.CHUNK) * sweep.CHUNK
-    high = head_size
-
-    def told(offset: int) -> Callable[[int], None] | None:
-        return None if progress is None else (lambda done: progress(done + offset))
-
     problems: list[Problem] = []
     roots: dict[int, bytes] = {}
-    if low < high:
-        if start < low:  # up to the first chunk boundary
-            problems, roots = _scan(session, _rows(session, start, low), chain,
-                                    head_size=head_size, operator_key=operator_key,
-                                    wanted_roots=wanted_roots, jobs=1, progress=told(0))
-            if chain.tree.size < low or any(p.last is None for p in problems):
-                return problems, roots  # a bad entry: the first is named already
-        found, found_roots = _sweep(session, chain, high, operator_key=operator_key,
-                                    wanted_roots=wanted_roots, jobs=jobs,
-                                    progress=told(low - start))
-        problems += found
-        roots.update(found_roots)
-    found, found_roots = _scan(session, _rows(session, chain.tree.size), chain,
-                               head_size=head_size, operator_key=operator_key,
-                               wanted_roots=wanted_roots, jobs=jobs,
-                               progress=told(chain.tree.size - start))
+    if start < head_size:
+        problems, roots = _sweep(session, chain, head_size, operator_key=operator_key,
+                                 wanted_roots=wanted_roots, jobs=jobs, progress=progress)
+    offset = chain.tree.size - start
+    found, found_roots = _scan(
+        session, _rows(session, chain.tree.size), chain, head_size=head_size,
+        operator_key=operator_key, wanted_roots=wanted_roots, jobs=jobs,
+        progress=None if progress is None else (lambda done: progress(done + offset)))
     return problems + found, roots | found_roots
 
 
@@ -323,8 +311,9 @@ _LEVEL_HASHES = select(MerkleNode.hash).where(
 def _sweep(session: Session, chain: Chain, high: int, *, operator_key: Ed25519PublicKey,
            wanted_roots: set[int], jobs: int, progress: Callable[[int], None] | None
            ) -> tuple[list[Problem], dict[int, bytes]]:
-    """Check the chunks from ``chain.tree.size`` (a chunk boundary) up to ``high`` on the fast
-    path, advancing ``chain`` past each one that checks out, up to the first that does not.
+    """Check the entries from ``chain.tree.size`` up to ``high`` on the fast path, a chunk at a
+    time (the first may start off a chunk boundary, after a saved size), advancing ``chain``
+    past each chunk that checks out, up to the first that does not.
 
     Returns the tree-node problems found and the wanted roots. The identity entries are first
     replayed into a copy of the key ring, the way the sequential check would admit them; if one
@@ -335,36 +324,28 @@ def _sweep(session: Session, chain: Chain, high: int, *, operator_key: Ed25519Pu
     if replayed is None:
         return [], {}
     identity, keys = replayed
-    seqs = frozenset(entry.seq for entry in identity)
+    seqs = sorted(entry.seq for entry in identity)
     # the roots wanted inside chunks, and the short last chunk's own size (for its frontier)
     sizes = sorted({size for size in wanted_roots if low < size <= high} | {high})
+    bounds = [low, *range(low // sweep.CHUNK * sweep.CHUNK + sweep.CHUNK, high, sweep.CHUNK),
+              high]
     problems: list[Problem] = []
     roots: dict[int, bytes] = {}
-    above: list[tuple[merkle.NodeKey, bytes]] = []
+    pending: list[tuple[merkle.NodeKey, bytes]] = []
     connection = session.connection()
 
     def stitch(start: int, summary: sweep.ChunkSummary | None) -> bool:
-        end = min(start + sweep.CHUNK, high)
+        end = min(start // sweep.CHUNK * sweep.CHUNK + sweep.CHUNK, high)
         if (summary is None or summary.count != end - start or summary.first_prev != chain.prev
                 or summary.first_recorded_at < chain.prev_recorded_at):
             return False
-        for level, hashes in enumerate(summary.levels, 1):
-            first = start >> level
-            stored = connection.execute(_LEVEL_HASHES, {
-                "low": node_id(level, first),
-                "high": node_id(level, first + len(hashes) - 1)}).scalars().all() \
-                if hashes else []
-            if stored != hashes:
-                problems.extend(_compare_nodes(session, [
-                    ((level, first + index), digest) for index, digest in enumerate(hashes)]))
-        frontier = chain.tree.frontier()
-        for size, covering in summary.partial.items():
-            roots[size] = merkle.fold_range(frontier + covering)
-        if end - start == sweep.CHUNK:
-            completed = chain.tree.append_subtree(sweep.CHUNK_LEVEL, summary.levels[-1][0])
-            above.extend(node for node in completed if node[0][0] > sweep.CHUNK_LEVEL)
-        else:  # the log's last chunk, cut short: it completes no node above itself
-            chain.tree = merkle.CompactRange(end, frontier + summary.partial[end])
+        if summary.leaves:  # off a boundary: into the tree leaf by leaf, as _scan does
+            for leaf in summary.leaves:
+                pending.extend(node for node in chain.tree.append(leaf) if node[0][0] > 0)
+                if chain.tree.size in wanted_roots:
+                    roots[chain.tree.size] = chain.tree.root()
+        else:
+            _stitch_subtree(session, chain, start, end, summary, problems, pending, roots)
         chain.prev, chain.prev_recorded_at = summary.last_leaf, summary.last_recorded_at
         if chain.tree.size in wanted_roots:
             roots[chain.tree.size] = chain.tree.root()
@@ -376,21 +357,20 @@ def _sweep(session: Session, chain: Chain, high: int, *, operator_key: Ed25519Pu
         select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
         .where(EntryRow.seq >= low, EntryRow.seq < high).order_by(EntryRow.seq)
         .execution_options(yield_per=sweep.CHUNK))
-    with _ChunkChecks(jobs if high - low > sweep.CHUNK else 1, keys) as checks, \
+    with _ChunkChecks(jobs if len(bounds) > 2 else 1, keys) as checks, \
             closing(rows):  # a server-side cursor on PostgreSQL, maybe left early
-        for index, part in enumerate(rows.partitions(sweep.CHUNK)):
-            start = low + index * sweep.CHUNK
-            inside = range(start, start + sweep.CHUNK)
-            checks.add(start, [(seq, leaf, body) for seq, leaf, body in part],
-                       frozenset(seq for seq in seqs if seq in inside),
-                       [size for size in sizes if size in inside])
+        for start, end in itertools.pairwise(bounds):
+            checks.add(start, [(seq, leaf, body) for seq, leaf, body in
+                               rows.fetchmany(end - start)],
+                       frozenset(seqs[bisect_left(seqs, start):bisect_left(seqs, end)]),
+                       [size for size in sizes if start < size <= end])
             if not all(stitch(*answer) for answer in checks.ready()):
                 break
             if progress is not None:
                 progress(chain.tree.size - low)
         else:
             all(stitch(*answer) for answer in checks.rest())
-    problems += _compare_nodes(session, above)
+    problems += _compare_nodes(session, pending)
     for entry in identity:  # bring the ring to where the fast path stopped
         if entry.seq >= chain.tree.size:
             break
@@ -399,6 +379,31 @@ def _sweep(session: Session, chain: Chain, high: int, *, operator_key: Ed25519Pu
     if progress is not None:
         progress(chain.tree.size - low)
     return problems, roots
+
+
+def _stitch_subtree(session: Session, chain: Chain, start: int, end: int,
+                    summary: sweep.ChunkSummary, problems: list[Problem],
+                    pending: list[tuple[merkle.NodeKey, bytes]],
+                    roots: dict[int, bytes]) -> None:
+    """Add a chunk that starts on a boundary to the tree by its complete subtrees: each level
+    against the stored nodes in one read, the roots wanted inside it from its frontier."""
+    connection = session.connection()
+    for level, hashes in enumerate(summary.levels, 1):
+        first = start >> level
+        stored = connection.execute(_LEVEL_HASHES, {
+            "low": node_id(level, first),
+            "high": node_id(level, first + len(hashes) - 1)}).scalars().all() if hashes else []
+        if stored != hashes:
+            problems.extend(_compare_nodes(session, [
+                ((level, first + index), digest) for index, digest in enumerate(hashes)]))
+    frontier = chain.tree.frontier()
+    for size, covering in summary.partial.items():
+        roots[size] = merkle.fold_range(frontier + covering)
+    if end - start == sweep.CHUNK:
+        completed = chain.tree.append_subtree(sweep.CHUNK_LEVEL, summary.levels[-1][0])
+        pending.extend(node for node in completed if node[0][0] > sweep.CHUNK_LEVEL)
+    else:  # the log's last chunk, cut short: it completes no node above itself
+        chain.tree = merkle.CompactRange(end, frontier + summary.partial[end])
 
 
 def _replay_identity(session: Session, chain: Chain, low: int, high: int,

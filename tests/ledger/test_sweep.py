@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ledger import log
@@ -23,6 +23,7 @@ from ledger.errors import VerificationError
 from ledger.log import NO_ADMISSION, sweep, verify
 from ledger.log.entry import Entry, EntryFields, Statement, entry_fields
 from ledger.log.keys import generate_private_key
+from ledger.log.storage import CheckpointRow
 from tests.ledger.conftest import Producer, enrol
 from tests.ledger.test_canonical import json_values
 from tests.ledger.test_canonical import text as json_text
@@ -147,3 +148,27 @@ def test_a_bad_entry_is_named_by_the_sequential_check_from_its_chunk(
         assert (failed.value.seq, failed.value.kind) == (seq, "content hash")
         chunk = seq // sweep.CHUNK * sweep.CHUNK
         assert counted_sequential_checks == list(range(chunk, seq + 1))
+
+
+def test_verify_since_goes_by_the_fast_path_from_a_saved_size_off_a_boundary(
+        long_ledger: tuple[Session, log.Ledger], counted_sequential_checks: list[int]) -> None:
+    session, ledger = long_ledger
+    size, note = session.execute(
+        select(CheckpointRow.size, CheckpointRow.note)
+        .where(CheckpointRow.size > 2048, CheckpointRow.size < 4096)
+        .order_by(CheckpointRow.size)).first()  # type: ignore[misc]
+    assert size % sweep.CHUNK
+
+    def since() -> verify.SinceReport:
+        return verify.verify_since(session, origin=ledger.origin,
+                                   operator_key=ledger.signing_key.public_key(),
+                                   saved_note=note, jobs=2)
+
+    report = since()
+    assert (report.since, report.size, report.entries) == (size, 4300, 4300 - size)
+    assert counted_sequential_checks == []
+    _tamper(session, _flip(size + 1))
+    with pytest.raises(VerificationError) as failed:
+        since()
+    assert (failed.value.seq, failed.value.kind) == (size + 1, "content hash")
+    assert counted_sequential_checks == [size, size + 1]
