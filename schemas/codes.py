@@ -9,8 +9,8 @@ instead of repeating ``fields.String(validate=...)``.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from marshmallow import ValidationError, fields
