@@ -357,7 +357,10 @@ def _sweep(session: Session, chain: Chain, high: int, *, operator_key: Ed25519Pu
         select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
         .where(EntryRow.seq >= low, EntryRow.seq < high).order_by(EntryRow.seq)
         .execution_options(yield_per=sweep.CHUNK))
-    with _ChunkChecks(jobs if len(bounds) > 2 else 1, keys) as checks, \
+    # Starting workers costs more than checking two chunks' worth of entries inline (forking
+    # a process is dearer the more memory it holds); past that, the pool pays.
+    parallel = jobs if high - low > 2 * sweep.CHUNK else 1
+    with _ChunkChecks(parallel, keys) as checks, \
             closing(rows):  # a server-side cursor on PostgreSQL, maybe left early
         for start, end in itertools.pairwise(bounds):
             checks.add(start, [(seq, leaf, body) for seq, leaf, body in
