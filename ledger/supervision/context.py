@@ -12,9 +12,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, insert, inspect, or_, select
+from sqlalchemy import and_, inspect, or_, select
 from sqlalchemy.orm import Session
 
+from ledger.db import insert_rows
 from ledger.errors import EntryError, FieldPath, LedgerError, render_field
 from ledger.log.entry import Entry, Statement
 from ledger.supervision.models import (
@@ -84,7 +85,8 @@ class RowCache:
 
         An ORM object costs ~0.1 ms to make and flush, which a serialization of 100,000
         units would spend 15 s on; these rows become objects only if a later ``get`` of this
-        batch asks for one of them.
+        batch asks for one of them. They are inserted as given, through the driver
+        (:func:`ledger.db.insert_rows`): no column default is applied.
         """
         columns = _primary_key(model)
         self._unwritten.setdefault(model, []).extend(rows)
@@ -92,16 +94,17 @@ class RowCache:
             self._rows[(model, tuple(row[column] for column in columns))] = _UNWRITTEN
 
     def _write_new(self) -> None:
+        connection = self.session.connection()
         for model, rows in self._unwritten.items():
-            # One executemany per set of columns named (it takes its columns from its first
-            # row): a column a row leaves out gets its default, NULL if it has none, as through
-            # the ORM, and costs nothing per row where a bound None cost ~2-5 µs per record.
-            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            # One executemany per set of columns the rows name: a column a row leaves out is
+            # NULL (the models written this way have no column defaults), and costs nothing
+            # per row where a bound None cost ~2-5 µs per record.
+            by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
             for row in rows:
-                by_columns.setdefault(tuple(row), []).append(row)
-            for same in by_columns.values():
-                for chunk in _chunks(same, 10_000):
-                    self.session.execute(insert(model.__table__), chunk)
+                by_columns.setdefault(tuple(row), []).append(tuple(row.values()))
+            for columns, values in by_columns.items():
+                insert_rows(connection, model.__table__.name,
+                            [model.__table__.c[key].name for key in columns], values)
         self._unwritten.clear()
 
     def prefetch(self, statements: Sequence[Statement]) -> None:
