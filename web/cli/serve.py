@@ -18,6 +18,6 @@ def serve(bind: str, workers: int) -> None:
     # gunicorn builds the app, in each worker; this process builds nothing. The factory is
     # named by module (not wsgi.py, which only a source checkout has), so an installed
     # Tracenet serves too.
-    argv = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
-            "web.app:create_app()"]
+    argv = [sys.executable, "-m", "gunicorn", "--config", "python:web.gunicorn_config",
+            "--bind", bind, "--workers", str(workers), "web.app:create_app()"]
     os.execvp(sys.executable, argv)  # noqa: S606 - our own interpreter, no shell involved
