@@ -7,7 +7,7 @@ sign is on the log too (identity entries). What an entry *means* is the personal
 
 The pure modules (``canonical``, ``entry``, ``merkle``, ``checkpoint``, ``identity``, ``keys``)
 import no SQLAlchemy; ``storage``, ``directory``, ``sequencer``, ``proofs`` and ``verify`` work
-on the caller's session.
+on the caller's session (and ``sweep``, verify's worker processes, on their own connections).
 """
 
 from __future__ import annotations

@@ -24,14 +24,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, Engine, bindparam, select
+
+from ledger.db import create_ledger_engine
 from ledger.errors import EntryError
 from ledger.log.entry import entry_fields
 from ledger.log.identity import IDENTITY_TYPES
 from ledger.log.keys import verify_signature
 from ledger.log.merkle import leaf_hash, node_hash
+from ledger.log.storage import EntryRow
 
 __all__ = ["CHUNK", "CHUNK_LEVEL", "ChunkSummary", "KeyTable", "Signer", "check_chunk",
-           "check_chunk_with_worker_keys", "use_keys"]
+           "check_stored_chunk", "open_worker", "read_rows"]
 
 #: a chunk is a complete subtree of this level: 2,048 entries
 CHUNK_LEVEL = 11
@@ -65,19 +69,40 @@ class ChunkSummary:
     leaves: list[bytes]
 
 
-_worker_keys: KeyTable = {}
+_ROWS = select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body).where(
+    EntryRow.seq >= bindparam("low"), EntryRow.seq < bindparam("high")).order_by(EntryRow.seq)
 
 
-def use_keys(keys: KeyTable) -> None:
-    """Hold ``keys`` for :func:`check_chunk_with_worker_keys` (a worker pool's initializer)."""
-    global _worker_keys
-    _worker_keys = keys
+def read_rows(connection: Connection, start: int, end: int) -> list[Row]:
+    """The stored entries ``[start, end)``, in seq order."""
+    return [(seq, leaf, body) for seq, leaf, body in
+            connection.execute(_ROWS, {"low": start, "high": end})]
 
 
-def check_chunk_with_worker_keys(start: int, rows: Sequence[Row], identity: frozenset[int],
-                                 sizes: Sequence[int]) -> ChunkSummary | None:
-    """:func:`check_chunk` with the key table :func:`use_keys` gave this process."""
-    return check_chunk(start, rows, identity, sizes, _worker_keys)
+class _Worker:
+    """What a worker process holds: its own connection to the database, and the key table."""
+
+    engine: Engine | None = None
+    keys: KeyTable = {}
+
+
+def open_worker(database_url: str, keys: KeyTable) -> None:
+    """Connect this worker process to the database and hold ``keys`` (a pool's initializer).
+
+    Each worker reads its chunks itself, so the entries' bytes are neither read by the main
+    process nor copied to the workers through a pipe; the rows below the head's size never
+    change, so every connection reads the same ones.
+    """
+    _Worker.engine, _Worker.keys = create_ledger_engine(database_url), keys
+
+
+def check_stored_chunk(start: int, end: int, identity: frozenset[int],
+                       sizes: Sequence[int]) -> ChunkSummary | None:
+    """:func:`check_chunk` of the stored entries ``[start, end)``, read by this worker."""
+    assert _Worker.engine is not None, "open_worker first"  # noqa: S101 - a pool's initializer
+    with _Worker.engine.connect() as connection:
+        rows = read_rows(connection, start, end)
+    return check_chunk(start, rows, identity, sizes, _Worker.keys)
 
 
 def check_chunk(start: int, rows: Sequence[Row], identity: frozenset[int],
@@ -96,6 +121,7 @@ def check_chunk(start: int, rows: Sequence[Row], identity: frozenset[int],
     if not 0 < len(rows) <= CHUNK - start % CHUNK:  # within one chunk's span
         return None
     leaves: list[bytes] = []
+    signed: list[tuple[bytes, bytes, bytes]] = []
     first_prev, first_recorded_at, recorded_at = b"", "", ""
     for offset, (seq, stored_leaf, body) in enumerate(rows):
         leaf = leaf_hash(body)
@@ -117,12 +143,15 @@ def check_chunk(start: int, rows: Sequence[Row], identity: frozenset[int],
                 return None
             owner, public_key, registered, revoked = signer
             if (owner != fields.enterprise or registered >= seq
-                    or (revoked is not None and revoked < seq)
-                    or not verify_signature(public_key, fields.signature,
-                                            fields.signing_bytes)):
+                    or (revoked is not None and revoked < seq)):
                 return None
+            signed.append((public_key, fields.signature, fields.signing_bytes))
         leaves.append(leaf)
         recorded_at = fields.recorded_at
+    # The signatures last, in one run: libsodium's tables stay in the cache from one check to
+    # the next instead of being evicted by the parsing between them.
+    if not all(verify_signature(*check) for check in signed):
+        return None
     if start % CHUNK:  # off a boundary: the main process adds the leaves to its tree
         return ChunkSummary(len(rows), first_prev, first_recorded_at, leaves[-1], recorded_at,
                             [], {}, leaves)

@@ -35,7 +35,6 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import closing
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -332,7 +331,6 @@ def _sweep(session: Session, chain: Chain, high: int, *, operator_key: Ed25519Pu
     problems: list[Problem] = []
     roots: dict[int, bytes] = {}
     pending: list[tuple[merkle.NodeKey, bytes]] = []
-    connection = session.connection()
 
     def stitch(start: int, summary: sweep.ChunkSummary | None) -> bool:
         end = min(start // sweep.CHUNK * sweep.CHUNK + sweep.CHUNK, high)
@@ -351,20 +349,12 @@ def _sweep(session: Session, chain: Chain, high: int, *, operator_key: Ed25519Pu
             roots[chain.tree.size] = chain.tree.root()
         return True
 
-    # Core, not the ORM's loading: rows are read here and shipped to the workers, and the main
-    # process's time per entry is the fast path's serial part.
-    rows = connection.execute(
-        select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
-        .where(EntryRow.seq >= low, EntryRow.seq < high).order_by(EntryRow.seq)
-        .execution_options(yield_per=sweep.CHUNK))
     # Starting workers costs more than checking two chunks' worth of entries inline (forking
     # a process is dearer the more memory it holds); past that, the pool pays.
     parallel = jobs if high - low > 2 * sweep.CHUNK else 1
-    with _ChunkChecks(parallel, keys) as checks, \
-            closing(rows):  # a server-side cursor on PostgreSQL, maybe left early
+    with _ChunkChecks(parallel, keys, session) as checks:
         for start, end in itertools.pairwise(bounds):
-            checks.add(start, [(seq, leaf, body) for seq, leaf, body in
-                               rows.fetchmany(end - start)],
+            checks.add(start, end,
                        frozenset(seqs[bisect_left(seqs, start):bisect_left(seqs, end)]),
                        [size for size in sizes if start < size <= end])
             if not all(stitch(*answer) for answer in checks.ready()):
@@ -446,13 +436,22 @@ _Answer = tuple[int, "sweep.ChunkSummary | None"]
 
 
 class _ChunkChecks:
-    """Chunks checked in ``jobs`` worker processes (inline for one), answered in order."""
+    """Chunks checked in ``jobs`` worker processes (inline for one), answered in order.
 
-    def __init__(self, jobs: int, keys: sweep.KeyTable) -> None:
+    Workers read their chunks from the database themselves, through ``database_url``; a
+    database no other process can open (SQLite in memory) is checked inline.
+    """
+
+    def __init__(self, jobs: int, keys: sweep.KeyTable, session: Session) -> None:
         self._keys = keys
+        self._connection = session.connection()
+        url = self._connection.engine.url
+        shared = url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
         self._pool = (ProcessPoolExecutor(max_workers=jobs, mp_context=_CONTEXT,
-                                          initializer=sweep.use_keys, initargs=(keys,))
-                      if jobs > 1 else None)
+                                          initializer=sweep.open_worker,
+                                          initargs=(url.render_as_string(hide_password=False),
+                                                    keys))
+                      if jobs > 1 and shared else None)
         self._limit = 2 * jobs
         self._in_flight: deque[tuple[int, Future[sweep.ChunkSummary | None]]] = deque()
 
@@ -464,15 +463,15 @@ class _ChunkChecks:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def add(self, start: int, rows: Sequence[sweep.Row], identity: frozenset[int],
-            sizes: Sequence[int]) -> None:
-        """Check the chunk of ``rows`` from ``start``."""
+    def add(self, start: int, end: int, identity: frozenset[int], sizes: Sequence[int]) -> None:
+        """Check the chunk of stored entries ``[start, end)``."""
         if self._pool is None:
             answer: Future[sweep.ChunkSummary | None] = Future()
-            answer.set_result(sweep.check_chunk(start, rows, identity, sizes, self._keys))
+            answer.set_result(sweep.check_chunk(
+                start, sweep.read_rows(self._connection, start, end), identity, sizes,
+                self._keys))
         else:
-            answer = self._pool.submit(sweep.check_chunk_with_worker_keys, start, rows,
-                                       identity, sizes)
+            answer = self._pool.submit(sweep.check_stored_chunk, start, end, identity, sizes)
         self._in_flight.append((start, answer))
 
     def ready(self) -> Iterator[_Answer]:
