@@ -46,6 +46,11 @@ _SPLICED_TAIL = re.compile(rb',"prev":"([0-9a-f]{64})","recorded_at":"([0-9A-Za-
 _PREV_MEMBER = b',"prev":"'
 
 
+@lru_cache(maxsize=64)  # a batch's entries share one time
+def _plain_time(recorded_at: str) -> bool:
+    return _PLAIN_TIME.fullmatch(recorded_at) is not None
+
+
 @lru_cache(maxsize=256)  # a few dozen types, appended millions of times
 def _statement_tail(type_: str) -> bytes:
     """The last members of a statement's JCS bytes, after its payload: type and version."""
@@ -119,9 +124,9 @@ class Entry:
         tail = _statement_tail(statement.type)
         # hex, base64 and an RFC 3339 time need no JCS escaping; a caller's odd time does not
         # get spliced, nor a statement whose bytes somehow end otherwise: both take the long way.
-        if _PLAIN_TIME.fullmatch(recorded_at) and statement.canonical.endswith(tail):
+        if _plain_time(recorded_at) and statement.canonical.endswith(tail):
             canonical = b"".join((
-                statement.canonical[:-len(tail)],
+                memoryview(statement.canonical)[:-len(tail)],
                 f',"prev":"{prev.hex()}","recorded_at":"{recorded_at}","seq":{seq:d},'
                 f'"signature":"{signature}"'.encode(), tail))
         else:

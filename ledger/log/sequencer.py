@@ -224,8 +224,9 @@ def append(session: Session, ledger: Ledger, batch: Sequence[SignedStatement],
             exc.item = item
             raise
         entries.append(entry)
-        nodes.extend((node_id(*key), digest)
-                     for key, digest in frontier.append(entry.leaf_hash) if key[0] > 0)
+        for (level, index), digest in frontier.append(entry.leaf_hash):
+            if level:  # leaves are the entries' own rows
+                nodes.append((node_id(level, index), digest))
         prev = entry.leaf_hash
     admission.flush()
     connection = session.connection()
