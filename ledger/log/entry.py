@@ -120,7 +120,7 @@ class Entry:
         canonicalising the whole body).
         """
         statement = signed.statement
-        signature = base64.b64encode(signed.signature).decode()
+        signature = binascii.b2a_base64(signed.signature, newline=False).decode()
         tail = _statement_tail(statement.type)
         # hex, base64 and an RFC 3339 time need no JCS escaping; a caller's odd time does not
         # get spliced, nor a statement whose bytes somehow end otherwise: both take the long way.

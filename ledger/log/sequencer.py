@@ -242,7 +242,8 @@ def append(session: Session, ledger: Ledger, batch: Sequence[SignedStatement],
     if _due_in(ledger, head.checkpoint_size, head.checkpoint_at, frontier.size, now) == 0:
         _store_checkpoint(session, ledger, frontier.size, frontier.root())
         values |= {"checkpoint_size": frontier.size, "checkpoint_at": rfc3339(now)}
-    session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(**values))
+    # Core, as the lock: the lock expired whatever the session held of the head
+    session.connection().execute(update(_HEAD).where(_HEAD.c.id == 1).values(**values))
     return entries
 
 
