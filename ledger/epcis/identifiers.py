@@ -278,16 +278,19 @@ def _from_digital_link(text: str) -> str | None:
     match = _DL.fullmatch(text)
     if match is None:
         return None
-    segments = [_SHORT_NAMES.get(segment, segment) for segment in match.group(1).split("/")]
+    segments = match.group(1).split("/")
     if segments and segments[-1] == "":
         segments.pop()  # a trailing slash
     # the primary key is the first key whose value starts with four digits (GS1 DL 1.2: a
-    # path may sit under a prefix of the resolver's own, /some/path/01/...)
-    start = next((index for index in range(len(segments) - 1) if segments[index] in _KEYS
+    # path may sit under a prefix of the resolver's own, /some/path/01/...); a short name
+    # (gtin, ser, cpid …) stands for its AI in a key's place only, never as a value (a serial
+    # "cpid" stays "cpid")
+    start = next((index for index in range(len(segments) - 1)
+                  if _SHORT_NAMES.get(segments[index], segments[index]) in _KEYS
                   and re.match(r"[0-9]{4}", segments[index + 1])), None)
     if start is None or (len(segments) - start) % 2:
         return None
-    pairs = [(segments[index], unquote(segments[index + 1]))
+    pairs = [(_SHORT_NAMES.get(segments[index], segments[index]), unquote(segments[index + 1]))
              for index in range(start, len(segments), 2)]
     key, value = pairs[0]
     syntax, kept = _KEYS[key]

@@ -235,6 +235,9 @@ def test_what_is_not_an_event_is_refused(event: Any, message: str) -> None:
     ("urn:epc:idpat:sgtin:4012345.044444.*", "https://id.gs1.org/01/04012345444445"),
     ("urn:epc:idpat:itip:4012345.011111.01.02.*", "https://id.gs1.org/8006/040123451111180102"),
     ("urn:epc:idpat:cpi:0614141.123-A.*", "https://id.gs1.org/8010/0614141123-A"),
+    # a value that is also a short name stays a value (found by the property test below)
+    ("https://id.gs1.org/01/00000000000000/21/cpid", "https://id.gs1.org/01/00000000000000/21/cpid"),
+    ("https://example.com/gtin/09780345418913/ser/gtin", "https://id.gs1.org/01/09780345418913/21/gtin"),
 ])
 def test_digital_link_and_epc_forms_to_the_constrained_canonical_form(written: str,
                                                                        canonical: str) -> None:
