@@ -270,13 +270,20 @@ def _scan(session: Session, rows: Iterable[tuple[int, bytes, bytes]], chain: Cha
     return problems, roots
 
 
-def _rows(session: Session, low: int, high: int | None = None
-          ) -> Iterable[tuple[int, bytes, bytes]]:
-    """The stored entries from seq ``low`` (up to ``high``), in seq order, a chunk at a time."""
-    query = select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body).where(EntryRow.seq >= low)
-    if high is not None:
-        query = query.where(EntryRow.seq < high)
-    return session.execute(query.order_by(EntryRow.seq)).yield_per(_CHUNK)
+def _rows(session: Session, low: int) -> Iterable[tuple[int, bytes, bytes]]:
+    """The stored entries from seq ``low`` on, in seq order, a chunk at a time."""
+    return session.execute(select(EntryRow.seq, EntryRow.leaf_hash, EntryRow.body)
+                           .where(EntryRow.seq >= low).order_by(EntryRow.seq)).yield_per(_CHUNK)
+
+
+def _bodies(session: Session, seqs: Sequence[int]) -> dict[int, bytes]:
+    """The stored bytes of the entries at ``seqs`` (those stored), read ``_READ_BATCH`` at a
+    time."""
+    bodies: dict[int, bytes] = {}
+    for start in range(0, len(seqs), _READ_BATCH):
+        bodies.update(session.execute(select(EntryRow.seq, EntryRow.body).where(
+            EntryRow.seq.in_(seqs[start:start + _READ_BATCH]))).all())
+    return bodies
 
 
 def _check_from(session: Session, chain: Chain, *, head_size: int,
@@ -411,10 +418,7 @@ def _replay_identity(session: Session, chain: Chain, low: int, high: int,
     seqs = list(session.scalars(select(EntryRow.seq).where(
         EntryRow.type.in_(sorted(IDENTITY_TYPES)), EntryRow.seq >= low, EntryRow.seq < high)
         .order_by(EntryRow.seq)))
-    bodies: dict[int, bytes] = {}
-    for start in range(0, len(seqs), _READ_BATCH):
-        bodies.update(session.execute(select(EntryRow.seq, EntryRow.body).where(
-            EntryRow.seq.in_(seqs[start:start + _READ_BATCH]))).all())
+    bodies = _bodies(session, seqs)
     ring = chain.ring.copy()
     entries = []
     for seq in seqs:
@@ -618,8 +622,7 @@ def _proven_entries(session: Session, nodes: SessionNodes, saved: Checkpoint,
     size = saved.size
     for start in range(0, len(seqs), _PROOF_BATCH):
         part = seqs[start:start + _PROOF_BATCH]
-        bodies = dict(session.execute(select(EntryRow.seq, EntryRow.body)
-                                      .where(EntryRow.seq.in_(part))).all())
+        bodies = _bodies(session, part)
         paths = [merkle.inclusion_ranges(seq, size) for seq in part]
         try:
             flat = iter(merkle.range_hashes(nodes, [r for ranges in paths for r in ranges]))
@@ -650,11 +653,7 @@ def _included_entries(session: Session, nodes: SessionNodes, saved: Checkpoint,
     """The entries at ``seqs`` (ascending, below the saved size), proven included in the saved
     tree all at once by one multi-leaf proof; when it fails, one proof per entry names the
     first that is not the saved tree's."""
-    bodies: dict[int, bytes] = {}
-    for start in range(0, len(seqs), _READ_BATCH):
-        part = seqs[start:start + _READ_BATCH]
-        bodies.update(session.execute(select(EntryRow.seq, EntryRow.body)
-                                      .where(EntryRow.seq.in_(part))).all())
+    bodies = _bodies(session, seqs)
     entries: list[Entry] = []
     try:
         entries = [Entry.from_canonical(bodies[seq]) for seq in seqs]
